@@ -1,0 +1,118 @@
+"""Artifacts each step writes into the output folder, and safe reading of them back.
+
+Every JSON artifact carries `schema_version`. `migration_analysis.pkl` holds the same content as
+`migration_analysis.json`, pickled as plain containers; it is read back with an unpickler that
+refuses every class, so a foreign pickle cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakeshift.errors import ConfigError
+from lakeshift.redaction import redact
+
+SCHEMA_VERSION = 1
+ANALYSIS_JSON = "migration_analysis.json"
+ANALYSIS_PICKLE = "migration_analysis.pkl"
+ALIGNMENT_JSON = "data_alignment_results.json"
+UPLOAD_METADATA_GLOB = "upload_metadata_*.json"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def stats_comparison_name(table: str) -> str:
+    return f"{table}_stats_comparison.json"
+
+
+def upload_metadata_name(moment: datetime) -> str:
+    return f"upload_metadata_{moment.strftime('%Y%m%d_%H%M%S')}.json"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_json(path: Path, content: dict[str, Any]) -> Path:
+    """Write an artifact atomically, with secrets redacted."""
+    payload = {"schema_version": SCHEMA_VERSION, **content}
+    text = redact(json.dumps(payload, indent=2, default=_default, ensure_ascii=False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError("artifact not found; run the step that writes it first", file=str(path))
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=f"line {error.lineno}") from None
+    if not isinstance(content, dict) or content.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError(f"not a lakeshift artifact of schema_version {SCHEMA_VERSION}", file=str(path))
+    return content
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Loads only plain containers and scalars: any class or function reference is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
+
+
+def write_pickle(path: Path, content: dict[str, Any]) -> Path:
+    """Pickle the JSON-equivalent content (plain containers only), atomically."""
+    plain = json.loads(redact(json.dumps({"schema_version": SCHEMA_VERSION, **content}, default=_default)))
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))
+    temporary.replace(path)
+    return path
+
+
+def read_pickle(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError("analysis output not found; run `lakeshift analyze` first", file=str(path))
+    try:
+        content = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as error:
+        raise ConfigError(f"not a lakeshift analysis pickle ({error}); rerun `lakeshift analyze`", file=str(path)) from None
+    if not isinstance(content, dict) or content.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError("not a lakeshift analysis; rerun `lakeshift analyze`", file=str(path))
+    return content
+
+
+def read_analysis(path: Path) -> dict[str, Any]:
+    """Read the analysis from its `.pkl` or `.json` form."""
+    return read_pickle(path) if path.suffix == ".pkl" else read_json(path)
+
+
+def new_upload_metadata_path(folder: Path, moment: datetime) -> Path:
+    path = folder / upload_metadata_name(moment)
+    if path.exists():  # two uploads in one second: keep both
+        path = folder / f"{path.stem}_{moment.strftime('%f')}.json"
+    return path
+
+
+def uploads_by_table(folder: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """For each target table, (upload metadata, table entry) of its latest successful upload."""
+    latest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for path in sorted(folder.glob(UPLOAD_METADATA_GLOB)):
+        metadata = read_json(path)
+        for entry in metadata.get("tables", []):
+            if entry.get("status") == "uploaded":
+                latest[entry["target_table"]] = (metadata, entry)
+    return latest

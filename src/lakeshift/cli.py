@@ -1,0 +1,172 @@
+"""The `lakeshift` command: parse arguments, call a step, print a summary, map errors to exit codes.
+
+Exit codes: 0 every enabled table verified equal (or uploaded), 1 a table mismatched, failed or
+was skipped, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from loguru import logger
+from rich.console import Console
+from rich.table import Table
+
+from lakeshift import __version__
+from lakeshift.artifacts import read_analysis
+from lakeshift.config import META_CONFIG_NAME, MIGRATION_CONFIG_NAME
+from lakeshift.errors import ConfigError, LakeshiftError
+from lakeshift.logs import configure_console, log_to_folder
+from lakeshift.project import Project, load_project
+from lakeshift.redaction import redact
+from lakeshift.steps.outcome import TableOutcome, exit_code
+from lakeshift.steps.slicing import PartitionStrategy
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Move relational tables into a Parquet data lake and prove they arrived intact.",
+)
+console = Console()
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help=f"{META_CONFIG_NAME} (default: ./{META_CONFIG_NAME})")]
+MigrationOption = Annotated[
+    Path | None, typer.Option("--migration-config", help=f"{MIGRATION_CONFIG_NAME} (default: beside {META_CONFIG_NAME})")
+]
+Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug")]
+Strategy = Annotated[PartitionStrategy, typer.Option("--partition-strategy", help="how tables are sliced and partitioned")]
+Force = Annotated[bool, typer.Option("--force", help="replace tables already uploaded instead of skipping finished slices")]
+
+STATUS_STYLE = {"match": "green", "uploaded": "green", "disabled": "dim", "not_migrated": "yellow", "skipped": "yellow"}
+
+
+def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
+    table = Table(title=f"lakeshift {step}", title_justify="left")
+    for header in ("source table", "target table", "status", "detail"):
+        table.add_column(header, overflow="fold")
+    for o in outcomes:
+        style = STATUS_STYLE.get(o.status, "red")
+        table.add_row(o.source_table, o.target_table, f"[{style}]{o.status}[/{style}]", o.detail[:300])
+    console.print(table)
+    code = exit_code(outcomes)
+    passed = sum(1 for o in outcomes if o.status in ("match", "uploaded"))
+    enabled = sum(1 for o in outcomes if o.status != "disabled")
+    verdict = "[green]all tables passed[/green]" if code == 0 else f"[red]{enabled - passed} of {enabled} table(s) did not pass[/red]"
+    console.print(f"{step}: {verdict}")
+    return code
+
+
+def _project(config: Path | None, migration: Path | None, verbose: int) -> Project:
+    configure_console(verbose)
+    project = load_project(config, migration)
+    log_to_folder(project.output)
+    return project
+
+
+@app.command()
+def analyze(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+    """Compare source and lake schemas and row counts; write migration_analysis.* and the CSV."""
+    from lakeshift.steps.analyze import analyze as run_analyze
+
+    _exit(lambda: print_summary("analyze", run_analyze(_project(config, migration_config, verbose))))
+
+
+@app.command()
+def upload(
+    config: Annotated[Path, typer.Option("--config", "-c", help=MIGRATION_CONFIG_NAME)] = Path(MIGRATION_CONFIG_NAME),
+    analysis_output: Annotated[Path, typer.Option("--analysis-output", help="migration_analysis.pkl or .json")] = Path(
+        "output/migration_analysis.pkl"
+    ),
+    partition_strategy: Strategy = PartitionStrategy.DATE,
+    meta_config: Annotated[Path | None, typer.Option("--meta-config", help=f"{META_CONFIG_NAME} (default: the one the analysis used)")] = None,
+    force: Force = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Extract source tables into Parquet in the lake; write upload_metadata_{timestamp}.json."""
+    from lakeshift.steps.upload import upload as run_upload
+
+    def run() -> int:
+        configure_console(verbose)
+        meta = meta_config or Path(read_analysis(analysis_output)["config_meta"])
+        project = _project(meta, config, verbose)
+        return print_summary("upload", run_upload(project, analysis_output, partition_strategy, force))
+
+    _exit(run)
+
+
+@app.command()
+def compare(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+    """Compare per-column statistics on both engines; write {table}_stats_comparison.json."""
+    from lakeshift.steps.compare import compare as run_compare
+
+    _exit(lambda: print_summary("compare", run_compare(_project(config, migration_config, verbose))))
+
+
+@app.command()
+def align(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+    """Exclude mismatched columns and periods, compare the rest value by value."""
+    from lakeshift.steps.align import align as run_align
+
+    _exit(lambda: print_summary("align", run_align(_project(config, migration_config, verbose))))
+
+
+@app.command()
+def run(
+    config: ConfigOption = None, migration_config: MigrationOption = None,
+    partition_strategy: Strategy = PartitionStrategy.DATE, force: Force = False, verbose: Verbose = 0,
+) -> None:
+    """Run analyze, upload, compare and align in order; the exit code is align's verdict."""
+    from lakeshift.steps.pipeline import run_pipeline
+
+    def go() -> int:
+        project = _project(config, migration_config, verbose)
+        return print_summary("run", run_pipeline(project, partition_strategy, force))
+
+    _exit(go)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="folder for the demo's database, configs, lake and output")] = Path(
+        "lakeshift-demo"
+    ),
+    rows: Annotated[int, typer.Option("--rows", min=100, help="rows in all tables together")] = 1_000_000,
+    drift: Annotated[bool, typer.Option("--drift", help="change the lake after upload in known ways")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the generated data")] = 7,
+    verbose: Verbose = 0,
+) -> None:
+    """Build the embedded default (SQLite source, local lake, DuckDB) and run the whole pipeline."""
+    from lakeshift.demo.runner import run_demo
+
+    def go() -> int:
+        configure_console(verbose)
+        outcomes, notes = run_demo(directory, rows, drift, seed)
+        for note in notes:
+            console.print(note)
+        return print_summary("demo", outcomes)
+
+    _exit(go)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"lakeshift {__version__}")
+
+
+def _exit(work: object) -> None:
+    assert callable(work)
+    try:
+        code = work()
+    except ConfigError as error:
+        console.print(f"[red]error:[/red] {redact(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except LakeshiftError as error:
+        logger.exception("stopped")
+        console.print(f"[red]error:[/red] {redact(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

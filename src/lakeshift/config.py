@@ -1,0 +1,192 @@
+"""The user's configuration files, validated into typed models before any work starts.
+
+- `config_meta.cfg`: INI read with confection (`[input] table, column_maps, env`;
+  `[output] folder, csv.path`; optional `[verify]`).
+- `migration_config.cfg`: JSON (`chunk_size`, `max_memory_mb`, `aws`, `lake`, ...).
+- `.env`: connection settings; `LAKESHIFT_SOURCE_URL` names the source database.
+
+Relative paths are resolved against the folder of the file that names them, so every command
+works from any working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from confection import Config
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lakeshift.errors import ConfigError
+from lakeshift.redaction import is_secret_name, register_secret
+from lakeshift.types import Kind, LogicalType
+
+META_CONFIG_NAME = "config_meta.cfg"
+MIGRATION_CONFIG_NAME = "migration_config.cfg"
+SOURCE_URL_VARIABLE = "LAKESHIFT_SOURCE_URL"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class InputSection(_Strict):
+    table: Path
+    column_maps: Path | None = None
+    env: Path | None = None
+
+
+class OutputSection(_Strict):
+    folder: Path = Path("output")
+    csv_path: str = Field("migration_results.csv", alias="csv.path")
+
+
+class VerifySection(_Strict):
+    """Tuning of the verification; the defaults suit tables up to billions of rows."""
+
+    buckets: int = Field(256, ge=1, le=1_000_000)
+    max_samples: int = Field(20, ge=0, le=10_000)
+    float_relative_tolerance: float = Field(1e-9, ge=0, le=1)
+
+
+class MetaConfig(_Strict):
+    input: InputSection
+    output: OutputSection = OutputSection()
+    verify: VerifySection = VerifySection()
+
+
+class AwsSection(_Strict):
+    s3_bucket: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    prefix: str = ""
+    glue_database: str | None = None
+    athena_workgroup: str | None = None
+    athena_output: str | None = None
+    endpoint_url: str | None = None
+
+
+class MigrationConfig(_Strict):
+    chunk_size: int = Field(50_000, gt=0)
+    max_memory_mb: int = Field(512, ge=64)
+    aws: AwsSection = AwsSection()
+    lake: Path | None = None
+    database: str = "lakeshift"
+    compression: Literal["zstd", "snappy"] = "zstd"
+    target_file_mb: int = Field(128, ge=1)
+    number_without_precision: str = "decimal(38,10)"
+
+    @field_validator("number_without_precision")
+    @classmethod
+    def _decimal_policy(cls, value: str) -> str:
+        parsed = LogicalType.parse(value)
+        if parsed.kind is not Kind.DECIMAL:
+            raise ValueError("must be decimal(p,s), e.g. decimal(38,10)")
+        return value
+
+    @property
+    def number_policy(self) -> LogicalType:
+        return LogicalType.parse(self.number_without_precision)
+
+
+def _explain(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise ConfigError(f"{what} not found", file=str(path))
+
+
+def _resolve(base: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    return path if path.is_absolute() else (base / path)
+
+
+def load_meta_config(path: Path) -> MetaConfig:
+    """Read `config_meta.cfg`, resolving its paths against the file's folder."""
+    _require_file(path, "analysis configuration")
+    try:
+        raw: dict[str, Any] = dict(Config().from_disk(path, interpolate=False))
+    except Exception as error:  # confection raises several parser errors
+        raise ConfigError(f"cannot be read as INI: {error}", file=str(path)) from None
+    try:
+        meta = MetaConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_explain(error), file=str(path)) from None
+    base = path.resolve().parent
+    return meta.model_copy(
+        update={
+            "input": meta.input.model_copy(
+                update={
+                    "table": _resolve(base, meta.input.table),
+                    "column_maps": _resolve(base, meta.input.column_maps),
+                    "env": _resolve(base, meta.input.env),
+                }
+            ),
+            "output": meta.output.model_copy(update={"folder": _resolve(base, meta.output.folder)}),
+        }
+    )
+
+
+def load_migration_config(path: Path) -> MigrationConfig:
+    """Read `migration_config.cfg` (JSON), resolving `lake` against the file's folder."""
+    _require_file(path, "migration configuration")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=where) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("must hold a JSON object", file=str(path))
+    try:
+        config = MigrationConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_explain(error), file=str(path)) from None
+    if config.lake is None and not config.aws.s3_bucket:
+        raise ConfigError('set "lake" (a local folder) or "aws.s3_bucket"', file=str(path))
+    return config.model_copy(update={"lake": _resolve(path.resolve().parent, config.lake)})
+
+
+class SourceSettings(BaseModel):
+    """Connection settings read from `.env` (the process environment wins over the file)."""
+
+    model_config = ConfigDict(frozen=True)
+    url: str
+    env_file: Path | None = None
+
+
+def load_source_settings(env_file: Path | None) -> SourceSettings:
+    values: dict[str, str] = {}
+    if env_file is not None:
+        _require_file(env_file, ".env file")
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    for name, value in values.items():
+        if is_secret_name(name):
+            register_secret(value)
+    url = os.environ.get(SOURCE_URL_VARIABLE) or values.get(SOURCE_URL_VARIABLE)
+    if not url:
+        raise ConfigError(
+            f"{SOURCE_URL_VARIABLE} is not set (e.g. sqlite:///source.db or oracle://user:pw@host/?service_name=X)",
+            file=str(env_file) if env_file else None,
+        )
+    register_secret(urlsplit(url).password)
+    url = _absolute_sqlite_url(url, env_file.resolve().parent if env_file else Path.cwd())
+    return SourceSettings(url=url, env_file=env_file)
+
+
+def _absolute_sqlite_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str(base / url[len(prefix) :])
+    return url

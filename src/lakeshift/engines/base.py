@@ -1,0 +1,385 @@
+"""What every engine answers, and the SQL shapes they share.
+
+An engine module subclasses `SqlEngine`, declares its `Capabilities` and renders the few SQL
+fragments that differ between dialects (quoting, canonical text per logical type, the 60-bit
+hash, the period of a date). The questions verification asks ("row count per period", "stats of
+these columns", "bucket checksums", "rows of these groups") are assembled here from those
+fragments, so the algorithms in `lakeshift.verify` never see SQL and never ask an engine's name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from lakeshift.inventory import Period
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import HALF_BITS, HALF_MASK, split_checksum
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, declared once per engine module."""
+
+    name: str  # for messages and artifacts only; shared code never branches on it
+    snapshot: str  # "flashback", "repeatable_read", "consistent_snapshot" or "none"
+    timestamp_precision: str  # finest precision the engine stores and shows: "microsecond", ...
+    max_identifier_length: int = 128
+    exact_decimal_storage: bool = True  # False: decimals are stored as floats (SQLite)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    native_type: str
+    logical: LogicalType
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows of a table a question is about."""
+
+    table: str
+    where: str | None = None  # the inventory's filter, in this engine's dialect
+    cutoff: datetime | None = None  # lake side: rows uploaded at or before this time
+    period_column: Column | None = None
+    period: Period = Period.MONTH
+    excluded_periods: frozenset[str | None] = frozenset()
+    only_periods: frozenset[str | None] | None = None  # None: every period not excluded
+    key_range: KeyRange | None = None  # upload slices by key
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Rows whose integer key is in [low, high); both None selects the rows with a NULL key."""
+
+    column: str
+    low: int | None
+    high: int | None
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """The columns compared row by row, with the logical types both sides render them as."""
+
+    columns: tuple[Column, ...]
+    types: tuple[LogicalType, ...]
+    key: tuple[int, ...] = ()  # positions in `columns`; empty means compare as a multiset
+    buckets: int = 256
+
+
+@dataclass(frozen=True)
+class GroupSum:
+    count: int
+    checksum: int
+
+
+@dataclass(frozen=True)
+class RowDigest:
+    period: str | None
+    bucket: int
+    key: str  # canonical key text (the row text itself when there is no key)
+    row_hash: int
+
+
+@dataclass
+class ColumnStats:
+    """Statistics of one column; min/max are canonical text so engines compare exactly."""
+
+    rows: int
+    nulls: int
+    distinct: int
+    min: str | None
+    max: str | None
+    sum: str | None = None
+    mean: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(ABC):
+    """An engine that holds tables and answers questions about them."""
+
+    capabilities: Capabilities
+
+    @abstractmethod
+    def table_exists(self, table: str) -> bool: ...
+
+    @abstractmethod
+    def columns(self, table: str) -> list[Column]: ...
+
+    @abstractmethod
+    def row_count(self, scope: Scope) -> int: ...
+
+    @abstractmethod
+    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]: ...
+
+    @abstractmethod
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]: ...
+
+    @abstractmethod
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> dict[tuple[str | None, int], GroupSum]: ...
+
+    @abstractmethod
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]: ...
+
+    @abstractmethod
+    def row_texts(
+        self, scope: Scope, plan: RowPlan, group: tuple[str | None, int], keys: Sequence[str]
+    ) -> dict[str, list[str | None]]: ...
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need not override
+        pass
+
+
+class SourceEngine(Engine):
+    """An engine data can be extracted from."""
+
+    @abstractmethod
+    def stream(
+        self, scope: Scope, columns: Sequence[Column], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Rows of `scope` as Arrow batches of at most `batch_rows` rows, types per `columns`."""
+
+    def primary_key(self, table: str) -> list[str]:
+        """Columns of the table's primary key, in key order (empty when it has none)."""
+        return []
+
+    def snapshot_token(self) -> str | None:
+        """An identifier of the consistent snapshot reads use (SCN, exported snapshot), if any."""
+        return None
+
+
+class SqlEngine(Engine):
+    """Assembles the shared query shapes from a dialect's fragments."""
+
+    # --- fragments each dialect renders --------------------------------------------------------
+    @abstractmethod
+    def quote(self, identifier: str) -> str: ...
+
+    @abstractmethod
+    def table_sql(self, table: str) -> str: ...
+
+    @abstractmethod
+    def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        """SQL rendering `expression` as canonical text (NULL stays NULL)."""
+
+    @abstractmethod
+    def hash60_sql(self, text_expression: str) -> str:
+        """SQL of the first 60 bits of md5(text) as a BIGINT."""
+
+    @abstractmethod
+    def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        """SQL of the period text (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, in UTC) of a date value."""
+
+    @abstractmethod
+    def timestamp_literal(self, value: datetime) -> str: ...
+
+    @abstractmethod
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        return " || ".join(parts)
+
+    def string_literal(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def length_sql(self, expression: str) -> str:
+        return f"LENGTH({expression})"
+
+    def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        return f"SUM({expression})"
+
+    def shift_sql(self, expression: str) -> tuple[str, str]:
+        """High and low 30-bit halves of a 60-bit hash."""
+        return f"({expression} >> {HALF_BITS})", f"({expression} & {HALF_MASK})"
+
+    # --- shared query shapes ---------------------------------------------------------------------
+    def where_sql(self, scope: Scope, extra: Sequence[str] = ()) -> str:
+        predicates = list(extra)
+        if scope.where:
+            predicates.append(f"({scope.where})")
+        if scope.cutoff is not None:
+            predicates.append(f"{self.quote('_upload_timestamp')} <= {self.timestamp_literal(scope.cutoff)}")
+        if scope.excluded_periods and scope.period_column is not None:
+            period = self._period_of(scope)
+            named = sorted(p for p in scope.excluded_periods if p is not None)
+            if named:
+                literals = ", ".join(self.string_literal(p) for p in named)
+                predicates.append(f"({period} IS NULL OR {period} NOT IN ({literals}))")
+            if None in scope.excluded_periods:
+                predicates.append(f"{period} IS NOT NULL")
+        if scope.key_range is not None:
+            key = self.quote(scope.key_range.column)
+            if scope.key_range.low is None:
+                predicates.append(f"{key} IS NULL")
+            else:
+                predicates.append(f"{key} >= {scope.key_range.low} AND {key} < {scope.key_range.high}")
+        if scope.only_periods is not None and scope.period_column is not None:
+            column = scope.period_column
+            tests = [
+                self.period_predicate(column, scope.period, p)
+                for p in sorted(scope.only_periods, key=lambda p: p or "")
+            ]
+            predicates.append("(" + " OR ".join(tests or ["1 = 0"]) + ")")
+        return f" WHERE {' AND '.join(predicates)}" if predicates else ""
+
+    def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
+        """SQL true for the rows whose date column falls in period `value` (NULL: no date)."""
+        expression = self.period_sql(self.quote(column.name), column.logical, period)
+        if value is None:
+            return f"{self.quote(column.name)} IS NULL"
+        return f"{expression} = {self.string_literal(value)}"
+
+    def _period_of(self, scope: Scope) -> str:
+        assert scope.period_column is not None
+        column = scope.period_column
+        return self.period_sql(self.quote(column.name), column.logical, scope.period)
+
+    def row_count(self, scope: Scope) -> int:
+        rows = self.query(f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}")
+        return int(rows[0][0])
+
+    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]:
+        expression = self.period_sql(self.quote(column.name), column.logical, period)
+        sql = (
+            f"SELECT {expression} AS p, COUNT(*) FROM {self.table_sql(scope.table)}"
+            f"{self.where_sql(scope)} GROUP BY 1"
+        )
+        return {row[0]: int(row[1]) for row in self.query(sql)}
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        selects = ["COUNT(*)"]
+        for column, logical in zip(columns, types, strict=True):
+            name = self.quote(column.name)
+            selects += [
+                f"COUNT({name})",
+                f"COUNT(DISTINCT {name})",
+                self.canonical_sql(f"MIN({name})", logical),
+                self.canonical_sql(f"MAX({name})", logical),
+                self.sum_sql(name, logical) if logical.is_numeric else "NULL",
+                f"MIN({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
+                f"MAX({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
+            ]
+        sql = f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        row = self.query(sql)[0]
+        rows = int(row[0])
+        stats: dict[str, ColumnStats] = {}
+        for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
+            non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
+            stats[column.name] = ColumnStats(
+                rows=rows,
+                nulls=rows - int(non_null),
+                distinct=int(distinct),
+                min=low,
+                max=high,
+                sum=_sum_text(total, logical),
+                mean=_mean_text(total, int(non_null), logical),
+                min_length=None if short is None else int(short),
+                max_length=None if long is None else int(long),
+            )
+        return stats
+
+    def _row_text_sql(self, plan: RowPlan, positions: Sequence[int]) -> str:
+        parts = []
+        for i, position in enumerate(positions):
+            column, logical = plan.columns[position], plan.types[position]
+            text = self.canonical_sql(self.quote(column.name), logical)
+            if i:
+                parts.append("'|'")
+            parts.append(f"COALESCE({text}, {self.string_literal(chr(92) + 'N')})")
+        return self.concat_sql(parts) if parts else "''"
+
+    def _plan_selects(self, scope: Scope, plan: RowPlan) -> tuple[str, str, str]:
+        """SQL for (period, bucket, row hash) of each row."""
+        row_hash = self.hash60_sql(self._row_text_sql(plan, range(len(plan.columns))))
+        key_hash = self.hash60_sql(self._row_text_sql(plan, plan.key)) if plan.key else row_hash
+        period = self._period_of(scope) if scope.period_column is not None else "NULL"
+        return period, f"({key_hash}) % {plan.buckets}", row_hash
+
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> dict[tuple[str | None, int], GroupSum]:
+        period, bucket, row_hash = self._plan_selects(scope, plan)
+        high, low = self.shift_sql("h")
+        sql = (
+            f"SELECT p, b, COUNT(*), SUM({high}), SUM({low}) FROM ("
+            f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h "
+            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}) t GROUP BY p, b"
+        )
+        return {
+            (p, int(b)): GroupSum(int(count), split_checksum(hi, lo))
+            for p, b, count, hi, lo in self.query(sql)
+        }
+
+    def _group_predicate(self, period_sql: str, bucket_sql: str, groups: Iterable[tuple[str | None, int]]) -> str:
+        by_period: dict[str | None, list[int]] = {}
+        for p, b in groups:
+            by_period.setdefault(p, []).append(b)
+        clauses = []
+        for p, buckets in by_period.items():
+            period_test = f"{period_sql} IS NULL" if p is None else f"{period_sql} = {self.string_literal(p)}"
+            bucket_list = ", ".join(str(b) for b in sorted(buckets))
+            clauses.append(f"({period_test} AND {bucket_sql} IN ({bucket_list}))")
+        return "(" + " OR ".join(clauses) + ")" if clauses else "1 = 0"
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        period, bucket, row_hash = self._plan_selects(scope, plan)
+        key_text = self._row_text_sql(plan, plan.key) if plan.key else self._row_text_sql(
+            plan, range(len(plan.columns))
+        )
+        predicate = self._group_predicate(period, bucket, groups)
+        sql = (
+            f"SELECT {period}, {bucket}, {key_text}, {row_hash} FROM {self.table_sql(scope.table)}"
+            f"{self.where_sql(scope, [predicate])}"
+        )
+        return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.query(sql)]
+
+    def row_texts(
+        self, scope: Scope, plan: RowPlan, group: tuple[str | None, int], keys: Sequence[str]
+    ) -> dict[str, list[str | None]]:
+        period, bucket, _ = self._plan_selects(scope, plan)
+        key_text = self._row_text_sql(plan, plan.key)
+        texts = [self.canonical_sql(self.quote(c.name), t) for c, t in zip(plan.columns, plan.types, strict=True)]
+        found: dict[str, list[str | None]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            literals = ", ".join(self.string_literal(k) for k in chunk)
+            predicates = [self._group_predicate(period, bucket, [group]), f"{key_text} IN ({literals})"]
+            sql = (
+                f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
+                f"{self.where_sql(scope, predicates)}"
+            )
+            for row in self.query(sql):
+                found[row[0]] = list(row[1:])
+        return found
+
+
+def _sum_text(total: Any, logical: LogicalType) -> str | None:
+    if total is None or not logical.is_numeric:
+        return None
+    if logical.kind is Kind.FLOAT:
+        return repr(float(total))
+    return format(Decimal(str(total)), "f")
+
+
+def _mean_text(total: Any, count: int, logical: LogicalType) -> str | None:
+    if total is None or count == 0 or not logical.is_numeric:
+        return None
+    if logical.kind is Kind.FLOAT:
+        return repr(float(total) / count)
+    return str(Decimal(str(total)) / Decimal(count))

@@ -1,0 +1,154 @@
+"""DuckDB: the lake's query engine for the embedded default (Parquet files read in place).
+
+Lake tables are views over the Parquet files under the catalog's registered partitions, so
+DuckDB sees exactly what Athena would see through Glue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from lakeshift.engines.base import Capabilities, Column, SqlEngine
+from lakeshift.errors import TableMissingError, TerminalError
+from lakeshift.inventory import Period
+from lakeshift.lake.catalog import CatalogTable, LocalCatalog
+from lakeshift.types import Kind, LogicalType
+
+CAPABILITIES = Capabilities(
+    name="DuckDB",
+    snapshot="none",
+    timestamp_precision="microsecond",
+    max_identifier_length=1_000_000,
+)
+
+_PERIOD_FORMAT = {Period.YEAR: "%Y", Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"}
+_SIMPLE_TYPES = {
+    Kind.INTEGER: "BIGINT",
+    Kind.FLOAT: "DOUBLE",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.STRING: "VARCHAR",
+    Kind.BINARY: "BLOB",
+    Kind.DATE: "DATE",
+}
+
+
+def duckdb_type(logical: LogicalType) -> str:
+    if logical.kind is Kind.DECIMAL:
+        return f"DECIMAL({logical.precision},{logical.scale})"
+    if logical.kind is Kind.TIMESTAMP:
+        return "TIMESTAMPTZ" if logical.tz else "TIMESTAMP"
+    return _SIMPLE_TYPES[logical.kind]
+
+
+class DuckDBEngine(SqlEngine):
+    """DuckDB over the lake's Parquet files, one view per catalog table."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, catalog: LocalCatalog, memory_limit_mb: int = 2048, threads: int = 2):
+        self.catalog = catalog
+        self.connection = duckdb.connect(
+            # No extension is ever downloaded; without ICU, DuckDB shows TIMESTAMPTZ in UTC.
+            config={"memory_limit": f"{memory_limit_mb}MB", "threads": threads,
+                    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        self._views: dict[str, CatalogTable] = {}
+
+    def __repr__(self) -> str:
+        return f"DuckDBEngine({self.catalog.storage.root})"
+
+    # --- fragments ---------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def table_sql(self, table: str) -> str:
+        self._ensure_view(table)
+        return self.quote(table)
+
+    def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        kind = logical.kind
+        if kind is Kind.INTEGER:
+            return f"CAST({expression} AS VARCHAR)"
+        if kind is Kind.DECIMAL:
+            return f"CAST(CAST({expression} AS DECIMAL({logical.precision},{logical.scale})) AS VARCHAR)"
+        if kind is Kind.FLOAT:
+            value = f"CAST({expression} AS DOUBLE)"
+            return (
+                f"CASE WHEN {value} IS NULL THEN NULL WHEN isnan({value}) THEN 'NaN' "
+                f"WHEN {value} = 0 THEN '0' WHEN isinf({value}) AND {value} > 0 THEN 'Inf' "
+                f"WHEN isinf({value}) THEN '-Inf' ELSE printf('%.14e', {value}) END"
+            )
+        if kind is Kind.BOOLEAN:
+            return f"CAST(CAST({expression} AS INTEGER) AS VARCHAR)"
+        if kind is Kind.STRING:
+            return f"replace(replace({expression}, '\\', '\\\\'), '|', '\\|')"
+        if kind is Kind.BINARY:
+            return f"lower(hex({expression}))"
+        if kind is Kind.DATE:
+            return f"strftime(CAST({expression} AS DATE), '%Y-%m-%d')"
+        if kind is Kind.TIMESTAMP:
+            return f"strftime({self._utc(expression, logical)}, '%Y-%m-%d %H:%M:%S.%f')"
+        raise TerminalError(f"DuckDB cannot render canonical text for {logical}")
+
+    def _utc(self, expression: str, logical: LogicalType) -> str:
+        return f"timezone('UTC', {expression})" if logical.tz else expression
+
+    def hash60_sql(self, text_expression: str) -> str:
+        return f"CAST('0x' || substr(md5({text_expression}), 1, 15) AS BIGINT)"
+
+    def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        value = self._utc(expression, logical) if logical.kind is Kind.TIMESTAMP else expression
+        return f"strftime({value}, '{_PERIOD_FORMAT[period]}')"
+
+    def timestamp_literal(self, value: datetime) -> str:
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return f"TIMESTAMPTZ '{moment.isoformat(sep=' ')}'"
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, list(parameters)).fetchall()
+        except duckdb.Error as error:
+            raise TerminalError(f"DuckDB query failed: {error}") from None
+
+    # --- catalog ---------------------------------------------------------------------------------
+    def _ensure_view(self, table: str) -> CatalogTable:
+        if table in self._views:
+            return self._views[table]
+        entry = self.catalog.get(table)
+        if entry is None:
+            raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
+        globs = [f"{location}/*.parquet" for location in entry.data_locations()]
+        files = [path for location in entry.data_locations() for path in self.catalog.storage.list_files(location)]
+        if files:
+            listed = ", ".join(self.string_literal(g) for g in globs)
+            body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
+        else:
+            casts = ", ".join(
+                f"CAST(NULL AS {duckdb_type(LogicalType.parse(c['type']))}) AS {self.quote(c['name'])}"
+                for c in entry.columns
+            )
+            body = f"SELECT {casts} WHERE false"
+        self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {self.quote(table)} AS {body}")
+        self._views[table] = entry
+        return entry
+
+    def refresh(self) -> None:
+        """Forget cached views, so files registered since are seen."""
+        self._views.clear()
+
+    def table_exists(self, table: str) -> bool:
+        return self.catalog.get(table) is not None
+
+    def columns(self, table: str) -> list[Column]:
+        entry = self._ensure_view(table)
+        return [
+            Column(c["name"], duckdb_type(LogicalType.parse(c["type"])), LogicalType.parse(c["type"]))
+            for c in entry.columns
+        ]
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,248 @@
+"""SQLite as a source: the embedded default.
+
+SQLite types are declared, not enforced: a `NUMERIC(12,2)` column stores floats, dates and
+timestamps are text. lakeshift reads each column by its declared type and converts every value
+exactly or fails the column with a message naming it (`values.py`). SQLite has no md5 and no
+exact decimal arithmetic, so canonical text, hashes and decimal sums run as registered Python
+functions that use the reference definitions in `lakeshift.verify.canonical`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from loguru import logger
+
+from lakeshift.engines.base import Capabilities, Column, Scope, SourceEngine, SqlEngine
+from lakeshift.engines.sqlite_values import python_value, to_arrow_array
+from lakeshift.errors import ConfigError, TableMissingError, TerminalError
+from lakeshift.inventory import Period
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import canonical_value, hash60, join_canonical
+
+CAPABILITIES = Capabilities(
+    name="SQLite",
+    snapshot="read_transaction",
+    timestamp_precision="microsecond",
+    max_identifier_length=1_000_000,
+    exact_decimal_storage=False,
+)
+
+_PERIOD_LENGTH = {Period.YEAR: 4, Period.MONTH: 7, Period.DAY: 10}
+
+
+def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | None:
+    """The logical type of a declared SQLite column type, or None when it has none."""
+    text = declared.upper().strip()
+    if text in {"BOOLEAN", "BOOL"}:
+        return LogicalType(Kind.BOOLEAN)
+    if text.startswith(("DATETIME", "TIMESTAMP")):
+        zoned = "TIME ZONE" in text or text.startswith("TIMESTAMPTZ")
+        return LogicalType(Kind.TIMESTAMP, tz="UTC" if zoned else None)
+    if text == "DATE":
+        return LogicalType(Kind.DATE)
+    match = re.fullmatch(r"(DECIMAL|NUMERIC|NUMBER)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", text)
+    if match:
+        if match.group(2) is None:
+            return number_policy
+        return LogicalType(Kind.DECIMAL, int(match.group(2)), int(match.group(3) or 0))
+    if "INT" in text:
+        return LogicalType(Kind.INTEGER)
+    if any(word in text for word in ("CHAR", "CLOB", "TEXT")):
+        return LogicalType(Kind.STRING)
+    if "BLOB" in text:
+        return LogicalType(Kind.BINARY)
+    if any(word in text for word in ("REAL", "FLOA", "DOUB")):
+        return LogicalType(Kind.FLOAT)
+    return None
+
+
+def period_bounds(value: str, period: Period) -> tuple[str, str]:
+    """First day of a period and of the next one, as ISO dates."""
+    year, month, day = (int(part) for part in (value.split("-") + ["1", "1"])[:3])
+    first = date(year, month, day)
+    if period is Period.YEAR:
+        following = date(year + 1, 1, 1)
+    elif period is Period.MONTH:
+        following = date(year + month // 12, month % 12 + 1, 1)
+    else:
+        following = first + timedelta(days=1)
+    return first.isoformat(), following.isoformat()
+
+
+@lru_cache(maxsize=256)
+def _types(spec: str) -> tuple[LogicalType, ...]:
+    return tuple(LogicalType.parse(part) for part in spec.split(";"))
+
+
+def _canon(spec: str, value: Any) -> str | None:
+    logical = _types(spec)[0]
+    return canonical_value(python_value(value, logical), logical)
+
+
+def _row_text(spec: str, *values: Any) -> str:
+    types = _types(spec)
+    return join_canonical(
+        [canonical_value(python_value(v, t), t) for v, t in zip(values, types, strict=True)]
+    )
+
+
+def _period(value: Any, spec: str, period: str) -> str | None:
+    logical = _types(spec)[0]
+    parsed = python_value(value, logical)
+    if parsed is None:
+        return None
+    text = canonical_value(parsed, logical)
+    assert text is not None
+    return text[: _PERIOD_LENGTH[Period(period)]]
+
+
+class _ExactSum:
+    """SUM for integers and decimals without overflow or float rounding."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+        self.spec = ""
+
+    def step(self, value: Any, spec: str) -> None:
+        self.spec = spec
+        parsed = python_value(value, _types(spec)[0])
+        if parsed is not None:
+            self.total = Decimal(parsed) + (self.total or 0)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else format(self.total, "f")
+
+
+class SQLiteEngine(SqlEngine, SourceEngine):
+    capabilities = CAPABILITIES
+
+    def __init__(self, path: Path, number_policy: LogicalType):
+        if not path.is_file():
+            raise ConfigError("SQLite database not found", file=str(path))
+        self.path = path
+        self.number_policy = number_policy
+        self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self.connection.create_function("ls_canon", 2, _canon, deterministic=True)
+        self.connection.create_function("ls_row_text", -1, _row_text, deterministic=True)
+        self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
+        self.connection.create_function("ls_period", 3, _period, deterministic=True)
+        self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"SQLiteEngine({self.path})"
+
+    # --- fragments ---------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def table_sql(self, table: str) -> str:
+        return ".".join(self.quote(part) for part in table.split("."))
+
+    def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        return f"ls_canon('{logical}', {expression})"
+
+    def _row_text_sql(self, plan: Any, positions: Sequence[int]) -> str:
+        if not positions:
+            return "''"
+        spec = ";".join(str(plan.types[p]) for p in positions)
+        names = ", ".join(self.quote(plan.columns[p].name) for p in positions)
+        return f"ls_row_text('{spec}', {names})"
+
+    def hash60_sql(self, text_expression: str) -> str:
+        return f"ls_hash60({text_expression})"
+
+    def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        return f"ls_period({expression}, '{logical}', '{period.value}')"
+
+    def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
+        """A range on the stored ISO text, which SQLite can answer from an index.
+
+        ISO-8601 text without a zone sorts as time does, so `[first day, next first day)` holds
+        exactly the values whose period is `value`. Zoned text does not sort that way: those
+        columns use the period function itself.
+        """
+        if value is None or column.logical.tz is not None:
+            return super().period_predicate(column, period, value)
+        low, high = period_bounds(value, period)
+        name = self.quote(column.name)
+        return f"({name} >= '{low}' AND {name} < '{high}')"
+
+    def timestamp_literal(self, value: datetime) -> str:
+        return self.string_literal(value.isoformat(sep=" "))
+
+    def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        if logical.kind is Kind.FLOAT:
+            return f"SUM({expression})"
+        return f"ls_exact_sum({expression}, '{logical}')"
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise TerminalError(f"SQLite query failed: {error}") from None
+
+    # --- metadata ------------------------------------------------------------------------------
+    def _split(self, table: str) -> tuple[str, str]:
+        schema, _, name = table.rpartition(".")
+        return schema or "main", name
+
+    def table_exists(self, table: str) -> bool:
+        schema, name = self._split(table)
+        sql = f"SELECT 1 FROM {self.quote(schema)}.sqlite_master WHERE type IN ('table','view') AND name = ? COLLATE NOCASE"
+        try:
+            return bool(self.connection.execute(sql, (name,)).fetchall())
+        except sqlite3.OperationalError:
+            return False
+
+    def columns(self, table: str) -> list[Column]:
+        if not self.table_exists(table):
+            raise TableMissingError(table, "SQLite source")
+        schema, name = self._split(table)
+        rows = self.connection.execute(f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})").fetchall()
+        columns = []
+        for _, column_name, declared, not_null, _, _ in rows:
+            logical = logical_type(declared or "", self.number_policy)
+            if logical is None:
+                raise TerminalError(
+                    f"{table}.{column_name}: declared type {declared!r} has no exact logical type; "
+                    "declare it as INTEGER, NUMERIC(p,s), REAL, TEXT, BLOB, BOOLEAN, DATE or TIMESTAMP"
+                )
+            columns.append(Column(column_name, declared or "", logical, not not_null))
+        return columns
+
+    def primary_key(self, table: str) -> list[str]:
+        schema, name = self._split(table)
+        rows = self.connection.execute(f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})").fetchall()
+        return [row[1] for row in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
+
+    # --- extraction ---------------------------------------------------------------------------
+    def stream(self, scope: Scope, columns: Sequence[Column], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        names = ", ".join(self.quote(c.name) for c in columns)
+        sql = f"SELECT {names} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN")  # one read transaction: a consistent snapshot of the table
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch_rows):
+                arrays = [
+                    to_arrow_array(values, column.logical, f"{scope.table}.{column.name}")
+                    for values, column in zip(zip(*rows, strict=True), columns, strict=True)
+                ]
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        finally:
+            cursor.execute("ROLLBACK")
+            cursor.close()
+        logger.debug("read {} from SQLite", scope.table)
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,135 @@
+"""Exact conversion of SQLite's dynamically typed values to a column's declared logical type.
+
+Fast path: Arrow infers the type of a chunk and casts it with `safe=True` (which refuses to
+truncate). Anything the fast path refuses goes through `python_value`, one value at a time, which
+either converts exactly or raises naming the value. The canonical-text functions SQLite registers
+call the same `python_value`, so verification reads values exactly as the upload did.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from lakeshift.errors import ConversionError
+from lakeshift.types import Kind, LogicalType
+
+_FINER_THAN_MICROSECONDS = re.compile(r"[.,]\d{7,}")
+_FAST_KINDS = {
+    Kind.INTEGER: (pa.types.is_integer, pa.types.is_floating),
+    Kind.FLOAT: (pa.types.is_integer, pa.types.is_floating),
+    Kind.STRING: (pa.types.is_string,),
+    Kind.BINARY: (pa.types.is_binary,),
+    Kind.DATE: (pa.types.is_string,),
+    Kind.TIMESTAMP: (pa.types.is_string,),
+}
+
+
+def _decimal(value: Any, logical: LogicalType) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    scale, precision = logical.scale or 0, logical.precision or 38
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > scale and number != number.quantize(Decimal(1).scaleb(-scale)):
+        raise ValueError(f"{value!r} has more than {scale} decimal places")
+    if number.adjusted() + 1 > precision - scale:
+        raise ValueError(f"{value!r} does not fit {logical}")
+    return number
+
+
+def _timestamp(value: Any, logical: LogicalType) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an ISO-8601 timestamp text")
+    if _FINER_THAN_MICROSECONDS.search(value):
+        raise ValueError(f"{value!r} is finer than microseconds, which Parquet timestamps keep")
+    moment = datetime.fromisoformat(value)
+    if logical.tz is None and moment.tzinfo is not None:
+        raise ValueError(f"{value!r} has a zone offset but the column has no time zone")
+    if logical.tz is not None and moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no zone offset but the column has a time zone")
+    return moment.astimezone(UTC) if moment.tzinfo else moment
+
+
+def _date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an ISO-8601 date text")
+    moment = datetime.fromisoformat(value)
+    if moment.time() != datetime.min.time() or moment.tzinfo is not None:
+        raise ValueError(f"{value!r} has a time of day but the column is a DATE")
+    return moment.date()
+
+
+def python_value(value: Any, logical: LogicalType) -> Any:
+    """Convert one stored value exactly, or raise ValueError saying why it cannot be."""
+    if value is None:
+        return None
+    kind = logical.kind
+    if kind is Kind.INTEGER:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError(f"{value!r} is not an integer")
+    if kind is Kind.DECIMAL:
+        return _decimal(value, logical)
+    if kind is Kind.FLOAT:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{value!r} is not a number")
+    if kind is Kind.BOOLEAN:
+        if value in (0, 1) and not isinstance(value, float):
+            return bool(value)
+        raise ValueError(f"{value!r} is not a boolean (0 or 1)")
+    if kind is Kind.STRING:
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"{value!r} is not text")
+    if kind is Kind.BINARY:
+        if isinstance(value, bytes):
+            return value
+        raise ValueError(f"{value!r} is not a blob")
+    if kind is Kind.DATE:
+        return _date(value)
+    if kind is Kind.TIMESTAMP:
+        return _timestamp(value, logical)
+    raise ValueError(f"no conversion to {logical}")
+
+
+def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
+    accepts = _FAST_KINDS.get(logical.kind)
+    if accepts is None:
+        return None
+    try:
+        inferred = pa.array(values)
+        if not (pa.types.is_null(inferred.type) or any(test(inferred.type) for test in accepts)):
+            return None
+        return inferred.cast(logical.to_arrow(), safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
+        return None
+
+
+def to_arrow_array(values: Sequence[Any], logical: LogicalType, column: str) -> pa.Array:
+    """One column of a fetched chunk as an Arrow array of the column's logical type."""
+    fast = _fast(values, logical)
+    if fast is not None:
+        return fast
+    converted = []
+    for value in values:
+        try:
+            converted.append(python_value(value, logical))
+        except ValueError as error:
+            table, _, name = column.rpartition(".")
+            raise ConversionError(table, name, f"{error} (declared {logical})") from None
+    return pa.array(converted, type=logical.to_arrow())

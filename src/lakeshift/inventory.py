@@ -1,0 +1,204 @@
+"""The inventory of tables to migrate (`input_tables.xlsx` or `.csv`) and the column mappings.
+
+Inventory headers are case-insensitive: `source_table` (required, `schema.table`), `target_table`,
+`date_column`, `key_columns` (comma-separated), `where`, `period` (day, month, year), `enabled`.
+Column mappings (`column_mappings.json`) map `{"SCHEMA.TABLE": {"SOURCE_COL": "target_col"}}`;
+a null target drops the column, and unmapped columns keep their lower-cased name.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from lakeshift.errors import ConfigError
+
+HEADERS = ("source_table", "target_table", "date_column", "key_columns", "where", "period", "enabled")
+_TRUE = {"true", "yes", "y", "1", "x"}
+_FALSE = {"false", "no", "n", "0", ""}
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One row of the inventory: what to move and how to slice and compare it."""
+
+    source_table: str
+    target_table: str
+    date_column: str | None = None
+    key_columns: tuple[str, ...] = ()
+    where: str | None = None
+    period: Period = Period.MONTH
+    enabled: bool = True
+    row: int = 0  # line of the inventory file, for error messages
+
+    @property
+    def name(self) -> str:
+        return self.source_table
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Source column name -> target column name (None: dropped) for one table."""
+
+    renames: dict[str, str | None] = field(default_factory=dict)
+
+    def target_name(self, source_column: str) -> str | None:
+        for name, target in self.renames.items():
+            if name.lower() == source_column.lower():
+                return target
+        return source_column.lower()
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as error:
+            raise ConfigError(f"cannot be read as a workbook: {error}", file=str(path)) from None
+        sheet = book.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(values)
+        book.close()
+    elif path.suffix.lower() in {".csv", ".txt"}:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for number, values in enumerate(csv.reader(handle), start=1):
+                yield number, list(values)
+    else:
+        raise ConfigError("inventory must be .xlsx or .csv", file=str(path))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _flag(value: Any, path: Path, row: int) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"enabled must be true or false, not {value!r}", file=str(path), where=f"row {row}")
+
+
+def load_inventory(path: Path) -> list[TableSpec]:
+    """Read and validate the inventory; every problem names the file and row."""
+    if not path.is_file():
+        raise ConfigError("inventory not found", file=str(path))
+    rows = _rows(path)
+    try:
+        header_row, header = next(rows)
+    except StopIteration:
+        raise ConfigError("inventory is empty", file=str(path)) from None
+    names = [_text(cell).lower().replace(" ", "_") for cell in header]
+    unknown = [name for name in names if name and name not in HEADERS]
+    if unknown:
+        raise ConfigError(
+            f"unknown column(s) {', '.join(unknown)}; expected {', '.join(HEADERS)}",
+            file=str(path),
+            where=f"row {header_row}",
+        )
+    if "source_table" not in names:
+        raise ConfigError("missing the source_table column", file=str(path), where=f"row {header_row}")
+    specs: list[TableSpec] = []
+    for number, values in rows:
+        record = {name: values[i] if i < len(values) else None for i, name in enumerate(names) if name}
+        if not any(_text(v) for v in record.values()):
+            continue
+        specs.append(_spec(record, path, number))
+    _reject_duplicates(specs, path)
+    if not specs:
+        raise ConfigError("inventory lists no tables", file=str(path))
+    return specs
+
+
+def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
+    source = _text(record.get("source_table"))
+    if not source:
+        raise ConfigError("source_table is empty", file=str(path), where=f"row {row}")
+    if source.count(".") > 1 or source.startswith(".") or source.endswith("."):
+        raise ConfigError(
+            f"source_table {source!r} must be schema.table", file=str(path), where=f"row {row}"
+        )
+    period_text = _text(record.get("period")).lower() or Period.MONTH.value
+    try:
+        period = Period(period_text)
+    except ValueError:
+        raise ConfigError(
+            f"period must be day, month or year, not {period_text!r}", file=str(path), where=f"row {row}"
+        ) from None
+    keys = tuple(k.strip() for k in _text(record.get("key_columns")).split(",") if k.strip())
+    enabled_raw = record.get("enabled")
+    enabled = _text(enabled_raw) == "" or _flag(enabled_raw, path, row)
+    return TableSpec(
+        source_table=source,
+        target_table=_text(record.get("target_table")) or source.split(".")[-1].lower(),
+        date_column=_text(record.get("date_column")) or None,
+        key_columns=keys,
+        where=_text(record.get("where")) or None,
+        period=period,
+        enabled=enabled,
+        row=row,
+    )
+
+
+def _reject_duplicates(specs: list[TableSpec], path: Path) -> None:
+    for attribute in ("source_table", "target_table"):
+        seen: dict[str, int] = {}
+        for spec in specs:
+            value = getattr(spec, attribute).lower()
+            if value in seen:
+                raise ConfigError(
+                    f"{attribute} {getattr(spec, attribute)} is listed twice (rows {seen[value]} and {spec.row})",
+                    file=str(path),
+                    where=f"row {spec.row}",
+                )
+            seen[value] = spec.row
+
+
+def load_column_mappings(path: Path | None, specs: list[TableSpec]) -> dict[str, ColumnMapping]:
+    """Read `column_mappings.json`, keyed by the inventory's source table names."""
+    by_table = {spec.source_table: ColumnMapping() for spec in specs}
+    if path is None:
+        return by_table
+    if not path.is_file():
+        raise ConfigError("column mappings not found", file=str(path))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=where) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("must hold a JSON object of tables", file=str(path))
+    known = {spec.source_table.lower(): spec.source_table for spec in specs}
+    for table, renames in raw.items():
+        if table.lower() not in known:
+            raise ConfigError(f"table {table} is not in the inventory", file=str(path), where=table)
+        if not isinstance(renames, dict) or not all(
+            isinstance(v, str | None) for v in renames.values()
+        ):
+            raise ConfigError(
+                "must map source column names to a target name or null", file=str(path), where=table
+            )
+        targets = [v.lower() for v in renames.values() if v is not None]
+        repeated = sorted({t for t in targets if targets.count(t) > 1})
+        if repeated:
+            raise ConfigError(
+                f"several columns map to {', '.join(repeated)}", file=str(path), where=table
+            )
+        by_table[known[table.lower()]] = ColumnMapping(dict(renames))
+    return by_table

@@ -1,0 +1,97 @@
+"""The local catalog: tables, their columns and their registered partitions.
+
+It plays Glue's part for the embedded default: a table is visible to readers only once it is
+registered here, and a partition only once its files are complete. Readers (the DuckDB engine)
+read every Parquet file under a registered partition's location, as Athena does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakeshift.errors import TerminalError
+from lakeshift.lake.storage import LakeStorage
+
+CATALOG_SCHEMA_VERSION = 1
+
+
+@dataclass
+class CatalogTable:
+    database: str
+    name: str
+    location: str
+    columns: list[dict[str, str]]  # name, logical type text, source native type
+    partition_keys: list[str]
+    partitions: dict[str, str] = field(default_factory=dict)  # "key=value" -> location
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": CATALOG_SCHEMA_VERSION,
+            "database": self.database,
+            "name": self.name,
+            "location": self.location,
+            "columns": self.columns,
+            "partition_keys": self.partition_keys,
+            "partitions": self.partitions,
+            "properties": self.properties,
+        }
+
+    @classmethod
+    def from_json(cls, content: dict[str, Any]) -> CatalogTable:
+        return cls(
+            database=content["database"],
+            name=content["name"],
+            location=content["location"],
+            columns=content["columns"],
+            partition_keys=content["partition_keys"],
+            partitions=content.get("partitions", {}),
+            properties=content.get("properties", {}),
+        )
+
+    def data_locations(self) -> list[str]:
+        """Folders whose Parquet files make up the table."""
+        if not self.partition_keys:
+            return [self.location] if self.partitions else []
+        return sorted(self.partitions.values())
+
+
+class LocalCatalog:
+    """Tables of one lake database, stored as JSON beside the data."""
+
+    def __init__(self, storage: LakeStorage):
+        self.storage = storage
+
+    def _path(self, table: str) -> str:
+        return self.storage.bookkeeping_path("catalog", table)
+
+    def get(self, table: str) -> CatalogTable | None:
+        content = self.storage.read_json(self._path(table))
+        return None if content is None else CatalogTable.from_json(content)
+
+    def create_or_check(self, table: CatalogTable) -> CatalogTable:
+        """Register a table, or return the registered one if its schema is the same.
+
+        A changed schema is an error: silently replacing it would hide data already in the lake.
+        """
+        existing = self.get(table.name)
+        if existing is None:
+            self.storage.write_json(self._path(table.name), table.to_json())
+            return table
+        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
+            raise TerminalError(
+                f"lake table {table.database}.{table.name} exists with another schema or partitioning; "
+                "rerun the upload with --force to replace it"
+            )
+        return existing
+
+    def register_partitions(self, table: str, partitions: dict[str, str]) -> None:
+        existing = self.get(table)
+        if existing is None:
+            raise TerminalError(f"lake table {self.storage.database}.{table} is not registered")
+        existing.partitions.update(partitions)
+        self.storage.write_json(self._path(table), existing.to_json())
+
+    def drop(self, table: str) -> None:
+        self.storage.delete_files([self._path(table)])

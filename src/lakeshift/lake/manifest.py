@@ -1,0 +1,56 @@
+"""The manifest: which slices of a table are finished, with their files and counts.
+
+A slice is recorded only after all its files are written; a rerun skips recorded slices and
+rewrites the others under the same deterministic names, so a crash loses and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lakeshift.lake.storage import LakeStorage
+
+MANIFEST_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SliceRecord:
+    slice_id: str
+    partition: str  # "key=value", or "" when the table is not partitioned
+    batch_id: str
+    files: list[str]
+    rows: int
+    bytes: int
+    seconds: float
+    uploaded_at: str  # ISO time stamped into _upload_timestamp
+
+
+class Manifest:
+    def __init__(self, storage: LakeStorage, table: str):
+        self.storage = storage
+        self.table = table
+        self.path = storage.bookkeeping_path("manifest", table)
+        content = storage.read_json(self.path) or {}
+        self.slices: dict[str, SliceRecord] = {
+            slice_id: SliceRecord(**record) for slice_id, record in content.get("slices", {}).items()
+        }
+
+    def finished(self, slice_id: str) -> SliceRecord | None:
+        return self.slices.get(slice_id)
+
+    def record(self, record: SliceRecord) -> None:
+        self.slices[record.slice_id] = record
+        self._save()
+
+    def clear(self) -> None:
+        self.slices = {}
+        self._save()
+
+    def _save(self) -> None:
+        content: dict[str, Any] = {
+            "schema_version": MANIFEST_SCHEMA_VERSION,
+            "table": self.table,
+            "slices": {slice_id: asdict(record) for slice_id, record in sorted(self.slices.items())},
+        }
+        self.storage.write_json(self.path, content)

@@ -1,0 +1,72 @@
+"""Where lake files live: a root on a pyarrow filesystem (a local folder now, S3 later).
+
+Object keys are deterministic, as DESIGN.md fixes them:
+`{root}/{database}/{table}/{partition}={value}/{batch}-{slice}-{n}.parquet`.
+lakeshift's own bookkeeping (catalog, manifest) lives under `{root}/_lakeshift/`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+BOOKKEEPING = "_lakeshift"
+
+
+@dataclass(frozen=True)
+class LakeStorage:
+    """A lake root on a filesystem. Paths are '/'-joined strings, as pyarrow.fs expects."""
+
+    root: str
+    fs: pafs.FileSystem
+    database: str
+
+    @classmethod
+    def local(cls, folder: Path, database: str) -> LakeStorage:
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(str(folder.resolve()), pafs.LocalFileSystem(), database)
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+    def table_location(self, table: str) -> str:
+        return self.path(self.database, table)
+
+    def bookkeeping_path(self, kind: str, table: str) -> str:
+        return self.path(BOOKKEEPING, kind, self.database, f"{table}.json")
+
+    def read_json(self, path: str) -> Any | None:
+        if self.fs.get_file_info(path).type == pafs.FileType.NotFound:
+            return None
+        with self.fs.open_input_stream(path) as stream:
+            return json.loads(stream.read().decode("utf-8"))
+
+    def write_json(self, path: str, content: Any) -> None:
+        """Write JSON so that a reader sees the old or the new file, never half of one."""
+        parent = path.rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        temporary = f"{path}.{uuid.uuid4().hex}.tmp"
+        with self.fs.open_output_stream(temporary) as stream:
+            stream.write(json.dumps(content, indent=1, sort_keys=True).encode("utf-8"))
+        self.fs.move(temporary, path)
+
+    def list_files(self, folder: str, suffix: str = ".parquet") -> list[str]:
+        selector = pafs.FileSelector(folder, allow_not_found=True, recursive=False)
+        return sorted(
+            info.path
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.path.endswith(suffix)
+        )
+
+    def delete_files(self, paths: list[str]) -> None:
+        for path in paths:
+            if self.fs.get_file_info(path).type == pafs.FileType.File:
+                self.fs.delete_file(path)
+
+    def file_size(self, path: str) -> int:
+        return int(self.fs.get_file_info(path).size or 0)

@@ -1,0 +1,75 @@
+"""Write one slice's Arrow batches as compressed Parquet files, rotated at a target size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshift.lake.storage import LakeStorage
+
+METADATA_COLUMNS = ("_upload_timestamp", "_upload_date", "_upload_batch_id")
+METADATA_FIELDS = [
+    pa.field("_upload_timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("_upload_date", pa.date32(), nullable=False),
+    pa.field("_upload_batch_id", pa.string(), nullable=False),
+]
+
+
+def with_metadata(batch: pa.RecordBatch, uploaded_at: datetime, batch_id: str) -> pa.RecordBatch:
+    """Append the three upload metadata columns to a batch."""
+    rows = batch.num_rows
+    values = (uploaded_at, uploaded_at.date(), batch_id)
+    extra = [pa.repeat(pa.scalar(v, f.type), rows) for v, f in zip(values, METADATA_FIELDS, strict=True)]
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, *extra], schema=pa.schema([*batch.schema, *METADATA_FIELDS])
+    )
+
+
+@dataclass
+class SliceWriter:
+    """Parquet files for one slice: `{folder}/{batch}-{slice}-{n}.parquet`."""
+
+    storage: LakeStorage
+    folder: str
+    stem: str
+    schema: pa.Schema
+    compression: str = "zstd"
+    target_bytes: int = 128 * 1024 * 1024
+    files: list[str] = field(default_factory=list)
+    rows: int = 0
+    _writer: Any = None
+    _stream: Any = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        if self._writer is None:
+            self._open()
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+        if self._stream.tell() >= self.target_bytes:
+            self._close_file()
+
+    def _open(self) -> None:
+        path = f"{self.folder}/{self.stem}-{len(self.files):05d}.parquet"
+        self.storage.fs.create_dir(self.folder, recursive=True)
+        self._stream = self.storage.fs.open_output_stream(path)
+        self._writer = pq.ParquetWriter(
+            self._stream, self.schema, compression=self.compression, write_statistics=True
+        )
+        self.files.append(path)
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._stream.close()
+            self._writer = self._stream = None
+
+    def close(self) -> int:
+        """Finish the last file; returns the bytes written by the slice."""
+        self._close_file()
+        return sum(self.storage.file_size(path) for path in self.files)

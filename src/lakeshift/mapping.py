@@ -1,0 +1,38 @@
+"""Source columns matched to their lake names through the column mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakeshift.engines.base import Column
+from lakeshift.inventory import ColumnMapping, TableSpec
+
+
+@dataclass(frozen=True)
+class MappedColumn:
+    source: Column
+    target_name: str
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    mapped: list[MappedColumn]
+    dropped: list[str]  # source columns the mapping drops
+    unknown: list[str]  # mapping entries naming no source column
+
+    def by_source(self, name: str) -> MappedColumn | None:
+        return next((m for m in self.mapped if m.source.name.lower() == name.lower()), None)
+
+
+def map_columns(spec: TableSpec, columns: list[Column], mapping: ColumnMapping) -> TableColumns:
+    """Apply the mapping: renamed, dropped (null) and default lower-cased names."""
+    mapped, dropped = [], []
+    for column in columns:
+        target = mapping.target_name(column.name)
+        if target is None:
+            dropped.append(column.name)
+        else:
+            mapped.append(MappedColumn(column, target))
+    names = {c.name.lower() for c in columns}
+    unknown = [name for name in mapping.renames if name.lower() not in names]
+    return TableColumns(mapped, dropped, unknown)

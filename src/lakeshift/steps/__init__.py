@@ -1,0 +1,1 @@
+"""The steps of a migration and its proof: analyze, upload, compare, align."""

@@ -1,0 +1,156 @@
+"""Step 4, align: exclude what statistics and counts already condemn, prove the rest value by value.
+
+Per table: periods whose row counts differ are excluded; then, on the remaining periods, columns
+whose statistics differ are excluded; every remaining row is compared with the bucketed row-hash
+diff. Excluded columns and periods are then localized (which keys, which values) from samples.
+Writes `data_alignment_results.json` into the output folder.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lakeshift.artifacts import ALIGNMENT_JSON, now_utc, write_json
+from lakeshift.engines.base import RowPlan
+from lakeshift.project import Project
+from lakeshift.steps.compare import column_statistics
+from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.pairing import ColumnPair, TablePair
+from lakeshift.steps.session import Engines, each_uploaded_table, open_engines
+from lakeshift.verify.canonical import FLOAT_SIGNIFICANT_DIGITS
+from lakeshift.verify.diff import DiffResult, Side, bucket_diff
+
+LOCALIZE_GROUPS = 16  # pass-2 groups read to sample an excluded column or period
+
+
+def _plan(pair: TablePair, columns: list[ColumnPair], buckets: int) -> tuple[RowPlan, RowPlan]:
+    keys = [k.lower() for k in pair.key_columns]
+    positions = tuple(i for i, c in enumerate(columns) if c.source.name.lower() in keys)
+    if len(positions) != len(keys):
+        positions = ()  # a key column is not compared: fall back to comparing rows as a multiset
+    types = tuple(c.logical for c in columns)
+    return (
+        RowPlan(tuple(c.source for c in columns), types, positions, buckets),
+        RowPlan(tuple(c.lake for c in columns), types, positions, buckets),
+    )
+
+
+def _diff(engines: Engines, pair: TablePair, columns: list[ColumnPair], project: Project, **options: Any) -> DiffResult:
+    source_plan, lake_plan = _plan(pair, columns, project.meta.verify.buckets)
+    return bucket_diff(
+        Side(engines.source, pair.source_scope, source_plan),
+        Side(engines.lake, pair.lake_scope, lake_plan),
+        max_samples=project.meta.verify.max_samples,
+        **options,
+    )
+
+
+def _summary(diff: DiffResult) -> dict[str, Any]:
+    return {
+        "rows_source": diff.rows_source, "rows_target": diff.rows_target, "matched": diff.matched,
+        "missing": diff.missing, "extra": diff.extra, "changed": diff.changed,
+        "changed_by_column": dict(diff.changed_by_column), "groups": diff.groups,
+        "groups_mismatched": diff.groups_mismatched, "groups_read": diff.groups_read,
+        "complete": diff.complete, "samples": diff.samples,
+    }
+
+
+def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str, Any]:
+    started = time.perf_counter()
+    spec = pair.spec
+    excluded_periods: list[dict[str, Any]] = []
+    if pair.source_scope.period_column is not None and pair.lake_scope.period_column is not None:
+        ours = engines.source.period_counts(pair.source_scope, pair.source_scope.period_column, spec.period)
+        theirs = engines.lake.period_counts(pair.lake_scope, pair.lake_scope.period_column, spec.period)
+        excluded_periods = [
+            {"period": p, "source_rows": ours.get(p, 0), "target_rows": theirs.get(p, 0)}
+            for p in sorted(set(ours) | set(theirs), key=lambda p: (p is None, p or ""))
+            if ours.get(p, 0) != theirs.get(p, 0)
+        ]
+    aligned = pair.with_periods(excluded_periods=frozenset(p["period"] for p in excluded_periods))
+    stats, _, _ = column_statistics(aligned, engines.source, engines.lake, project.meta.verify.float_relative_tolerance)
+    keys = {k.lower() for k in pair.key_columns}
+    excluded_names = {s["column"] for s in stats if not s["match"] and s["column"].lower() not in keys}
+    compared = [c for c in pair.columns if c.source.name not in excluded_names]
+    diff = _diff(engines, aligned, compared, project)
+
+    excluded_columns = []
+    for column in pair.columns:
+        if column.source.name not in excluded_names:
+            continue
+        column_stats = next(s for s in stats if s["column"] == column.source.name)
+        key_columns = [c for c in pair.columns if c.source.name.lower() in keys]
+        entry: dict[str, Any] = {"column": column.source.name, "target_column": column.lake.name,
+                                 "reason": f"statistics differ: {', '.join(column_stats['differences'])}",
+                                 "source": column_stats["source"], "target": column_stats["target"]}
+        if key_columns:
+            located = _diff(engines, aligned, [*key_columns, column], project, max_groups_read=LOCALIZE_GROUPS)
+            entry["localized"] = _summary(located)
+        excluded_columns.append(entry)
+    for period in excluded_periods:
+        key_columns = [c for c in pair.columns if c.source.name.lower() in keys] or pair.columns
+        only = pair.with_periods(only_periods=frozenset({period["period"]}))
+        located = _diff(engines, only, key_columns, project, max_groups_read=LOCALIZE_GROUPS)
+        period["reason"] = "row counts differ"
+        period["localized"] = _summary(located)
+
+    levels = {
+        "schema": not pair.missing_in_lake,
+        "counts": not excluded_periods and diff.rows_source == diff.rows_target,
+        "statistics": not excluded_columns,
+        "values": diff.differences == 0,
+    }
+    return {
+        "status": "match" if all(levels.values()) else "mismatch",
+        "levels": levels,
+        "cutoff": pair.cutoff,
+        "source_cutoff_method": pair.cutoff_method,
+        "key_columns": pair.key_columns,
+        "columns_compared": [c.source.name for c in compared],
+        "columns_missing_in_lake": pair.missing_in_lake,
+        "columns_excluded": excluded_columns,
+        "periods_excluded": excluded_periods,
+        "rows_compared": diff.rows_source,
+        "values": _summary(diff),
+        "precision": {
+            "timestamp": _coarsest(engines.source.capabilities.timestamp_precision,
+                                   engines.lake.capabilities.timestamp_precision),
+            "float": f"{FLOAT_SIGNIFICANT_DIGITS} significant digits",
+            "decimal": "exact, at the column's scale",
+        },
+        "bytes_scanned": None,
+        "seconds": round(time.perf_counter() - started, 3),
+        "mismatches": _mismatch_lines(pair, excluded_columns, excluded_periods, diff),
+    }
+
+
+_PRECISIONS = ["second", "millisecond", "microsecond", "nanosecond"]
+
+
+def _coarsest(a: str, b: str) -> str:
+    return min(a, b, key=_PRECISIONS.index)
+
+
+def _mismatch_lines(
+    pair: TablePair, columns: list[dict[str, Any]], periods: list[dict[str, Any]], diff: DiffResult
+) -> list[str]:
+    lines = [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"] if pair.missing_in_lake else []
+    lines += [f"column {c['column']}: {c['reason']}" for c in columns]
+    lines += [f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}" for p in periods]
+    if diff.differences:
+        lines.append(f"values: {diff.missing} missing, {diff.extra} extra, {diff.changed} changed rows")
+    return lines
+
+
+def align(project: Project) -> list[TableOutcome]:
+    """Value-level comparison of every uploaded table; writes data_alignment_results.json."""
+    started = now_utc()
+    with open_engines(project) as engines:
+        entries = each_uploaded_table(project, engines, "align", lambda pair: align_table(pair, engines, project))
+    write_json(project.output / ALIGNMENT_JSON, {
+        "step": "align", "created_at": started, "finished_at": now_utc(),
+        "buckets": project.meta.verify.buckets, "tables": entries,
+        "settings": project.meta.verify.model_dump(),
+    })
+    return [TableOutcome.from_entry(e) for e in entries]

@@ -1,0 +1,212 @@
+"""Step 1, analyze: compare each inventory table's schema and row counts between source and lake.
+
+Writes `migration_analysis.json`, `migration_analysis.pkl` (same content) and
+`migration_results.csv` (one row per table) into the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from lakeshift.artifacts import ANALYSIS_JSON, ANALYSIS_PICKLE, now_utc, uploads_by_table, write_json, write_pickle
+from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
+from lakeshift.engines.connect import connect_lake_engine, connect_source, open_lake
+from lakeshift.errors import ConfigError, LakeshiftError
+from lakeshift.inventory import TableSpec
+from lakeshift.lake.writer import METADATA_COLUMNS
+from lakeshift.mapping import map_columns
+from lakeshift.project import Project
+from lakeshift.redaction import display_url, redact
+from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.progress import progress_over
+from lakeshift.types import TEMPORAL_KINDS, compatibility
+
+CSV_FIELDS = (
+    "source_table", "target_table", "status", "source_rows", "target_rows",
+    "columns_only_in_source", "columns_only_in_target", "type_mismatches", "period_mismatches", "reason",
+)
+
+
+def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]:
+    """Check the inventory against the source before any work: every problem is one line.
+
+    Returns the source columns of each enabled table that exists; missing tables are left out
+    (they are skipped, not errors).
+    """
+    problems: list[str] = []
+    found: dict[str, list[Column]] = {}
+    inventory = str(project.meta.input.table)
+    for spec in project.enabled_tables:
+        if not source.table_exists(spec.source_table):
+            continue
+        columns = source.columns(spec.source_table)
+        names = {c.name.lower(): c for c in columns}
+        where = f"row {spec.row} ({spec.source_table})"
+        if spec.date_column:
+            date_column = names.get(spec.date_column.lower())
+            if date_column is None:
+                problems.append(f"{inventory}: {where}: date_column {spec.date_column} does not exist")
+            elif date_column.logical.kind not in TEMPORAL_KINDS:
+                problems.append(
+                    f"{inventory}: {where}: date_column {spec.date_column} is {date_column.logical}, not a date or timestamp"
+                )
+        for key in spec.key_columns:
+            if key.lower() not in names:
+                problems.append(f"{inventory}: {where}: key column {key} does not exist")
+        unknown = map_columns(spec, columns, project.mappings[spec.source_table]).unknown
+        if unknown:
+            problems.append(
+                f"{project.meta.input.column_maps}: {spec.source_table}: no source column named {', '.join(unknown)}"
+            )
+        found[spec.source_table] = columns
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return found
+
+
+def _period_rows(source: dict[str | None, int], target: dict[str | None, int]) -> list[dict[str, Any]]:
+    periods = sorted(set(source) | set(target), key=lambda p: (p is None, p or ""))
+    return [
+        {"period": p, "source": source.get(p, 0), "target": target.get(p, 0), "match": source.get(p, 0) == target.get(p, 0)}
+        for p in periods
+    ]
+
+
+def analyze_table(
+    spec: TableSpec, project: Project, source: SourceEngine, lake: Engine, columns: list[Column],
+    cutoff: Any,
+) -> dict[str, Any]:
+    """The schema and count comparison of one table (no exceptions for expected mismatches)."""
+    mapped = map_columns(spec, columns, project.mappings[spec.source_table])
+    source_scope = Scope(spec.source_table, where=spec.where)
+    date_column = next((c for c in columns if spec.date_column and c.name.lower() == spec.date_column.lower()), None)
+    entry: dict[str, Any] = {
+        "source_rows": source.row_count(source_scope),
+        "dropped_columns": mapped.dropped,
+    }
+    source_periods = source.period_counts(source_scope, date_column, spec.period) if date_column else {}
+    if not lake.table_exists(spec.target_table):
+        entry["status"] = "not_migrated"
+        entry["reason"] = "the target table does not exist in the lake yet"
+        entry["columns"] = [
+            {"source": m.source.name, "target": m.target_name, "source_type": m.source.native_type,
+             "logical_type": str(m.source.logical), "target_type": None, "status": "not_migrated"}
+            for m in mapped.mapped
+        ]
+        entry["period_counts"] = _period_rows(source_periods, {})
+        entry["mismatches"] = []
+        return entry
+    target_columns = {c.name.lower(): c for c in lake.columns(spec.target_table)}
+    mismatches: list[str] = []
+    rows = []
+    for m in mapped.mapped:
+        target = target_columns.get(m.target_name.lower())
+        row = {"source": m.source.name, "target": m.target_name, "source_type": m.source.native_type,
+               "logical_type": str(m.source.logical), "target_type": str(target.logical) if target else None}
+        if target is None:
+            row["status"] = "only_in_source"
+            mismatches.append(f"column {m.source.name} -> {m.target_name} is missing in the lake")
+        elif problem := compatibility(m.source.logical, target.logical):
+            row["status"] = "type_mismatch"
+            row["note"] = problem
+            mismatches.append(f"column {m.source.name}: {problem}")
+        else:
+            row["status"] = "ok"
+        rows.append(row)
+    expected = {m.target_name.lower() for m in mapped.mapped} | set(METADATA_COLUMNS)
+    for name, target in target_columns.items():
+        if name not in expected:
+            rows.append({"source": None, "target": target.name, "source_type": None, "logical_type": None,
+                         "target_type": str(target.logical), "status": "only_in_target"})
+            mismatches.append(f"column {target.name} exists only in the lake")
+    lake_scope = Scope(spec.target_table, cutoff=cutoff)
+    entry["target_rows"] = lake.row_count(lake_scope)
+    if entry["target_rows"] != entry["source_rows"]:
+        mismatches.append(f"row count differs: source {entry['source_rows']}, lake {entry['target_rows']}")
+    if date_column is not None:
+        date_mapped = mapped.by_source(date_column.name)
+        lake_date = target_columns.get(date_mapped.target_name.lower()) if date_mapped else None
+        lake_periods = lake.period_counts(lake_scope, lake_date, spec.period) if lake_date else {}
+        entry["period_counts"] = _period_rows(source_periods, lake_periods)
+        bad = [p["period"] for p in entry["period_counts"] if not p["match"]]
+        if bad:
+            mismatches.append(f"row counts differ in {len(bad)} period(s): {', '.join(str(p) for p in bad[:10])}")
+    else:
+        entry["period_counts"] = []
+    entry["columns"] = rows
+    entry["mismatches"] = mismatches
+    entry["status"] = "mismatch" if mismatches else "match"
+    return entry
+
+
+def analyze(project: Project) -> list[TableOutcome]:
+    """Run the analysis over the inventory and write its three artifacts."""
+    started = now_utc()
+    source = connect_source(project.source.url, project.migration)
+    storage = open_lake(project.migration)
+    lake = connect_lake_engine(storage, project.migration)
+    try:
+        found = preflight(project, source)
+        uploads = uploads_by_table(project.output)
+        tables: list[dict[str, Any]] = []
+        for spec in progress_over(project.tables, "analyze", lambda s: s.source_table):
+            base = {"source_table": spec.source_table, "target_table": spec.target_table,
+                    "enabled": spec.enabled, "date_column": spec.date_column, "key_columns": list(spec.key_columns),
+                    "period": spec.period.value, "where": spec.where}
+            if not spec.enabled:
+                tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
+                continue
+            if spec.source_table not in found:
+                logger.warning("{}: missing in the source; skipped", spec.source_table)
+                tables.append({**base, "status": "skipped", "reason": "table does not exist in the source"})
+                continue
+            upload = uploads.get(spec.target_table)
+            cutoff = datetime.fromisoformat(upload[0]["cutoff"]) if upload else None
+            try:
+                entry = analyze_table(spec, project, source, lake, found[spec.source_table], cutoff)
+            except LakeshiftError as error:
+                logger.error("{}: {}", spec.source_table, error)
+                entry = {"status": "error", "reason": redact(str(error))}
+            tables.append({**base, **entry})
+            logger.info("{}: {} ({} source rows)", spec.source_table, entry["status"], entry.get("source_rows"))
+        content = {
+            "step": "analyze",
+            "created_at": started,
+            "config_meta": str(project.meta_path),
+            "source": display_url(project.source.url),
+            "lake": storage.root,
+            "tables": tables,
+        }
+        folder = project.output
+        write_json(folder / ANALYSIS_JSON, content)
+        write_pickle(folder / ANALYSIS_PICKLE, content)
+        _write_csv(folder / project.meta.output.csv_path, tables)
+        return [TableOutcome.from_entry(t) for t in tables]
+    finally:
+        source.close()
+        lake.close()
+
+
+def _write_csv(path: Path, tables: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for table in tables:
+            columns = table.get("columns", [])
+            writer.writerow({
+                "source_table": table["source_table"],
+                "target_table": table["target_table"],
+                "status": table["status"],
+                "source_rows": table.get("source_rows", ""),
+                "target_rows": table.get("target_rows", ""),
+                "columns_only_in_source": ";".join(c["source"] for c in columns if c["status"] == "only_in_source"),
+                "columns_only_in_target": ";".join(c["target"] for c in columns if c["status"] == "only_in_target"),
+                "type_mismatches": ";".join(c["source"] for c in columns if c["status"] == "type_mismatch"),
+                "period_mismatches": sum(1 for p in table.get("period_counts", []) if not p["match"]),
+                "reason": table.get("reason") or "; ".join(table.get("mismatches", [])),
+            })

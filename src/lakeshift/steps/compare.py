@@ -1,0 +1,78 @@
+"""Step 3, compare: per-column statistics pushed down to both engines, lake cut at the upload.
+
+Writes `{table}_stats_comparison.json` per table into the output folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from lakeshift.artifacts import now_utc, stats_comparison_name, write_json
+from lakeshift.engines.base import ColumnStats, Engine
+from lakeshift.project import Project
+from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.pairing import TablePair
+from lakeshift.steps.session import each_uploaded_table, open_engines
+from lakeshift.verify.stats import compare_stats
+
+
+def column_statistics(
+    pair: TablePair, source: Engine, lake: Engine, tolerance: float
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Stats of every paired column on both sides, compared; plus both row counts."""
+    types = [c.logical for c in pair.columns]
+    ours: dict[str, ColumnStats] = source.column_stats(pair.source_scope, [c.source for c in pair.columns], types)
+    theirs: dict[str, ColumnStats] = lake.column_stats(pair.lake_scope, [c.lake for c in pair.columns], types)
+    rows = []
+    for column in pair.columns:
+        a, b = ours[column.source.name], theirs[column.lake.name]
+        differences = compare_stats(a, b, column.logical, tolerance)
+        rows.append({
+            "column": column.source.name,
+            "target_column": column.lake.name,
+            "type": str(column.logical),
+            "match": not differences,
+            "differences": [d.stat for d in differences],
+            "source": asdict(a),
+            "target": asdict(b),
+        })
+    source_rows = next(iter(ours.values())).rows if ours else source.row_count(pair.source_scope)
+    lake_rows = next(iter(theirs.values())).rows if theirs else lake.row_count(pair.lake_scope)
+    return rows, source_rows, lake_rows
+
+
+def compare(project: Project) -> list[TableOutcome]:
+    """Compare statistics of every uploaded table; one JSON file per table."""
+    tolerance = project.meta.verify.float_relative_tolerance
+
+    with open_engines(project) as engines:
+
+        def work(pair: TablePair) -> dict[str, Any]:
+            started = now_utc()
+            columns, source_rows, lake_rows = column_statistics(pair, engines.source, engines.lake, tolerance)
+            mismatched = [c["column"] for c in columns if not c["match"]]
+            problems = [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"] if pair.missing_in_lake else []
+            if source_rows != lake_rows:
+                problems.append(f"row count differs: source {source_rows}, lake {lake_rows}")
+            if mismatched:
+                problems.append(f"statistics differ for {', '.join(mismatched)}")
+            entry = {
+                "status": "mismatch" if problems else "match",
+                "mismatches": problems,
+                "cutoff": pair.cutoff,
+                "lake_filter": f"_upload_timestamp <= TIMESTAMP '{pair.cutoff.isoformat(sep=' ')}'",
+                "source_cutoff_method": pair.cutoff_method,
+                "rows": {"source": source_rows, "target": lake_rows},
+                "float_relative_tolerance": tolerance,
+                "columns": columns,
+                "columns_missing_in_lake": pair.missing_in_lake,
+                "seconds": round((now_utc() - started).total_seconds(), 3),
+            }
+            name = stats_comparison_name(pair.spec.target_table)
+            write_json(project.output / name, {"step": "compare", "source_table": pair.spec.source_table,
+                                              "target_table": pair.spec.target_table, **entry})
+            return entry
+
+        entries = each_uploaded_table(project, engines, "compare", work)
+    return [TableOutcome.from_entry(e) for e in entries]

@@ -1,0 +1,31 @@
+"""A step's verdict for one table, and the exit code of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PASSING = frozenset({"match", "uploaded"})
+IGNORED = frozenset({"disabled"})
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    source_table: str
+    target_table: str
+    status: str  # match, mismatch, not_migrated, uploaded, skipped, failed, error, disabled
+    detail: str = ""
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> TableOutcome:
+        detail = entry.get("reason") or "; ".join(entry.get("mismatches", []) or [])
+        return cls(entry["source_table"], entry["target_table"], entry["status"], detail or "")
+
+    @property
+    def passed(self) -> bool:
+        return self.status in PASSING or self.status in IGNORED
+
+
+def exit_code(outcomes: list[TableOutcome]) -> int:
+    """0 when every enabled table passed, 1 when any mismatched, failed or was skipped."""
+    return 0 if all(o.passed for o in outcomes) else 1

@@ -1,0 +1,69 @@
+"""Pair a source table with its lake table for comparison: columns, types, scopes, cutoff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
+from lakeshift.inventory import TableSpec
+from lakeshift.mapping import map_columns
+from lakeshift.project import Project
+from lakeshift.types import LogicalType, common_type
+
+CURRENT_STATE = "current_state"
+SNAPSHOT = "snapshot"
+
+
+@dataclass(frozen=True)
+class ColumnPair:
+    source: Column
+    lake: Column
+    logical: LogicalType  # the type both sides render canonical text in
+
+
+@dataclass
+class TablePair:
+    spec: TableSpec
+    source_scope: Scope
+    lake_scope: Scope
+    columns: list[ColumnPair]
+    missing_in_lake: list[str]
+    key_columns: list[str]  # source names
+    cutoff: datetime
+    cutoff_method: str
+    upload: dict[str, Any] = field(default_factory=dict)
+
+    def with_periods(self, **changes: Any) -> TablePair:
+        """The same pair with both scopes narrowed (e.g. `excluded_periods=...`)."""
+        return replace(self, source_scope=replace(self.source_scope, **changes),
+                       lake_scope=replace(self.lake_scope, **changes))
+
+
+def pair_table(
+    project: Project, spec: TableSpec, source: SourceEngine, lake: Engine, upload: dict[str, Any], cutoff: datetime
+) -> TablePair:
+    """Match columns through the mapping; scope the lake to the upload cutoff."""
+    source_columns = source.columns(spec.source_table)
+    mapped = map_columns(spec, source_columns, project.mappings[spec.source_table])
+    lake_columns = {c.name.lower(): c for c in lake.columns(spec.target_table)}
+    pairs, missing = [], []
+    for m in mapped.mapped:
+        lake_column = lake_columns.get(m.target_name.lower())
+        if lake_column is None:
+            missing.append(m.source.name)
+        else:
+            pairs.append(ColumnPair(m.source, lake_column, common_type(m.source.logical, lake_column.logical)))
+    keys = list(spec.key_columns) or list(upload.get("key_columns") or []) or source.primary_key(spec.source_table)
+    source_scope = Scope(spec.source_table, where=spec.where, period=spec.period)
+    lake_scope = Scope(spec.target_table, cutoff=cutoff, period=spec.period)
+    if spec.date_column:
+        date_pair = next((p for p in pairs if p.source.name.lower() == spec.date_column.lower()), None)
+        if date_pair is not None:
+            source_scope = replace(source_scope, period_column=date_pair.source)
+            lake_scope = replace(lake_scope, period_column=date_pair.lake)
+    return TablePair(
+        spec=spec, source_scope=source_scope, lake_scope=lake_scope, columns=pairs, missing_in_lake=missing,
+        key_columns=keys, cutoff=cutoff, cutoff_method=CURRENT_STATE, upload=upload,
+    )

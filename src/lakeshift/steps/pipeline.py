@@ -1,0 +1,24 @@
+"""`run`: the four steps in order, each reading the previous step's artifacts."""
+
+from __future__ import annotations
+
+from lakeshift.artifacts import ANALYSIS_PICKLE
+from lakeshift.project import Project
+from lakeshift.steps.align import align
+from lakeshift.steps.analyze import analyze
+from lakeshift.steps.compare import compare
+from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.slicing import PartitionStrategy
+from lakeshift.steps.upload import upload
+
+
+def run_pipeline(
+    project: Project, strategy: PartitionStrategy = PartitionStrategy.DATE, force: bool = False
+) -> list[TableOutcome]:
+    """Analyze, upload, compare, align; returns align's verdicts (upload failures kept)."""
+    analyze(project)
+    uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force)
+    compare(project)
+    verdicts = align(project)
+    failed = {o.source_table: o for o in uploaded if o.status == "failed"}
+    return [failed.get(o.source_table, o) for o in verdicts]

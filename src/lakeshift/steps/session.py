@@ -1,0 +1,72 @@
+"""Open both engines for a step and walk the uploaded tables, one verdict per table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from loguru import logger
+
+from lakeshift.artifacts import uploads_by_table
+from lakeshift.engines.base import Engine, SourceEngine
+from lakeshift.engines.connect import connect_lake_engine, connect_source, open_lake
+from lakeshift.errors import LakeshiftError
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.project import Project
+from lakeshift.redaction import redact
+from lakeshift.steps.pairing import TablePair, pair_table
+from lakeshift.steps.progress import progress_over
+
+
+@dataclass(frozen=True)
+class Engines:
+    source: SourceEngine
+    storage: LakeStorage
+    lake: Engine
+
+
+@contextmanager
+def open_engines(project: Project) -> Iterator[Engines]:
+    source = connect_source(project.source.url, project.migration)
+    storage = open_lake(project.migration)
+    lake = connect_lake_engine(storage, project.migration)
+    try:
+        yield Engines(source, storage, lake)
+    finally:
+        source.close()
+        lake.close()
+
+
+def each_uploaded_table(
+    project: Project, engines: Engines, step: str, work: Callable[[TablePair], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Run `work` on every enabled table that was uploaded; others get a skipped entry."""
+    uploads = uploads_by_table(project.output)
+    entries = []
+    for spec in progress_over(project.tables, step, lambda s: s.source_table):
+        base = {"source_table": spec.source_table, "target_table": spec.target_table}
+        if not spec.enabled:
+            entries.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
+            continue
+        if spec.target_table not in uploads:
+            entries.append({**base, "status": "skipped", "reason": "no successful upload recorded; run upload"})
+            continue
+        if not engines.source.table_exists(spec.source_table):
+            logger.warning("{}: missing in the source; skipped", spec.source_table)
+            entries.append({**base, "status": "skipped", "reason": "table does not exist in the source"})
+            continue
+        metadata, upload = uploads[spec.target_table]
+        try:
+            pair = pair_table(
+                project, spec, engines.source, engines.lake, upload, datetime.fromisoformat(metadata["cutoff"])
+            )
+            entry = work(pair)
+        except LakeshiftError as error:
+            logger.error("{}: {} failed: {}", spec.source_table, step, error)
+            entry = {"status": "error", "reason": redact(str(error))}
+        logger.info("{}: {} {}", spec.source_table, step, entry["status"])
+        entries.append({**base, "batch_id": metadata["batch_id"], **entry})
+    return entries

@@ -1,0 +1,215 @@
+"""Step 2, upload: extract source tables slice by slice into Parquet in the lake.
+
+Each slice's files are written, then recorded in the manifest, then its partition registered in
+the catalog; a rerun skips finished slices and rewrites unfinished ones (`--force` replaces all).
+Writes `upload_metadata_{timestamp}.json` into the output folder.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from loguru import logger
+
+from lakeshift.artifacts import new_upload_metadata_path, now_utc, read_analysis, write_json
+from lakeshift.engines.base import Scope, SourceEngine
+from lakeshift.engines.connect import connect_source, open_lake
+from lakeshift.errors import LakeshiftError
+from lakeshift.inventory import TableSpec
+from lakeshift.lake.catalog import CatalogTable, LocalCatalog
+from lakeshift.lake.manifest import Manifest, SliceRecord
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.lake.writer import METADATA_FIELDS, SliceWriter, with_metadata
+from lakeshift.mapping import TableColumns, map_columns
+from lakeshift.project import Project
+from lakeshift.redaction import display_url, redact
+from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.progress import RowProgress
+from lakeshift.steps.slicing import PartitionStrategy, Slice, partition_keys, plan_slices
+from lakeshift.types import LogicalType
+
+UPLOADABLE = frozenset({"match", "mismatch", "not_migrated"})
+KEY_SLICE_CHUNKS = 20  # a key-range slice holds about this many chunks
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    project: Project
+    source: SourceEngine
+    storage: LakeStorage
+    catalog: LocalCatalog
+    strategy: PartitionStrategy
+    batch_id: str
+    force: bool
+
+
+def lake_columns(columns: TableColumns) -> list[dict[str, str]]:
+    described = [
+        {"name": m.target_name, "type": str(m.source.logical), "source_type": m.source.native_type}
+        for m in columns.mapped
+    ]
+    described += [
+        {"name": f.name, "type": str(LogicalType.from_arrow(f.type)), "source_type": "lakeshift"}
+        for f in METADATA_FIELDS
+    ]
+    return described
+
+
+def _replace_table(context: UploadContext, target: str) -> None:
+    """--force: remove the table's files, manifest and catalog entry before rewriting it."""
+    entry = context.catalog.get(target)
+    location = context.storage.table_location(target)
+    manifest = Manifest(context.storage, target)
+    stale = [path for record in manifest.slices.values() for path in record.files]
+    if entry is not None:
+        stale += [p for folder in entry.data_locations() for p in context.storage.list_files(folder)]
+    stale += context.storage.list_files(location)
+    context.storage.delete_files(sorted(set(stale)))
+    manifest.clear()
+    context.catalog.drop(target)
+
+
+def upload_slice(
+    context: UploadContext, spec: TableSpec, columns: TableColumns, piece: Slice, index: int,
+    uploaded_at: datetime, progress: RowProgress,
+) -> SliceRecord:
+    storage = context.storage
+    location = storage.table_location(spec.target_table)
+    folder = f"{location}/{piece.partition}" if piece.partition else location
+    storage.delete_files(storage.list_files(folder))  # leftovers of an unfinished earlier attempt
+    names = [m.target_name for m in columns.mapped]
+    schema = pa.schema([pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped] + METADATA_FIELDS)
+    migration = context.project.migration
+    writer = SliceWriter(
+        storage, folder, f"{context.batch_id}-{index:05d}", schema,
+        compression=migration.compression, target_bytes=migration.target_file_mb * 1024 * 1024,
+    )
+    started = time.perf_counter()
+    for batch in context.source.stream(piece.scope, [m.source for m in columns.mapped], migration.chunk_size):
+        renamed = pa.RecordBatch.from_arrays(batch.columns, names=names)
+        writer.write(with_metadata(renamed, uploaded_at, context.batch_id))
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        progress.advance(batch.num_rows, writer.rows / elapsed)
+    size = writer.close()
+    seconds = time.perf_counter() - started
+    record = SliceRecord(
+        slice_id=piece.slice_id, partition=piece.partition, batch_id=context.batch_id,
+        files=[path.removeprefix(storage.root + "/") for path in writer.files],
+        rows=writer.rows, bytes=size, seconds=round(seconds, 3), uploaded_at=uploaded_at.isoformat(),
+    )
+    Manifest(storage, spec.target_table).record(record)
+    context.catalog.register_partitions(spec.target_table, {piece.partition: folder})
+    logger.info(
+        "{} {}: {} rows, {} bytes, {:.2f}s", spec.target_table, piece.slice_id or "all", writer.rows, size, seconds
+    )
+    return record
+
+
+def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
+    started = time.perf_counter()
+    uploaded_at = now_utc()
+    source = context.source
+    columns = map_columns(spec, source.columns(spec.source_table), context.project.mappings[spec.source_table])
+    if not spec.key_columns:
+        spec = TableSpec(**{**spec.__dict__, "key_columns": tuple(source.primary_key(spec.source_table))})
+    if context.force:
+        _replace_table(context, spec.target_table)
+    context.catalog.create_or_check(
+        CatalogTable(
+            database=context.storage.database, name=spec.target_table,
+            location=context.storage.table_location(spec.target_table),
+            columns=lake_columns(columns), partition_keys=partition_keys(context.strategy),
+            properties={"source_table": spec.source_table, "partition_strategy": context.strategy.value,
+                        "period": spec.period.value, "date_column": spec.date_column},
+        )
+    )
+    scope = Scope(spec.source_table, where=spec.where)
+    slices = plan_slices(
+        spec, context.strategy, source, scope, [m.source for m in columns.mapped],
+        context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
+    )
+    manifest = Manifest(context.storage, spec.target_table)
+    records, skipped = [], 0
+    total = sum(s.expected_rows or 0 for s in slices) or None
+    with RowProgress(f"upload {spec.target_table}", total) as progress:
+        for index, piece in enumerate(slices):
+            finished = manifest.finished(piece.slice_id)
+            if finished is not None:
+                skipped += 1
+                records.append(finished)
+                progress.advance(finished.rows, 0)
+                continue
+            records.append(upload_slice(context, spec, columns, piece, index, uploaded_at, progress))
+    seconds = time.perf_counter() - started
+    rows = sum(r.rows for r in records)
+    return {
+        "status": "uploaded",
+        "rows": rows,
+        "files": sum(len(r.files) for r in records),
+        "bytes": sum(r.bytes for r in records),
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / seconds, 1) if seconds else None,
+        "uploaded_at": uploaded_at,
+        "snapshot": {"kind": source.capabilities.snapshot, "token": source.snapshot_token()},
+        "slices_skipped_as_finished": skipped,
+        "key_columns": list(spec.key_columns),
+        "slices": [
+            {"slice": r.slice_id, "batch_id": r.batch_id, "rows": r.rows, "files": r.files, "bytes": r.bytes,
+             "seconds": r.seconds, "rows_per_second": round(r.rows / r.seconds, 1) if r.seconds else None}
+            for r in records
+        ],
+    }
+
+
+def upload(
+    project: Project, analysis_path: Any, strategy: PartitionStrategy = PartitionStrategy.DATE, force: bool = False
+) -> list[TableOutcome]:
+    """Upload every table the analysis found in the source; write the upload metadata."""
+    analysis = read_analysis(analysis_path)
+    started = now_utc()
+    batch_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    storage = open_lake(project.migration)
+    source = connect_source(project.source.url, project.migration)
+    context = UploadContext(project, source, storage, LocalCatalog(storage), strategy, batch_id, force)
+    by_source = {t["source_table"]: t for t in analysis["tables"]}
+    tables: list[dict[str, Any]] = []
+    try:
+        for spec in project.tables:
+            base = {"source_table": spec.source_table, "target_table": spec.target_table}
+            analyzed = by_source.get(spec.source_table)
+            if not spec.enabled:
+                tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
+            elif analyzed is None:
+                tables.append({**base, "status": "skipped", "reason": f"not in the analysis {analysis_path}; rerun analyze"})
+            elif analyzed["status"] not in UPLOADABLE:
+                tables.append({**base, "status": "skipped", "reason": analyzed.get("reason") or analyzed["status"]})
+            else:
+                logger.info("{}: upload to {}.{} started", spec.source_table, storage.database, spec.target_table)
+                try:
+                    tables.append({**base, **upload_table(context, spec)})
+                except LakeshiftError as error:
+                    logger.error("{}: upload failed: {}", spec.source_table, error)
+                    tables.append({**base, "status": "failed", "reason": redact(str(error))})
+    finally:
+        source.close()
+    finished = now_utc()
+    content = {
+        "step": "upload",
+        "batch_id": batch_id,
+        "started_at": started,
+        "finished_at": finished,
+        "cutoff": finished,
+        "partition_strategy": strategy.value,
+        "source": display_url(project.source.url),
+        "lake": storage.root,
+        "database": storage.database,
+        "tables": tables,
+    }
+    path = write_json(new_upload_metadata_path(project.output, started), content)
+    logger.info("upload metadata written to {}", path)
+    return [TableOutcome.from_entry(t) for t in tables]

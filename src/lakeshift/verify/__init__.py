@@ -1,0 +1,1 @@
+"""Engine-agnostic verification: statistics diff and the bucketed row-hash diff."""

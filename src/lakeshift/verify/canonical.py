@@ -1,0 +1,146 @@
+"""Canonical text: the one definition of how a value becomes comparable across engines.
+
+Two engines holding the same value must render the same text, and any real difference must change
+it. This module is the reference implementation in Python; each engine renders the same rules in
+its own SQL (or, for SQLite, registers these functions) and cross-engine tests hold them equal.
+
+Per logical type:
+
+| type      | canonical text                                                           |
+|-----------|--------------------------------------------------------------------------|
+| integer   | decimal digits, `-` for negatives                                        |
+| decimal   | fixed point at the column's scale, no exponent; `-0.00` is `0.00`        |
+| float     | 15 significant digits, `d.dddddddddddddde±XX`; 0 and -0 are `0`; `NaN`, `Inf`, `-Inf` |
+| boolean   | `1` or `0`                                                               |
+| string    | the text itself, with `\\` and `|` escaped as `\\\\` and `\\|`; no trimming  |
+| binary    | lowercase hex                                                            |
+| date      | `YYYY-MM-DD`                                                             |
+| timestamp | `YYYY-MM-DD HH:MM:SS.ffffff`, in UTC when the type has a time zone        |
+
+A row is its columns' texts joined with `|`, NULL written as `\\N`; because `|` and `\\` are
+escaped inside strings, the join is unambiguous (NULL, '' and 'NULL' all differ). The row hash
+is the first 60 bits of the md5 of the UTF-8 row text, as an integer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from lakeshift.types import Kind, LogicalType
+
+SEPARATOR = "|"
+NULL_TOKEN = "\\N"
+FLOAT_SIGNIFICANT_DIGITS = 15
+HASH_BITS = 60
+HALF_BITS = 30
+HALF_MASK = (1 << HALF_BITS) - 1
+TIMESTAMP_PRECISION = "microsecond"
+
+
+def escape_text(text: str) -> str:
+    """Escape the two characters that carry meaning in a joined row."""
+    return text.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def canonical_float(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    return format(value, f".{FLOAT_SIGNIFICANT_DIGITS - 1}e")
+
+
+def canonical_decimal(value: Decimal | int | float, scale: int) -> str:
+    number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+    if scale <= 0:
+        text = format(number.to_integral_value(), "f")
+    else:
+        text = format(number.quantize(Decimal(1).scaleb(-scale)), "f")
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def canonical_timestamp(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def canonical_value(value: Any, logical: LogicalType) -> str | None:
+    """The canonical text of one Python value of the given logical type (None for NULL)."""
+    if value is None:
+        return None
+    kind = logical.kind
+    if kind is Kind.INTEGER:
+        return str(int(value))
+    if kind is Kind.DECIMAL:
+        return canonical_decimal(value, logical.scale or 0)
+    if kind is Kind.FLOAT:
+        return canonical_float(float(value))
+    if kind is Kind.BOOLEAN:
+        return "1" if value else "0"
+    if kind is Kind.STRING:
+        return escape_text(str(value))
+    if kind is Kind.BINARY:
+        return bytes(value).hex()
+    if kind is Kind.DATE:
+        day = value.date() if isinstance(value, datetime) else value
+        assert isinstance(day, date)
+        return day.isoformat()
+    if kind is Kind.TIMESTAMP:
+        return canonical_timestamp(value)
+    raise ValueError(f"no canonical text for {logical}")
+
+
+def join_canonical(texts: list[str | None]) -> str:
+    """Join column texts into the row text; NULL becomes `\\N`."""
+    return SEPARATOR.join(NULL_TOKEN if text is None else text for text in texts)
+
+
+def hash60(text: str) -> int:
+    """First 60 bits of md5(text) as a non-negative integer."""
+    return int(hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
+
+
+def split_checksum(hi_sum: int, lo_sum: int) -> int:
+    """Recombine the two 30-bit half sums engines return into one exact checksum.
+
+    Engines sum `hash >> 30` and `hash & (2**30 - 1)` separately so that no 64-bit integer
+    overflows before 2**33 rows per group, on every engine, without decimal arithmetic.
+    """
+    return (int(hi_sum) << HALF_BITS) + int(lo_sum)
+
+
+def split_canonical(row_text: str) -> list[str | None]:
+    """Inverse of `join_canonical`: the column texts (strings unescaped), NULL as None.
+
+    >>> split_canonical(join_canonical([escape_text("a|b"), None, ""]))
+    ['a|b', None, '']
+    """
+    values: list[str | None] = []
+    current: list[str] = []
+    is_null = False
+    index = 0
+    while index < len(row_text):
+        char = row_text[index]
+        if char == "\\" and index + 1 < len(row_text):
+            following = row_text[index + 1]
+            if following == "N":
+                is_null = True
+            else:
+                current.append(following)
+            index += 2
+            continue
+        if char == SEPARATOR:
+            values.append(None if is_null else "".join(current))
+            current, is_null = [], False
+        else:
+            current.append(char)
+        index += 1
+    values.append(None if is_null else "".join(current))
+    return values
