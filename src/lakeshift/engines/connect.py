@@ -1,35 +1,55 @@
-"""Pick the engine module for a source URL and for the lake."""
+"""Pick the engine module for a source URL, and open the lake and its query engine.
+
+Each source engine module exposes `connect(url, config) -> SourceEngine`; this table is the only
+place that knows which module serves which URL scheme.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 from urllib.parse import urlsplit
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import SourceEngine
 from lakeshift.engines.duckdb import DuckDBEngine
-from lakeshift.engines.sqlite import SQLiteEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import LocalCatalog
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.redaction import display_url
 
-PLANNED_SCHEMES = {"postgresql", "postgres", "mysql", "mariadb", "oracle"}
+SOURCE_MODULES = {
+    "sqlite": "lakeshift.engines.sqlite",
+    "postgresql": "lakeshift.engines.postgres",
+    "postgres": "lakeshift.engines.postgres",
+    "mysql": "lakeshift.engines.mysql",
+    "mariadb": "lakeshift.engines.mysql",
+    "oracle": "lakeshift.engines.oracle",
+}
 
 
 def connect_source(url: str, config: MigrationConfig) -> SourceEngine:
     """Open the source database a `LAKESHIFT_SOURCE_URL` names."""
     scheme = urlsplit(url).scheme.split("+")[0].lower()
-    if scheme == "sqlite":
-        return SQLiteEngine(Path(url.split(":///", 1)[1]), config.number_policy)
-    if scheme in PLANNED_SCHEMES:
-        raise ConfigError(f"source {display_url(url)}: the {scheme} engine is not available in this version")
-    raise ConfigError(f"source {display_url(url)}: unknown scheme {scheme!r}; use sqlite, postgresql, mysql or oracle")
+    module_name = SOURCE_MODULES.get(scheme)
+    if module_name is None:
+        known = ", ".join(sorted(SOURCE_MODULES))
+        raise ConfigError(f"source {display_url(url)}: unknown scheme {scheme!r}; use one of {known}")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            raise ConfigError(f"source {display_url(url)}: the {scheme} engine is not available in this version") from None
+        raise ConfigError(
+            f"source {display_url(url)}: the {scheme} engine needs the package {error.name}; "
+            f"install lakeshift with its extra, e.g. pip install 'lakeshift[{scheme}]'"
+        ) from None
+    engine: SourceEngine = module.connect(url, config)
+    return engine
 
 
 def open_lake(config: MigrationConfig) -> LakeStorage:
     if config.lake is None:
-        raise ConfigError("S3 lakes are not available in this version; set \"lake\" to a local folder")
+        raise ConfigError('S3 lakes are not available in this version; set "lake" to a local folder')
     return LakeStorage.local(config.lake, config.database)
 
 

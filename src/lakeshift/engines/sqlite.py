@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from loguru import logger
 
+from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Capabilities, Column, Scope, SourceEngine, SqlEngine
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
@@ -246,3 +247,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def connect(url: str, config: MigrationConfig) -> SQLiteEngine:
+    """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db`."""
+    return SQLiteEngine(Path(url.split(":///", 1)[1]), config.number_policy)
