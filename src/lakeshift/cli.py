@@ -140,10 +140,10 @@ def demo(
 
     def go() -> int:
         configure_console(verbose)
-        outcomes, notes = run_demo(directory, rows, drift, seed)
-        for note in notes:
+        result = run_demo(directory, rows, drift, seed)
+        for note in result.notes:
             console.print(note)
-        return print_summary("demo", outcomes)
+        return print_summary("demo", result.outcomes)
 
     _exit(go)
 

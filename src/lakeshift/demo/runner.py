@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loguru import logger
 
 from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.demo.data import create_demo_database
-from lakeshift.demo.drift import apply_drift
+from lakeshift.demo.drift import Drift, apply_drift
 from lakeshift.demo.files import write_demo_configs
 from lakeshift.engines.connect import open_lake
 from lakeshift.errors import ConfigError
@@ -41,7 +42,14 @@ def prepare_folder(folder: Path) -> None:
             target.unlink(missing_ok=True)
 
 
-def run_demo(folder: Path, rows: int, drift: bool, seed: int = 7) -> tuple[list[TableOutcome], list[str]]:
+@dataclass
+class DemoResult:
+    outcomes: list[TableOutcome]
+    notes: list[str]
+    drifts: list[Drift] = field(default_factory=list)
+
+
+def run_demo(folder: Path, rows: int, drift: bool, seed: int = 7) -> DemoResult:
     """Build the demo in `folder` and run analyze, upload, (drift), compare and align."""
     started = time.perf_counter()
     prepare_folder(folder)
@@ -53,10 +61,9 @@ def run_demo(folder: Path, rows: int, drift: bool, seed: int = 7) -> tuple[list[
     notes = [f"demo folder: {folder.resolve()} ({sum(counts.values()):,} rows in {len(counts)} tables)"]
     analyze(project)
     upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
-    if drift:
-        for change in apply_drift(open_lake(project.migration)):
-            notes.append(f"drift injected: {change.describe()}")
+    drifts = apply_drift(open_lake(project.migration)) if drift else []
+    notes += [f"drift injected: {change.describe()}" for change in drifts]
     compare(project)
     outcomes = align(project)
     notes.append(f"artifacts in {project.output.resolve()}; finished in {time.perf_counter() - started:.1f}s")
-    return outcomes, notes
+    return DemoResult(outcomes, notes, drifts)

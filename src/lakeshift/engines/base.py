@@ -165,6 +165,9 @@ class SourceEngine(Engine):
 class SqlEngine(Engine):
     """Assembles the shared query shapes from a dialect's fragments."""
 
+    # "MATERIALIZED " where an engine would otherwise inline the row hash into both half sums
+    materialize_hint = ""
+
     # --- fragments each dialect renders --------------------------------------------------------
     @abstractmethod
     def quote(self, identifier: str) -> str: ...
@@ -315,9 +318,9 @@ class SqlEngine(Engine):
         period, bucket, row_hash = self._plan_selects(scope, plan)
         high, low = self.shift_sql("h")
         sql = (
-            f"SELECT p, b, COUNT(*), SUM({high}), SUM({low}) FROM ("
-            f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h "
-            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}) t GROUP BY p, b"
+            f"WITH r AS {self.materialize_hint}(SELECT {period} AS p, {bucket} AS b, {row_hash} AS h "
+            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}) "
+            f"SELECT p, b, COUNT(*), SUM({high}), SUM({low}) FROM r GROUP BY p, b"
         )
         return {
             (p, int(b)): GroupSum(int(count), split_checksum(hi, lo))

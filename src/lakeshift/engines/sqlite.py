@@ -22,12 +22,12 @@ import pyarrow as pa
 from loguru import logger
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import Capabilities, Column, Scope, SourceEngine, SqlEngine
+from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SourceEngine, SqlEngine
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import canonical_value, hash60, join_canonical
+from lakeshift.verify.canonical import canonical_value, hash60
 
 CAPABILITIES = Capabilities(
     name="SQLite",
@@ -79,6 +79,23 @@ def period_bounds(value: str, period: Period) -> tuple[str, str]:
     return first.isoformat(), following.isoformat()
 
 
+_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"
+_TIME_GLOB = "[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
+# (test, text) per kind: when the stored value passes `test`, `text` is its canonical text,
+# the same the Python reference gives; anything else goes through the reference itself.
+_FAST_CANONICAL: dict[Kind | None, tuple[str, str]] = {
+    Kind.INTEGER: ("typeof({x}) = 'integer'", "CAST({x} AS TEXT)"),
+    Kind.BOOLEAN: ("typeof({x}) = 'integer' AND {x} IN (0, 1)", "CAST({x} AS TEXT)"),
+    Kind.STRING: ("typeof({x}) = 'text'", "replace(replace({x}, '\\', '\\\\'), '|', '\\|')"),
+    Kind.BINARY: ("typeof({x}) = 'blob'", "lower(hex({x}))"),
+    Kind.DATE: (f"typeof({{x}}) = 'text' AND length({{x}}) = 10 AND {{x}} GLOB '{_DATE_GLOB}'", "{x}"),
+    Kind.TIMESTAMP: (
+        f"typeof({{x}}) = 'text' AND length({{x}}) = 26 AND {{x}} GLOB '{_DATE_GLOB} {_TIME_GLOB}'",
+        "{x}",
+    ),
+}
+
+
 @lru_cache(maxsize=256)
 def _types(spec: str) -> tuple[LogicalType, ...]:
     return tuple(LogicalType.parse(part) for part in spec.split(";"))
@@ -86,14 +103,12 @@ def _types(spec: str) -> tuple[LogicalType, ...]:
 
 def _canon(spec: str, value: Any) -> str | None:
     logical = _types(spec)[0]
+    if logical.kind is Kind.DECIMAL and type(value) is float:
+        # Fast and equal to the reference when the float round-trips at the column's scale.
+        text = f"{value:.{logical.scale}f}"
+        if float(text) == value:
+            return text.lstrip("-") if not text.strip("-0.") else text
     return canonical_value(python_value(value, logical), logical)
-
-
-def _row_text(spec: str, *values: Any) -> str:
-    types = _types(spec)
-    return join_canonical(
-        [canonical_value(python_value(v, t), t) for v, t in zip(values, types, strict=True)]
-    )
 
 
 def _period(value: Any, spec: str, period: str) -> str | None:
@@ -111,16 +126,32 @@ class _ExactSum:
 
     def __init__(self) -> None:
         self.total: Decimal | None = None
-        self.spec = ""
+        self.units = 0
+        self.scale = 0
+        self.seen = False
 
     def step(self, value: Any, spec: str) -> None:
-        self.spec = spec
-        parsed = python_value(value, _types(spec)[0])
-        if parsed is not None:
-            self.total = Decimal(parsed) + (self.total or 0)
+        if value is None:
+            return
+        logical = _types(spec)[0]
+        scale = logical.scale or 0
+        if type(value) is float and scale > 0:
+            # Sum in integer units of the scale when the float round-trips at that scale.
+            text = f"{value:.{scale}f}"
+            if float(text) == value:
+                self.units += int(text.replace(".", ""))
+                self.scale = scale
+                self.seen = True
+                return
+        parsed = python_value(value, logical)
+        self.total = Decimal(parsed) + (self.total or 0)
+        self.seen = True
 
     def finalize(self) -> str | None:
-        return None if self.total is None else format(self.total, "f")
+        if not self.seen:
+            return None
+        total = (self.total or Decimal(0)) + Decimal(self.units).scaleb(-self.scale)
+        return format(total, "f")
 
 
 class SQLiteEngine(SqlEngine, SourceEngine):
@@ -131,9 +162,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             raise ConfigError("SQLite database not found", file=str(path))
         self.path = path
         self.number_policy = number_policy
+        self._exact_integer_sums = False
         self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         self.connection.create_function("ls_canon", 2, _canon, deterministic=True)
-        self.connection.create_function("ls_row_text", -1, _row_text, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_period", 3, _period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
@@ -149,20 +180,25 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return ".".join(self.quote(part) for part in table.split("."))
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
-        return f"ls_canon('{logical}', {expression})"
+        """Plain SQL for values already stored in canonical form, the Python reference otherwise."""
+        slow = f"ls_canon('{logical}', {expression})"
+        fast = _FAST_CANONICAL.get(logical.kind if logical.tz is None else None)
+        if fast is None:
+            return slow
+        test, text = (part.replace("{x}", expression) for part in fast)
+        return f"CASE WHEN {expression} IS NULL THEN NULL WHEN {test} THEN {text} ELSE {slow} END"
 
-    def _row_text_sql(self, plan: Any, positions: Sequence[int]) -> str:
-        if not positions:
-            return "''"
-        spec = ";".join(str(plan.types[p]) for p in positions)
-        names = ", ".join(self.quote(plan.columns[p].name) for p in positions)
-        return f"ls_row_text('{spec}', {names})"
+    materialize_hint = "MATERIALIZED "
 
     def hash60_sql(self, text_expression: str) -> str:
         return f"ls_hash60({text_expression})"
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
-        return f"ls_period({expression}, '{logical}', '{period.value}')"
+        slow = f"ls_period({expression}, '{logical}', '{period.value}')"
+        if logical.tz is not None:
+            return slow
+        test = f"typeof({expression}) = 'text' AND {expression} GLOB '{_DATE_GLOB}*'"
+        return f"CASE WHEN {test} THEN substr({expression}, 1, {_PERIOD_LENGTH[period]}) ELSE {slow} END"
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
         """A range on the stored ISO text, which SQLite can answer from an index.
@@ -181,9 +217,23 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return self.string_literal(value.isoformat(sep=" "))
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
-        if logical.kind is Kind.FLOAT:
-            return f"SUM({expression})"
+        if logical.kind is Kind.FLOAT or (logical.kind is Kind.INTEGER and not self._exact_integer_sums):
+            return f"SUM({expression})"  # SQLite's integer SUM is exact or raises on overflow
         return f"ls_exact_sum({expression}, '{logical}')"
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        try:
+            return super().column_stats(scope, columns, types)
+        except TerminalError as error:
+            if "integer overflow" not in str(error) or self._exact_integer_sums:
+                raise
+        self._exact_integer_sums = True  # some integer column sums past 2**63: sum in Python
+        try:
+            return super().column_stats(scope, columns, types)
+        finally:
+            self._exact_integer_sums = False
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -243,7 +293,6 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         finally:
             cursor.execute("ROLLBACK")
             cursor.close()
-        logger.debug("read {} from SQLite", scope.table)
 
     def close(self) -> None:
         self.connection.close()

@@ -23,7 +23,7 @@ class CatalogTable:
     location: str
     columns: list[dict[str, str]]  # name, logical type text, source native type
     partition_keys: list[str]
-    partitions: dict[str, str] = field(default_factory=dict)  # "key=value" -> location
+    partitions: dict[str, str] = field(default_factory=dict)  # "key=value" -> folder
     properties: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,7 +68,25 @@ class LocalCatalog:
 
     def get(self, table: str) -> CatalogTable | None:
         content = self.storage.read_json(self._path(table))
-        return None if content is None else CatalogTable.from_json(content)
+        if content is None:
+            return None
+        entry = CatalogTable.from_json(content)
+        entry.location = self.storage.path(entry.location)
+        entry.partitions = {key: self.storage.path(rel) for key, rel in entry.partitions.items()}
+        return entry
+
+    def _save(self, table: CatalogTable) -> None:
+        """Store locations relative to the lake root, so a lake can be moved or copied whole."""
+        content = table.to_json()
+        content["location"] = self._relative(table.location)
+        content["partitions"] = {key: self._relative(path) for key, path in table.partitions.items()}
+        self.storage.write_json(self._path(table.name), content)
+
+    def _relative(self, path: str) -> str:
+        prefix = self.storage.root + "/"
+        if not path.startswith(prefix):
+            raise TerminalError(f"{path} is outside the lake root {self.storage.root}")
+        return path[len(prefix) :]
 
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
         """Register a table, or return the registered one if its schema is the same.
@@ -77,7 +95,7 @@ class LocalCatalog:
         """
         existing = self.get(table.name)
         if existing is None:
-            self.storage.write_json(self._path(table.name), table.to_json())
+            self._save(table)
             return table
         if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
             raise TerminalError(
@@ -91,7 +109,7 @@ class LocalCatalog:
         if existing is None:
             raise TerminalError(f"lake table {self.storage.database}.{table} is not registered")
         existing.partitions.update(partitions)
-        self.storage.write_json(self._path(table), existing.to_json())
+        self._save(existing)
 
     def drop(self, table: str) -> None:
         self.storage.delete_files([self._path(table)])

@@ -14,7 +14,7 @@ from typing import Any
 from lakeshift.artifacts import ALIGNMENT_JSON, now_utc, write_json
 from lakeshift.engines.base import RowPlan
 from lakeshift.project import Project
-from lakeshift.steps.compare import column_statistics
+from lakeshift.steps.compare import column_statistics, recorded_statistics
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.pairing import ColumnPair, TablePair
 from lakeshift.steps.session import Engines, each_uploaded_table, open_engines
@@ -69,7 +69,12 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
             if ours.get(p, 0) != theirs.get(p, 0)
         ]
     aligned = pair.with_periods(excluded_periods=frozenset(p["period"] for p in excluded_periods))
-    stats, _, _ = column_statistics(aligned, engines.source, engines.lake, project.meta.verify.float_relative_tolerance)
+    # Without excluded periods the statistics are those `compare` just recorded for this upload.
+    stats = None if excluded_periods else recorded_statistics(project, pair)
+    statistics_from = "compare" if stats is not None else "computed"
+    if stats is None:
+        tolerance = project.meta.verify.float_relative_tolerance
+        stats, _, _ = column_statistics(aligned, engines.source, engines.lake, tolerance)
     keys = {k.lower() for k in pair.key_columns}
     excluded_names = {s["column"] for s in stats if not s["match"] and s["column"].lower() not in keys}
     compared = [c for c in pair.columns if c.source.name not in excluded_names]
@@ -104,6 +109,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
     return {
         "status": "match" if all(levels.values()) else "mismatch",
         "levels": levels,
+        "statistics_from": statistics_from,
         "cutoff": pair.cutoff,
         "source_cutoff_method": pair.cutoff_method,
         "key_columns": pair.key_columns,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from lakeshift.artifacts import now_utc, stats_comparison_name, write_json
+from lakeshift.artifacts import now_utc, read_json, stats_comparison_name, write_json
 from lakeshift.engines.base import ColumnStats, Engine
 from lakeshift.project import Project
 from lakeshift.steps.outcome import TableOutcome
@@ -42,6 +42,21 @@ def column_statistics(
     return rows, source_rows, lake_rows
 
 
+def recorded_statistics(project: Project, pair: TablePair) -> list[dict[str, Any]] | None:
+    """The column statistics `compare` recorded for this very upload and columns, if any."""
+    path = project.output / stats_comparison_name(pair.spec.target_table)
+    if not path.is_file():
+        return None
+    content = read_json(path)
+    same = (
+        content.get("batch_id") == pair.batch_id
+        and content.get("cutoff") == pair.cutoff.isoformat()
+        and content.get("float_relative_tolerance") == project.meta.verify.float_relative_tolerance
+        and [c["column"] for c in content.get("columns", [])] == [c.source.name for c in pair.columns]
+    )
+    return content["columns"] if same else None
+
+
 def compare(project: Project) -> list[TableOutcome]:
     """Compare statistics of every uploaded table; one JSON file per table."""
     tolerance = project.meta.verify.float_relative_tolerance
@@ -59,6 +74,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 problems.append(f"statistics differ for {', '.join(mismatched)}")
             entry = {
                 "status": "mismatch" if problems else "match",
+                "batch_id": pair.batch_id,
                 "mismatches": problems,
                 "cutoff": pair.cutoff,
                 "lake_filter": f"_upload_timestamp <= TIMESTAMP '{pair.cutoff.isoformat(sep=' ')}'",

@@ -33,6 +33,7 @@ class TablePair:
     key_columns: list[str]  # source names
     cutoff: datetime
     cutoff_method: str
+    batch_id: str
     upload: dict[str, Any] = field(default_factory=dict)
 
     def with_periods(self, **changes: Any) -> TablePair:
@@ -42,7 +43,8 @@ class TablePair:
 
 
 def pair_table(
-    project: Project, spec: TableSpec, source: SourceEngine, lake: Engine, upload: dict[str, Any], cutoff: datetime
+    project: Project, spec: TableSpec, source: SourceEngine, lake: Engine, upload: dict[str, Any],
+    cutoff: datetime, batch_id: str,
 ) -> TablePair:
     """Match columns through the mapping; scope the lake to the upload cutoff."""
     source_columns = source.columns(spec.source_table)
@@ -65,5 +67,5 @@ def pair_table(
             lake_scope = replace(lake_scope, period_column=date_pair.lake)
     return TablePair(
         spec=spec, source_scope=source_scope, lake_scope=lake_scope, columns=pairs, missing_in_lake=missing,
-        key_columns=keys, cutoff=cutoff, cutoff_method=CURRENT_STATE, upload=upload,
+        key_columns=keys, cutoff=cutoff, cutoff_method=CURRENT_STATE, batch_id=batch_id, upload=upload,
     )

@@ -60,9 +60,8 @@ def each_uploaded_table(
             continue
         metadata, upload = uploads[spec.target_table]
         try:
-            pair = pair_table(
-                project, spec, engines.source, engines.lake, upload, datetime.fromisoformat(metadata["cutoff"])
-            )
+            cutoff = datetime.fromisoformat(metadata["cutoff"])
+            pair = pair_table(project, spec, engines.source, engines.lake, upload, cutoff, metadata["batch_id"])
             entry = work(pair)
         except LakeshiftError as error:
             logger.error("{}: {} failed: {}", spec.source_table, step, error)

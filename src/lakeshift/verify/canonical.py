@@ -104,7 +104,8 @@ def join_canonical(texts: list[str | None]) -> str:
 
 def hash60(text: str) -> int:
     """First 60 bits of md5(text) as a non-negative integer."""
-    return int(hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
+    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big") >> 4  # the first 15 hex digits
 
 
 def split_checksum(hi_sum: int, lo_sum: int) -> int:
