@@ -15,7 +15,9 @@ import pytest
 from lakeshift.demo.data import create_demo_database
 from lakeshift.demo.files import write_demo_configs
 
-POSTGRES_URL = os.environ.get("LAKESHIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "LAKESHIFT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 MARIADB_URL = os.environ.get("LAKESHIFT_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 
 
@@ -45,8 +47,14 @@ def mariadb_url() -> str:
     try:
         import pymysql
 
-        connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
-                                     connect_timeout=5)
+        connection = pymysql.connect(
+            host="127.0.0.1",
+            port=3306,
+            user="root",
+            password="",
+            database="test",
+            connect_timeout=5,
+        )
         connection.cursor().execute("SELECT 1")
         connection.close()
     except Exception as error:
@@ -81,19 +89,33 @@ def make_project(tmp_path: Path):  # type: ignore[no-untyped-def]
     from lakeshift.inventory import HEADERS
 
     def build(
-        source_url: str, tables: list[dict[str, object]], mappings: dict[str, object] | None = None,
-        folder: Path | None = None, **migration: object,
+        source_url: str,
+        tables: list[dict[str, object]],
+        mappings: dict[str, object] | None = None,
+        folder: Path | None = None,
+        **migration: object,
     ) -> Path:
         folder = folder or tmp_path / "project"
         folder.mkdir(parents=True, exist_ok=True)
         lines = [",".join(HEADERS)]
         for table in tables:
-            cells = ['"' + str(table.get(h, "") if table.get(h) is not None else "").replace('"', '""') + '"' for h in HEADERS]
+            cells = [
+                '"'
+                + str(table.get(h, "") if table.get(h) is not None else "").replace('"', '""')
+                + '"'
+                for h in HEADERS
+            ]
             lines.append(",".join(cells))
         (folder / "input_tables.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (folder / "column_mappings.json").write_text(json.dumps(mappings or {}), encoding="utf-8")
         (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={source_url}\n", encoding="utf-8")
-        config = {"chunk_size": 1000, "max_memory_mb": 256, "lake": "lake", "database": "test", **migration}
+        config = {
+            "chunk_size": 1000,
+            "max_memory_mb": 256,
+            "lake": "lake",
+            "database": "test",
+            **migration,
+        }
         (folder / "migration_config.cfg").write_text(json.dumps(config), encoding="utf-8")
         (folder / "config_meta.cfg").write_text(
             '[input]\ntable = "input_tables.csv"\ncolumn_maps = "column_mappings.json"\nenv = ".env"\n\n'

@@ -25,19 +25,43 @@ from lakeshift.steps.outcome import TableOutcome, exit_code
 from lakeshift.steps.slicing import PartitionStrategy
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Move relational tables into a Parquet data lake and prove they arrived intact.",
 )
 console = Console()
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help=f"{META_CONFIG_NAME} (default: ./{META_CONFIG_NAME})")]
-MigrationOption = Annotated[
-    Path | None, typer.Option("--migration-config", help=f"{MIGRATION_CONFIG_NAME} (default: beside {META_CONFIG_NAME})")
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help=f"{META_CONFIG_NAME} (default: ./{META_CONFIG_NAME})"),
 ]
-Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug")]
-Strategy = Annotated[PartitionStrategy, typer.Option("--partition-strategy", help="how tables are sliced and partitioned")]
-Force = Annotated[bool, typer.Option("--force", help="replace tables already uploaded instead of skipping finished slices")]
+MigrationOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--migration-config", help=f"{MIGRATION_CONFIG_NAME} (default: beside {META_CONFIG_NAME})"
+    ),
+]
+Verbose = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug")
+]
+Strategy = Annotated[
+    PartitionStrategy,
+    typer.Option("--partition-strategy", help="how tables are sliced and partitioned"),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="replace tables already uploaded instead of skipping finished slices"
+    ),
+]
 
-STATUS_STYLE = {"match": "green", "uploaded": "green", "disabled": "dim", "not_migrated": "yellow", "skipped": "yellow"}
+STATUS_STYLE = {
+    "match": "green",
+    "uploaded": "green",
+    "disabled": "dim",
+    "not_migrated": "yellow",
+    "skipped": "yellow",
+}
 
 
 def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
@@ -46,12 +70,18 @@ def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
         table.add_column(header, overflow="fold")
     for o in outcomes:
         style = STATUS_STYLE.get(o.status, "red")
-        table.add_row(o.source_table, o.target_table, f"[{style}]{o.status}[/{style}]", o.detail[:300])
+        table.add_row(
+            o.source_table, o.target_table, f"[{style}]{o.status}[/{style}]", o.detail[:300]
+        )
     console.print(table)
     code = exit_code(outcomes)
     passed = sum(1 for o in outcomes if o.status in ("match", "uploaded"))
     enabled = sum(1 for o in outcomes if o.status != "disabled")
-    verdict = "[green]all tables passed[/green]" if code == 0 else f"[red]{enabled - passed} of {enabled} table(s) did not pass[/red]"
+    verdict = (
+        "[green]all tables passed[/green]"
+        if code == 0
+        else f"[red]{enabled - passed} of {enabled} table(s) did not pass[/red]"
+    )
     console.print(f"{step}: {verdict}")
     return code
 
@@ -64,21 +94,32 @@ def _project(config: Path | None, migration: Path | None, verbose: int) -> Proje
 
 
 @app.command()
-def analyze(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+def analyze(
+    config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0
+) -> None:
     """Compare source and lake schemas and row counts; write migration_analysis.* and the CSV."""
     from lakeshift.steps.analyze import analyze as run_analyze
 
-    _exit(lambda: print_summary("analyze", run_analyze(_project(config, migration_config, verbose))))
+    _exit(
+        lambda: print_summary("analyze", run_analyze(_project(config, migration_config, verbose)))
+    )
 
 
 @app.command()
 def upload(
-    config: Annotated[Path, typer.Option("--config", "-c", help=MIGRATION_CONFIG_NAME)] = Path(MIGRATION_CONFIG_NAME),
-    analysis_output: Annotated[Path, typer.Option("--analysis-output", help="migration_analysis.pkl or .json")] = Path(
-        "output/migration_analysis.pkl"
+    config: Annotated[Path, typer.Option("--config", "-c", help=MIGRATION_CONFIG_NAME)] = Path(
+        MIGRATION_CONFIG_NAME
     ),
+    analysis_output: Annotated[
+        Path, typer.Option("--analysis-output", help="migration_analysis.pkl or .json")
+    ] = Path("output/migration_analysis.pkl"),
     partition_strategy: Strategy = PartitionStrategy.DATE,
-    meta_config: Annotated[Path | None, typer.Option("--meta-config", help=f"{META_CONFIG_NAME} (default: the one the analysis used)")] = None,
+    meta_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--meta-config", help=f"{META_CONFIG_NAME} (default: the one the analysis used)"
+        ),
+    ] = None,
     force: Force = False,
     verbose: Verbose = 0,
 ) -> None:
@@ -89,21 +130,29 @@ def upload(
         configure_console(verbose)
         meta = meta_config or Path(read_analysis(analysis_output)["config_meta"])
         project = _project(meta, config, verbose)
-        return print_summary("upload", run_upload(project, analysis_output, partition_strategy, force))
+        return print_summary(
+            "upload", run_upload(project, analysis_output, partition_strategy, force)
+        )
 
     _exit(run)
 
 
 @app.command()
-def compare(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+def compare(
+    config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0
+) -> None:
     """Compare per-column statistics on both engines; write {table}_stats_comparison.json."""
     from lakeshift.steps.compare import compare as run_compare
 
-    _exit(lambda: print_summary("compare", run_compare(_project(config, migration_config, verbose))))
+    _exit(
+        lambda: print_summary("compare", run_compare(_project(config, migration_config, verbose)))
+    )
 
 
 @app.command()
-def align(config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0) -> None:
+def align(
+    config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0
+) -> None:
     """Exclude mismatched columns and periods, compare the rest value by value."""
     from lakeshift.steps.align import align as run_align
 
@@ -112,8 +161,11 @@ def align(config: ConfigOption = None, migration_config: MigrationOption = None,
 
 @app.command()
 def run(
-    config: ConfigOption = None, migration_config: MigrationOption = None,
-    partition_strategy: Strategy = PartitionStrategy.DATE, force: Force = False, verbose: Verbose = 0,
+    config: ConfigOption = None,
+    migration_config: MigrationOption = None,
+    partition_strategy: Strategy = PartitionStrategy.DATE,
+    force: Force = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Run analyze, upload, compare and align in order; the exit code is align's verdict."""
     from lakeshift.steps.pipeline import run_pipeline
@@ -127,11 +179,15 @@ def run(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="folder for the demo's database, configs, lake and output")] = Path(
-        "lakeshift-demo"
-    ),
-    rows: Annotated[int, typer.Option("--rows", min=100, help="rows in all tables together")] = 1_000_000,
-    drift: Annotated[bool, typer.Option("--drift", help="change the lake after upload in known ways")] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="folder for the demo's database, configs, lake and output")
+    ] = Path("lakeshift-demo"),
+    rows: Annotated[
+        int, typer.Option("--rows", min=100, help="rows in all tables together")
+    ] = 1_000_000,
+    drift: Annotated[
+        bool, typer.Option("--drift", help="change the lake after upload in known ways")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="random seed of the generated data")] = 7,
     verbose: Verbose = 0,
 ) -> None:

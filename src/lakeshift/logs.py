@@ -17,7 +17,7 @@ _file_sinks: dict[Path, int] = {}
 def _redact_record(record: Any) -> None:
     record["message"] = redact(record["message"])
     if record["exception"] is not None:
-        kind, value, traceback = record["exception"]
+        value = record["exception"].value
         if value is not None:
             value.args = tuple(redact(str(a)) if isinstance(a, str) else a for a in value.args)
 
@@ -28,7 +28,9 @@ def configure_console(verbosity: int = 0) -> None:
     logger.remove()
     _file_sinks.clear()
     logger.configure(patcher=_redact_record)
-    logger.add(sys.stderr, level=level, format="<level>{level: <8}</level> {message}", colorize=None)
+    logger.add(
+        sys.stderr, level=level, format="<level>{level: <8}</level> {message}", colorize=None
+    )
 
 
 def log_to_folder(folder: Path) -> Path:
@@ -37,6 +39,9 @@ def log_to_folder(folder: Path) -> Path:
     if path not in _file_sinks:
         folder.mkdir(parents=True, exist_ok=True)
         _file_sinks[path] = logger.add(
-            path, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}", encoding="utf-8"
+            path,
+            level="DEBUG",
+            format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}",
+            encoding="utf-8",
         )
     return path

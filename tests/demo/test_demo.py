@@ -12,9 +12,14 @@ from lakeshift.cli import app
 from lakeshift.demo.runner import run_demo
 
 ARTIFACTS = (
-    "migration_analysis.json", "migration_analysis.pkl", "migration_results.csv",
-    "customers_stats_comparison.json", "accounts_stats_comparison.json",
-    "transactions_stats_comparison.json", "data_alignment_results.json", "lakeshift.log",
+    "migration_analysis.json",
+    "migration_analysis.pkl",
+    "migration_results.csv",
+    "customers_stats_comparison.json",
+    "accounts_stats_comparison.json",
+    "transactions_stats_comparison.json",
+    "data_alignment_results.json",
+    "lakeshift.log",
 )
 
 
@@ -29,10 +34,18 @@ def test_clean_demo_verifies_every_table_and_exits_0(tmp_path: Path) -> None:
     assert len(list(output.glob("upload_metadata_*.json"))) == 1
     tables = json.loads((output / ALIGNMENT_JSON).read_text(encoding="utf-8"))["tables"]
     assert {t["target_table"]: t["status"] for t in tables} == {
-        "customers": "match", "accounts": "match", "transactions": "match"
+        "customers": "match",
+        "accounts": "match",
+        "transactions": "match",
     }
     assert sum(t["rows_compared"] for t in tables) == 8000
-    for name in ("config_meta.cfg", "migration_config.cfg", ".env", "input_tables.xlsx", "column_mappings.json"):
+    for name in (
+        "config_meta.cfg",
+        "migration_config.cfg",
+        ".env",
+        "input_tables.xlsx",
+        "column_mappings.json",
+    ):
         assert (folder / name).is_file(), name
 
 
@@ -56,7 +69,12 @@ def test_drift_demo_reports_exactly_the_injected_differences(tmp_path: Path) -> 
     assert customers["status"] == "mismatch"
     assert [c["column"] for c in customers["columns_excluded"]] == ["email"]
     assert customers["periods_excluded"] == []
-    assert customers["values"]["missing"] + customers["values"]["extra"] + customers["values"]["changed"] == 0
+    assert (
+        customers["values"]["missing"]
+        + customers["values"]["extra"]
+        + customers["values"]["changed"]
+        == 0
+    )
     email = customers["columns_excluded"][0]
     assert email["target"]["nulls"] == email["target"]["rows"]
     assert all(s["columns"][0]["target"] is None for s in email["localized"]["samples"])
@@ -77,7 +95,9 @@ def test_drift_demo_reports_exactly_the_injected_differences(tmp_path: Path) -> 
 
 
 def test_drift_demo_exits_1_and_names_the_tables(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "d"), "--rows", "3000", "--drift"])
+    result = CliRunner().invoke(
+        app, ["demo", "--dir", str(tmp_path / "d"), "--rows", "3000", "--drift"]
+    )
     assert result.exit_code == 1, result.output
     assert "2 of 3 table(s) did not pass" in result.output
     assert "drift injected" in result.output

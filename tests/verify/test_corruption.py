@@ -37,19 +37,24 @@ def _rows() -> list[tuple[Any, ...]]:
     rows = []
     for i in range(1, ROWS + 1):
         moment = START + timedelta(days=rng.randrange(180), microseconds=rng.randrange(10**11))
-        zoned = moment.isoformat(sep=" ", timespec="microseconds") + rng.choice(["+02:00", "-05:00", "+00:00"])
-        rows.append((
-            i,
-            round(rng.uniform(-1000, 1000), 2),
-            rng.random() * 100,
-            rng.choice(["alpha", "beta", "gamma|pipe", "back\\slash", "Zürich", "東京"]) + str(i),
-            rng.choice(["", None, "NULL", "text"]) if i % 10 else "",
-            moment.isoformat(sep=" ", timespec="microseconds"),
-            zoned,
-            (moment.date() - timedelta(days=400)).isoformat(),
-            i % 3 == 0,
-            rng.randbytes(8),
-        ))
+        zoned = moment.isoformat(sep=" ", timespec="microseconds") + rng.choice(
+            ["+02:00", "-05:00", "+00:00"]
+        )
+        rows.append(
+            (
+                i,
+                round(rng.uniform(-1000, 1000), 2),
+                rng.random() * 100,
+                rng.choice(["alpha", "beta", "gamma|pipe", "back\\slash", "Zürich", "東京"])
+                + str(i),
+                rng.choice(["", None, "NULL", "text"]) if i % 10 else "",
+                moment.isoformat(sep=" ", timespec="microseconds"),
+                zoned,
+                (moment.date() - timedelta(days=400)).isoformat(),
+                i % 3 == 0,
+                rng.randbytes(8),
+            )
+        )
     return rows
 
 
@@ -67,12 +72,16 @@ def uploaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     connection.commit()
     connection.close()
     (folder / "input_tables.csv").write_text(
-        "source_table,date_column,key_columns,period\nmain.items,created_at,id,month\n", encoding="utf-8"
+        "source_table,date_column,key_columns,period\nmain.items,created_at,id,month\n",
+        encoding="utf-8",
     )
     (folder / ".env").write_text("LAKESHIFT_SOURCE_URL=sqlite:///source.db\n", encoding="utf-8")
-    (folder / "migration_config.cfg").write_text(json.dumps({"chunk_size": 100, "lake": "lake"}), encoding="utf-8")
+    (folder / "migration_config.cfg").write_text(
+        json.dumps({"chunk_size": 100, "lake": "lake"}), encoding="utf-8"
+    )
     (folder / "config_meta.cfg").write_text(
-        '[input]\ntable = "input_tables.csv"\nenv = ".env"\n\n[output]\nfolder = "output"\n', encoding="utf-8"
+        '[input]\ntable = "input_tables.csv"\nenv = ".env"\n\n[output]\nfolder = "output"\n',
+        encoding="utf-8",
     )
     project = load_project(folder / "config_meta.cfg")
     analyze(project)
@@ -98,7 +107,9 @@ def _set_value(table: pa.Table, key: int, column: str, transform: Callable[[Any]
         return table
     position = ids.index(key)
     values[position] = transform(values[position])
-    return table.set_column(index, table.schema.field(index), pa.array(values, table.schema.field(index).type))
+    return table.set_column(
+        index, table.schema.field(index), pa.array(values, table.schema.field(index).type)
+    )
 
 
 def _align(folder: Path) -> dict[str, Any]:
@@ -112,7 +123,9 @@ def _differences(entry: dict[str, Any]) -> set[tuple[str, str, str | None]]:
     """Every (kind, key, column) the results name, from the values, columns and periods levels."""
     found: set[tuple[str, str, str | None]] = set()
     sample_lists = [entry["values"]["samples"]]
-    sample_lists += [c["localized"]["samples"] for c in entry["columns_excluded"] if "localized" in c]
+    sample_lists += [
+        c["localized"]["samples"] for c in entry["columns_excluded"] if "localized" in c
+    ]
     sample_lists += [p["localized"]["samples"] for p in entry["periods_excluded"]]
     for samples in sample_lists:
         for sample in samples:
@@ -152,7 +165,9 @@ CHANGES: list[tuple[str, str, Callable[[Any], Any], int]] = [
 ]
 
 
-@pytest.mark.parametrize(("what", "column", "transform", "key"), CHANGES, ids=[c[0] for c in CHANGES])
+@pytest.mark.parametrize(
+    ("what", "column", "transform", "key"), CHANGES, ids=[c[0] for c in CHANGES]
+)
 def test_a_changed_value_is_found_and_localized(
     project_copy: Path, what: str, column: str, transform: Callable[[Any], Any], key: int
 ) -> None:
@@ -173,7 +188,9 @@ def test_two_values_swapped_between_rows_are_found(project_copy: Path) -> None:
     labels: dict[int, str] = {}
 
     def remember(table: pa.Table) -> pa.Table:
-        for key, label in zip(table.column("id").to_pylist(), table.column("label").to_pylist(), strict=True):
+        for key, label in zip(
+            table.column("id").to_pylist(), table.column("label").to_pylist(), strict=True
+        ):
             labels[key] = label
         return table
 
@@ -222,7 +239,9 @@ def test_an_extra_row_is_found(project_copy: Path) -> None:
 def test_an_emptied_column_is_excluded_and_sampled(project_copy: Path) -> None:
     def empty(table: pa.Table) -> pa.Table:
         index = table.schema.get_field_index("ratio")
-        return table.set_column(index, table.schema.field(index), pa.nulls(table.num_rows, pa.float64()))
+        return table.set_column(
+            index, table.schema.field(index), pa.nulls(table.num_rows, pa.float64())
+        )
 
     _rewrite_each(project_copy, empty)
     entry = _align(project_copy)

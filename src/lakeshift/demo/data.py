@@ -49,16 +49,85 @@ CREATE TABLE transactions (
 );
 """
 
-FIRST = ["Anna", "Björn", "Chloé", "Dmitri", "Eéva", "Fatima", "Günther", "Hiroshi", "Inés", "Jürgen",
-         "Katarzyna", "Luís", "Mårten", "Nnamdi", "Øyvind", "Priya", "Søren", "Zoë", "王", "Ольга"]
-LAST = ["Müller", "Ng", "O'Brien", "Paz", "Quist", "Rødal", "Słowacki", "Tanaka", "Úlfsson", "Van der Berg",
-        "Wójcik", "Xu", "Yılmaz", "Zapata", "Ævarsson", "García-López", "Nakamura", "Kowalczyk"]
-CITIES = ["Zürich", "São Paulo", "Kraków", "東京", "Ærøskøbing", "Reykjavík", "Montréal", "Łódź", "Malmö",
-          "Ciudad de México", "İstanbul", "Αθήνα", "Praha", "Düsseldorf"]
-NOTES = ["", "VIP", "moved | new address", "C:\\legacy\\import", "prefers e-mail 📧", "  padded  ", "NULL"]
+FIRST = [
+    "Anna",
+    "Björn",
+    "Chloé",
+    "Dmitri",
+    "Eéva",
+    "Fatima",
+    "Günther",
+    "Hiroshi",
+    "Inés",
+    "Jürgen",
+    "Katarzyna",
+    "Luís",
+    "Mårten",
+    "Nnamdi",
+    "Øyvind",
+    "Priya",
+    "Søren",
+    "Zoë",
+    "王",
+    "Ольга",
+]
+LAST = [
+    "Müller",
+    "Ng",
+    "O'Brien",
+    "Paz",
+    "Quist",
+    "Rødal",
+    "Słowacki",
+    "Tanaka",
+    "Úlfsson",
+    "Van der Berg",
+    "Wójcik",
+    "Xu",
+    "Yılmaz",
+    "Zapata",
+    "Ævarsson",
+    "García-López",
+    "Nakamura",
+    "Kowalczyk",
+]
+CITIES = [
+    "Zürich",
+    "São Paulo",
+    "Kraków",
+    "東京",
+    "Ærøskøbing",
+    "Reykjavík",
+    "Montréal",
+    "Łódź",
+    "Malmö",
+    "Ciudad de México",
+    "İstanbul",
+    "Αθήνα",
+    "Praha",
+    "Düsseldorf",
+]
+NOTES = [
+    "",
+    "VIP",
+    "moved | new address",
+    "C:\\legacy\\import",
+    "prefers e-mail 📧",
+    "  padded  ",
+    "NULL",
+]
 CHANNELS = ["branch", "online", "mobile", "atm", "transfer"]
-DESCRIPTIONS = ["", "Café ☕", "Grocery store", "Rent | March", "ATM withdrawal", "Refund \\ partial",
-                "Salary", "Ünïcödé shop", "Transfer to savings"]
+DESCRIPTIONS = [
+    "",
+    "Café ☕",
+    "Grocery store",
+    "Rent | March",
+    "ATM withdrawal",
+    "Refund \\ partial",
+    "Salary",
+    "Ünïcödé shop",
+    "Transfer to savings",
+]
 START = datetime(2022, 1, 1)
 SPAN_SECONDS = 3 * 365 * 24 * 3600
 
@@ -71,7 +140,9 @@ def split_rows(total: int) -> tuple[int, int, int]:
 
 
 def _moment(rng: random.Random) -> str:
-    moment = START + timedelta(seconds=rng.randrange(SPAN_SECONDS), microseconds=rng.randrange(1_000_000))
+    moment = START + timedelta(
+        seconds=rng.randrange(SPAN_SECONDS), microseconds=rng.randrange(1_000_000)
+    )
     return moment.isoformat(sep=" ", timespec="microseconds")
 
 
@@ -81,19 +152,41 @@ def _customers(rng: random.Random, count: int) -> Iterator[tuple[Any, ...]]:
         email = None if rng.random() < 0.08 else f"{first.lower()}.{i}@example.org"
         birth = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
         notes = None if rng.random() < 0.5 else rng.choice(NOTES)
-        yield (i, f"{first} {last}", email, rng.choice(CITIES), birth.isoformat(), _moment(rng),
-               int(rng.random() < 0.9), None if rng.random() < 0.05 else rng.randrange(300, 851), notes)
+        yield (
+            i,
+            f"{first} {last}",
+            email,
+            rng.choice(CITIES),
+            birth.isoformat(),
+            _moment(rng),
+            int(rng.random() < 0.9),
+            None if rng.random() < 0.05 else rng.randrange(300, 851),
+            notes,
+        )
 
 
 def _accounts(rng: random.Random, count: int, customers: int) -> Iterator[tuple[Any, ...]]:
     for i in range(1, count + 1):
         opened = date(2010, 1, 1) + timedelta(days=rng.randrange(365 * 15))
-        closed = (opened + timedelta(days=rng.randrange(1, 2000))).isoformat() if rng.random() < 0.1 else None
+        closed = (
+            (opened + timedelta(days=rng.randrange(1, 2000))).isoformat()
+            if rng.random() < 0.1
+            else None
+        )
         balance = round(rng.uniform(-5_000, 250_000), 2)
         rate = None if rng.random() < 0.2 else round(rng.uniform(0, 0.08), 4)
         weight = None if rng.random() < 0.1 else rng.random() * 1.5
-        yield (i, rng.randrange(1, customers + 1), rng.choice(["checking", "savings", "credit", "loan"]),
-               rng.choice(["EUR", "USD", "CHF", "NOK"]), balance, rate, opened.isoformat(), closed, weight)
+        yield (
+            i,
+            rng.randrange(1, customers + 1),
+            rng.choice(["checking", "savings", "credit", "loan"]),
+            rng.choice(["EUR", "USD", "CHF", "NOK"]),
+            balance,
+            rate,
+            opened.isoformat(),
+            closed,
+            weight,
+        )
 
 
 def _transactions(rng: random.Random, count: int, accounts: int) -> Iterator[tuple[Any, ...]]:
@@ -101,8 +194,16 @@ def _transactions(rng: random.Random, count: int, accounts: int) -> Iterator[tup
         amount = round(rng.uniform(-2_000, 2_000), 2)
         fx = 1.0 if rng.random() < 0.7 else rng.uniform(0.5, 1.5)
         description = None if rng.random() < 0.1 else rng.choice(DESCRIPTIONS)
-        yield (i, rng.randrange(1, accounts + 1), _moment(rng), amount, fx, rng.choice(CHANNELS),
-               description, int(rng.random() < 0.02))
+        yield (
+            i,
+            rng.randrange(1, accounts + 1),
+            _moment(rng),
+            amount,
+            fx,
+            rng.choice(CHANNELS),
+            description,
+            int(rng.random() < 0.02),
+        )
 
 
 def create_demo_database(path: Path, total_rows: int, seed: int = 7) -> dict[str, int]:
@@ -113,10 +214,15 @@ def create_demo_database(path: Path, total_rows: int, seed: int = 7) -> dict[str
     connection = sqlite3.connect(path)
     try:
         connection.executescript(SCHEMA)
-        connection.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?)", _customers(rng, customers))
-        connection.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?)", _accounts(rng, accounts, customers))
         connection.executemany(
-            "INSERT INTO transactions VALUES (?,?,?,?,?,?,?,?)", _transactions(rng, transactions, accounts)
+            "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?)", _customers(rng, customers)
+        )
+        connection.executemany(
+            "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?)", _accounts(rng, accounts, customers)
+        )
+        connection.executemany(
+            "INSERT INTO transactions VALUES (?,?,?,?,?,?,?,?)",
+            _transactions(rng, transactions, accounts),
         )
         connection.commit()
     finally:

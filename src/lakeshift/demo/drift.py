@@ -27,8 +27,11 @@ class Drift:
     def describe(self) -> str:
         where = f" in period {self.period}" if self.period else ""
         keys = f" (keys {', '.join(map(str, self.keys))})" if self.keys else ""
-        what = {"rows_removed": "rows removed", "value_changed": f"{self.column} changed",
-                "column_nulled": f"{self.column} set to NULL in every row"}[self.kind]
+        what = {
+            "rows_removed": "rows removed",
+            "value_changed": f"{self.column} changed",
+            "column_nulled": f"{self.column} set to NULL in every row",
+        }[self.kind]
         return f"{self.table}: {what}{where}{keys}"
 
 
@@ -54,12 +57,17 @@ def apply_drift(storage: LakeStorage) -> list[Drift]:
     entry = LocalCatalog(storage).get("transactions")
     assert entry is not None
     periods = sorted(entry.partitions)
-    removed_partition, changed_partition = periods[len(periods) // 2], periods[len(periods) // 2 + 1]
+    removed_partition, changed_partition = (
+        periods[len(periods) // 2],
+        periods[len(periods) // 2 + 1],
+    )
 
     path = _files(storage, "transactions", removed_partition)[0]
     data = _read(storage, path)
     removed = tuple(data.column("txn_id").to_pylist()[:3])
-    _rewrite(storage, path, data.filter(pc.invert(pc.is_in(data.column("txn_id"), pa.array(removed)))))
+    _rewrite(
+        storage, path, data.filter(pc.invert(pc.is_in(data.column("txn_id"), pa.array(removed))))
+    )
 
     path = _files(storage, "transactions", changed_partition)[0]
     data = _read(storage, path)
@@ -67,16 +75,33 @@ def apply_drift(storage: LakeStorage) -> list[Drift]:
     amounts[0] = amounts[0] + Decimal("1.00")
     changed_key = data.column("txn_id")[0].as_py()
     index = data.schema.get_field_index("amount")
-    _rewrite(storage, path, data.set_column(index, data.schema.field(index), pa.array(amounts, data.schema.field(index).type)))
+    _rewrite(
+        storage,
+        path,
+        data.set_column(
+            index, data.schema.field(index), pa.array(amounts, data.schema.field(index).type)
+        ),
+    )
 
     for path in _files(storage, "customers"):
         data = _read(storage, path)
         index = data.schema.get_field_index("email")
-        _rewrite(storage, path, data.set_column(index, data.schema.field(index), pa.nulls(data.num_rows, pa.string())))
+        _rewrite(
+            storage,
+            path,
+            data.set_column(index, data.schema.field(index), pa.nulls(data.num_rows, pa.string())),
+        )
 
     return [
-        Drift("transactions", "rows_removed", period=removed_partition.split("=", 1)[1], keys=removed),
-        Drift("transactions", "value_changed", column="amount", period=changed_partition.split("=", 1)[1],
-              keys=(changed_key,)),
+        Drift(
+            "transactions", "rows_removed", period=removed_partition.split("=", 1)[1], keys=removed
+        ),
+        Drift(
+            "transactions",
+            "value_changed",
+            column="amount",
+            period=changed_partition.split("=", 1)[1],
+            keys=(changed_key,),
+        ),
         Drift("customers", "column_nulled", column="email"),
     ]

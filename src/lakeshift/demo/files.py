@@ -39,8 +39,16 @@ def write_demo_configs(folder: Path) -> list[Path]:
     sheet.title = "tables"
     for row in INVENTORY:
         sheet.append(list(row))
-    paths = [folder / name for name in
-             ("config_meta.cfg", "migration_config.cfg", ".env", "input_tables.xlsx", "column_mappings.json")]
+    paths = [
+        folder / name
+        for name in (
+            "config_meta.cfg",
+            "migration_config.cfg",
+            ".env",
+            "input_tables.xlsx",
+            "column_mappings.json",
+        )
+    ]
     paths[0].write_text(META_CONFIG, encoding="utf-8")
     paths[1].write_text(json.dumps(MIGRATION_CONFIG, indent=2) + "\n", encoding="utf-8")
     paths[2].write_text(ENV, encoding="utf-8")

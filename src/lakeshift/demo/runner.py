@@ -31,9 +31,13 @@ GENERATED = ("lake", "output", "source.db")
 def prepare_folder(folder: Path) -> None:
     """Create the demo folder, or clear what an earlier demo generated in it."""
     if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
-        raise ConfigError("folder exists and is not a lakeshift demo; choose another --dir", file=str(folder))
+        raise ConfigError(
+            "folder exists and is not a lakeshift demo; choose another --dir", file=str(folder)
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MARKER).write_text("created by `lakeshift demo`; the demo clears lake/ and output/ here\n")
+    (folder / MARKER).write_text(
+        "created by `lakeshift demo`; the demo clears lake/ and output/ here\n"
+    )
     for name in GENERATED:
         target = folder / name
         if target.is_dir():
@@ -58,12 +62,16 @@ def run_demo(folder: Path, rows: int, drift: bool, seed: int = 7) -> DemoResult:
     project = load_project(folder / "config_meta.cfg")
     log_to_folder(project.output)
     logger.info("demo source: {}", counts)
-    notes = [f"demo folder: {folder.resolve()} ({sum(counts.values()):,} rows in {len(counts)} tables)"]
+    notes = [
+        f"demo folder: {folder.resolve()} ({sum(counts.values()):,} rows in {len(counts)} tables)"
+    ]
     analyze(project)
     upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
     drifts = apply_drift(open_lake(project.migration)) if drift else []
     notes += [f"drift injected: {change.describe()}" for change in drifts]
     compare(project)
     outcomes = align(project)
-    notes.append(f"artifacts in {project.output.resolve()}; finished in {time.perf_counter() - started:.1f}s")
+    notes.append(
+        f"artifacts in {project.output.resolve()}; finished in {time.perf_counter() - started:.1f}s"
+    )
     return DemoResult(outcomes, notes, drifts)

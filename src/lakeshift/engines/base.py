@@ -120,7 +120,9 @@ class Engine(ABC):
     def row_count(self, scope: Scope) -> int: ...
 
     @abstractmethod
-    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]: ...
+    def period_counts(
+        self, scope: Scope, column: Column, period: Period
+    ) -> dict[str | None, int]: ...
 
     @abstractmethod
     def column_stats(
@@ -128,7 +130,9 @@ class Engine(ABC):
     ) -> dict[str, ColumnStats]: ...
 
     @abstractmethod
-    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> dict[tuple[str | None, int], GroupSum]: ...
+    def bucket_checksums(
+        self, scope: Scope, plan: RowPlan
+    ) -> dict[tuple[str | None, int], GroupSum]: ...
 
     @abstractmethod
     def group_rows(
@@ -215,7 +219,9 @@ class SqlEngine(Engine):
         if scope.where:
             predicates.append(f"({scope.where})")
         if scope.cutoff is not None:
-            predicates.append(f"{self.quote('_upload_timestamp')} <= {self.timestamp_literal(scope.cutoff)}")
+            predicates.append(
+                f"{self.quote('_upload_timestamp')} <= {self.timestamp_literal(scope.cutoff)}"
+            )
         if scope.excluded_periods and scope.period_column is not None:
             period = self._period_of(scope)
             named = sorted(p for p in scope.excluded_periods if p is not None)
@@ -229,7 +235,9 @@ class SqlEngine(Engine):
             if scope.key_range.low is None:
                 predicates.append(f"{key} IS NULL")
             else:
-                predicates.append(f"{key} >= {scope.key_range.low} AND {key} < {scope.key_range.high}")
+                predicates.append(
+                    f"{key} >= {scope.key_range.low} AND {key} < {scope.key_range.high}"
+                )
         if scope.only_periods is not None and scope.period_column is not None:
             column = scope.period_column
             tests = [
@@ -252,7 +260,9 @@ class SqlEngine(Engine):
         return self.period_sql(self.quote(column.name), column.logical, scope.period)
 
     def row_count(self, scope: Scope) -> int:
-        rows = self.query(f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}")
+        rows = self.query(
+            f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        )
         return int(rows[0][0])
 
     def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]:
@@ -278,7 +288,9 @@ class SqlEngine(Engine):
                 f"MIN({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
                 f"MAX({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
             ]
-        sql = f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        sql = (
+            f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        )
         row = self.query(sql)[0]
         rows = int(row[0])
         stats: dict[str, ColumnStats] = {}
@@ -314,7 +326,9 @@ class SqlEngine(Engine):
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
         return period, f"({key_hash}) % {plan.buckets}", row_hash
 
-    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> dict[tuple[str | None, int], GroupSum]:
+    def bucket_checksums(
+        self, scope: Scope, plan: RowPlan
+    ) -> dict[tuple[str | None, int], GroupSum]:
         period, bucket, row_hash = self._plan_selects(scope, plan)
         high, low = self.shift_sql("h")
         sql = (
@@ -327,13 +341,17 @@ class SqlEngine(Engine):
             for p, b, count, hi, lo in self.query(sql)
         }
 
-    def _group_predicate(self, period_sql: str, bucket_sql: str, groups: Iterable[tuple[str | None, int]]) -> str:
+    def _group_predicate(
+        self, period_sql: str, bucket_sql: str, groups: Iterable[tuple[str | None, int]]
+    ) -> str:
         by_period: dict[str | None, list[int]] = {}
         for p, b in groups:
             by_period.setdefault(p, []).append(b)
         clauses = []
         for p, buckets in by_period.items():
-            period_test = f"{period_sql} IS NULL" if p is None else f"{period_sql} = {self.string_literal(p)}"
+            period_test = (
+                f"{period_sql} IS NULL" if p is None else f"{period_sql} = {self.string_literal(p)}"
+            )
             bucket_list = ", ".join(str(b) for b in sorted(buckets))
             clauses.append(f"({period_test} AND {bucket_sql} IN ({bucket_list}))")
         return "(" + " OR ".join(clauses) + ")" if clauses else "1 = 0"
@@ -342,8 +360,10 @@ class SqlEngine(Engine):
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
         period, bucket, row_hash = self._plan_selects(scope, plan)
-        key_text = self._row_text_sql(plan, plan.key) if plan.key else self._row_text_sql(
-            plan, range(len(plan.columns))
+        key_text = (
+            self._row_text_sql(plan, plan.key)
+            if plan.key
+            else self._row_text_sql(plan, range(len(plan.columns)))
         )
         predicate = self._group_predicate(period, bucket, groups)
         sql = (
@@ -357,12 +377,18 @@ class SqlEngine(Engine):
     ) -> dict[str, list[str | None]]:
         period, bucket, _ = self._plan_selects(scope, plan)
         key_text = self._row_text_sql(plan, plan.key)
-        texts = [self.canonical_sql(self.quote(c.name), t) for c, t in zip(plan.columns, plan.types, strict=True)]
+        texts = [
+            self.canonical_sql(self.quote(c.name), t)
+            for c, t in zip(plan.columns, plan.types, strict=True)
+        ]
         found: dict[str, list[str | None]] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             literals = ", ".join(self.string_literal(k) for k in chunk)
-            predicates = [self._group_predicate(period, bucket, [group]), f"{key_text} IN ({literals})"]
+            predicates = [
+                self._group_predicate(period, bucket, [group]),
+                f"{key_text} IN ({literals})",
+            ]
             sql = (
                 f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
                 f"{self.where_sql(scope, predicates)}"

@@ -33,12 +33,16 @@ def connect_source(url: str, config: MigrationConfig) -> SourceEngine:
     module_name = SOURCE_MODULES.get(scheme)
     if module_name is None:
         known = ", ".join(sorted(SOURCE_MODULES))
-        raise ConfigError(f"source {display_url(url)}: unknown scheme {scheme!r}; use one of {known}")
+        raise ConfigError(
+            f"source {display_url(url)}: unknown scheme {scheme!r}; use one of {known}"
+        )
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name == module_name:
-            raise ConfigError(f"source {display_url(url)}: the {scheme} engine is not available in this version") from None
+            raise ConfigError(
+                f"source {display_url(url)}: the {scheme} engine is not available in this version"
+            ) from None
         raise ConfigError(
             f"source {display_url(url)}: the {scheme} engine needs the package {error.name}; "
             f"install lakeshift with its extra, e.g. pip install 'lakeshift[{scheme}]'"
@@ -49,7 +53,9 @@ def connect_source(url: str, config: MigrationConfig) -> SourceEngine:
 
 def open_lake(config: MigrationConfig) -> LakeStorage:
     if config.lake is None:
-        raise ConfigError('S3 lakes are not available in this version; set "lake" to a local folder')
+        raise ConfigError(
+            'S3 lakes are not available in this version; set "lake" to a local folder'
+        )
     return LakeStorage.local(config.lake, config.database)
 
 

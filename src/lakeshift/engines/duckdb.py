@@ -53,8 +53,12 @@ class DuckDBEngine(SqlEngine):
         self.catalog = catalog
         self.connection = duckdb.connect(
             # No extension is ever downloaded; without ICU, DuckDB shows TIMESTAMPTZ in UTC.
-            config={"memory_limit": f"{memory_limit_mb}MB", "threads": threads,
-                    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            config={
+                "memory_limit": f"{memory_limit_mb}MB",
+                "threads": threads,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
         )
         self._views: dict[str, CatalogTable] = {}
 
@@ -122,7 +126,11 @@ class DuckDBEngine(SqlEngine):
         if entry is None:
             raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
         globs = [f"{location}/*.parquet" for location in entry.data_locations()]
-        files = [path for location in entry.data_locations() for path in self.catalog.storage.list_files(location)]
+        files = [
+            path
+            for location in entry.data_locations()
+            for path in self.catalog.storage.list_files(location)
+        ]
         if files:
             listed = ", ".join(self.string_literal(g) for g in globs)
             body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
@@ -146,7 +154,9 @@ class DuckDBEngine(SqlEngine):
     def columns(self, table: str) -> list[Column]:
         entry = self._ensure_view(table)
         return [
-            Column(c["name"], duckdb_type(LogicalType.parse(c["type"])), LogicalType.parse(c["type"]))
+            Column(
+                c["name"], duckdb_type(LogicalType.parse(c["type"])), LogicalType.parse(c["type"])
+            )
             for c in entry.columns
         ]
 

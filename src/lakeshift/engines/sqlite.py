@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from loguru import logger
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SourceEngine, SqlEngine
@@ -50,7 +49,9 @@ def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | Non
         return LogicalType(Kind.TIMESTAMP, tz="UTC" if zoned else None)
     if text == "DATE":
         return LogicalType(Kind.DATE)
-    match = re.fullmatch(r"(DECIMAL|NUMERIC|NUMBER)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", text)
+    match = re.fullmatch(
+        r"(DECIMAL|NUMERIC|NUMBER)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", text
+    )
     if match:
         if match.group(2) is None:
             return number_policy
@@ -68,7 +69,7 @@ def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | Non
 
 def period_bounds(value: str, period: Period) -> tuple[str, str]:
     """First day of a period and of the next one, as ISO dates."""
-    year, month, day = (int(part) for part in (value.split("-") + ["1", "1"])[:3])
+    year, month, day = (int(part) for part in [*value.split("-"), "1", "1"][:3])
     first = date(year, month, day)
     if period is Period.YEAR:
         following = date(year + 1, 1, 1)
@@ -88,7 +89,10 @@ _FAST_CANONICAL: dict[Kind | None, tuple[str, str]] = {
     Kind.BOOLEAN: ("typeof({x}) = 'integer' AND {x} IN (0, 1)", "CAST({x} AS TEXT)"),
     Kind.STRING: ("typeof({x}) = 'text'", "replace(replace({x}, '\\', '\\\\'), '|', '\\|')"),
     Kind.BINARY: ("typeof({x}) = 'blob'", "lower(hex({x}))"),
-    Kind.DATE: (f"typeof({{x}}) = 'text' AND length({{x}}) = 10 AND {{x}} GLOB '{_DATE_GLOB}'", "{x}"),
+    Kind.DATE: (
+        f"typeof({{x}}) = 'text' AND length({{x}}) = 10 AND {{x}} GLOB '{_DATE_GLOB}'",
+        "{x}",
+    ),
     Kind.TIMESTAMP: (
         f"typeof({{x}}) = 'text' AND length({{x}}) = 26 AND {{x}} GLOB '{_DATE_GLOB} {_TIME_GLOB}'",
         "{x}",
@@ -163,7 +167,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         self.path = path
         self.number_policy = number_policy
         self._exact_integer_sums = False
-        self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self.connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
         self.connection.create_function("ls_canon", 2, _canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_period", 3, _period, deterministic=True)
@@ -217,7 +223,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return self.string_literal(value.isoformat(sep=" "))
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
-        if logical.kind is Kind.FLOAT or (logical.kind is Kind.INTEGER and not self._exact_integer_sums):
+        if logical.kind is Kind.FLOAT or (
+            logical.kind is Kind.INTEGER and not self._exact_integer_sums
+        ):
             return f"SUM({expression})"  # SQLite's integer SUM is exact or raises on overflow
         return f"ls_exact_sum({expression}, '{logical}')"
 
@@ -258,7 +266,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         if not self.table_exists(table):
             raise TableMissingError(table, "SQLite source")
         schema, name = self._split(table)
-        rows = self.connection.execute(f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})").fetchall()
+        rows = self.connection.execute(
+            f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})"
+        ).fetchall()
         columns = []
         for _, column_name, declared, not_null, _, _ in rows:
             logical = logical_type(declared or "", self.number_policy)
@@ -272,11 +282,15 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def primary_key(self, table: str) -> list[str]:
         schema, name = self._split(table)
-        rows = self.connection.execute(f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})").fetchall()
+        rows = self.connection.execute(
+            f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})"
+        ).fetchall()
         return [row[1] for row in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
 
     # --- extraction ---------------------------------------------------------------------------
-    def stream(self, scope: Scope, columns: Sequence[Column], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def stream(
+        self, scope: Scope, columns: Sequence[Column], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         names = ", ".join(self.quote(c.name) for c in columns)
         sql = f"SELECT {names} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])

@@ -79,7 +79,9 @@ class LocalCatalog:
         """Store locations relative to the lake root, so a lake can be moved or copied whole."""
         content = table.to_json()
         content["location"] = self._relative(table.location)
-        content["partitions"] = {key: self._relative(path) for key, path in table.partitions.items()}
+        content["partitions"] = {
+            key: self._relative(path) for key, path in table.partitions.items()
+        }
         self.storage.write_json(self._path(table.name), content)
 
     def _relative(self, path: str) -> str:

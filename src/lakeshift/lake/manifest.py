@@ -33,7 +33,8 @@ class Manifest:
         self.path = storage.bookkeeping_path("manifest", table)
         content = storage.read_json(self.path) or {}
         self.slices: dict[str, SliceRecord] = {
-            slice_id: SliceRecord(**record) for slice_id, record in content.get("slices", {}).items()
+            slice_id: SliceRecord(**record)
+            for slice_id, record in content.get("slices", {}).items()
         }
 
     def finished(self, slice_id: str) -> SliceRecord | None:
@@ -51,6 +52,8 @@ class Manifest:
         content: dict[str, Any] = {
             "schema_version": MANIFEST_SCHEMA_VERSION,
             "table": self.table,
-            "slices": {slice_id: asdict(record) for slice_id, record in sorted(self.slices.items())},
+            "slices": {
+                slice_id: asdict(record) for slice_id, record in sorted(self.slices.items())
+            },
         }
         self.storage.write_json(self.path, content)

@@ -23,7 +23,9 @@ def with_metadata(batch: pa.RecordBatch, uploaded_at: datetime, batch_id: str) -
     """Append the three upload metadata columns to a batch."""
     rows = batch.num_rows
     values = (uploaded_at, uploaded_at.date(), batch_id)
-    extra = [pa.repeat(pa.scalar(v, f.type), rows) for v, f in zip(values, METADATA_FIELDS, strict=True)]
+    extra = [
+        pa.repeat(pa.scalar(v, f.type), rows) for v, f in zip(values, METADATA_FIELDS, strict=True)
+    ]
     return pa.RecordBatch.from_arrays(
         [*batch.columns, *extra], schema=pa.schema([*batch.schema, *METADATA_FIELDS])
     )

@@ -36,7 +36,9 @@ def _plan(pair: TablePair, columns: list[ColumnPair], buckets: int) -> tuple[Row
     )
 
 
-def _diff(engines: Engines, pair: TablePair, columns: list[ColumnPair], project: Project, **options: Any) -> DiffResult:
+def _diff(
+    engines: Engines, pair: TablePair, columns: list[ColumnPair], project: Project, **options: Any
+) -> DiffResult:
     source_plan, lake_plan = _plan(pair, columns, project.meta.verify.buckets)
     return bucket_diff(
         Side(engines.source, pair.source_scope, source_plan),
@@ -48,11 +50,18 @@ def _diff(engines: Engines, pair: TablePair, columns: list[ColumnPair], project:
 
 def _summary(diff: DiffResult) -> dict[str, Any]:
     return {
-        "rows_source": diff.rows_source, "rows_target": diff.rows_target, "matched": diff.matched,
-        "missing": diff.missing, "extra": diff.extra, "changed": diff.changed,
-        "changed_by_column": dict(diff.changed_by_column), "groups": diff.groups,
-        "groups_mismatched": diff.groups_mismatched, "groups_read": diff.groups_read,
-        "complete": diff.complete, "samples": diff.samples,
+        "rows_source": diff.rows_source,
+        "rows_target": diff.rows_target,
+        "matched": diff.matched,
+        "missing": diff.missing,
+        "extra": diff.extra,
+        "changed": diff.changed,
+        "changed_by_column": dict(diff.changed_by_column),
+        "groups": diff.groups,
+        "groups_mismatched": diff.groups_mismatched,
+        "groups_read": diff.groups_read,
+        "complete": diff.complete,
+        "samples": diff.samples,
     }
 
 
@@ -61,8 +70,12 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
     spec = pair.spec
     excluded_periods: list[dict[str, Any]] = []
     if pair.source_scope.period_column is not None and pair.lake_scope.period_column is not None:
-        ours = engines.source.period_counts(pair.source_scope, pair.source_scope.period_column, spec.period)
-        theirs = engines.lake.period_counts(pair.lake_scope, pair.lake_scope.period_column, spec.period)
+        ours = engines.source.period_counts(
+            pair.source_scope, pair.source_scope.period_column, spec.period
+        )
+        theirs = engines.lake.period_counts(
+            pair.lake_scope, pair.lake_scope.period_column, spec.period
+        )
         excluded_periods = [
             {"period": p, "source_rows": ours.get(p, 0), "target_rows": theirs.get(p, 0)}
             for p in sorted(set(ours) | set(theirs), key=lambda p: (p is None, p or ""))
@@ -76,7 +89,9 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         tolerance = project.meta.verify.float_relative_tolerance
         stats, _, _ = column_statistics(aligned, engines.source, engines.lake, tolerance)
     keys = {k.lower() for k in pair.key_columns}
-    excluded_names = {s["column"] for s in stats if not s["match"] and s["column"].lower() not in keys}
+    excluded_names = {
+        s["column"] for s in stats if not s["match"] and s["column"].lower() not in keys
+    }
     compared = [c for c in pair.columns if c.source.name not in excluded_names]
     diff = _diff(engines, aligned, compared, project)
 
@@ -86,11 +101,17 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
             continue
         column_stats = next(s for s in stats if s["column"] == column.source.name)
         key_columns = [c for c in pair.columns if c.source.name.lower() in keys]
-        entry: dict[str, Any] = {"column": column.source.name, "target_column": column.lake.name,
-                                 "reason": f"statistics differ: {', '.join(column_stats['differences'])}",
-                                 "source": column_stats["source"], "target": column_stats["target"]}
+        entry: dict[str, Any] = {
+            "column": column.source.name,
+            "target_column": column.lake.name,
+            "reason": f"statistics differ: {', '.join(column_stats['differences'])}",
+            "source": column_stats["source"],
+            "target": column_stats["target"],
+        }
         if key_columns:
-            located = _diff(engines, aligned, [*key_columns, column], project, max_groups_read=LOCALIZE_GROUPS)
+            located = _diff(
+                engines, aligned, [*key_columns, column], project, max_groups_read=LOCALIZE_GROUPS
+            )
             entry["localized"] = _summary(located)
         excluded_columns.append(entry)
     for period in excluded_periods:
@@ -120,8 +141,10 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "rows_compared": diff.rows_source,
         "values": _summary(diff),
         "precision": {
-            "timestamp": _coarsest(engines.source.capabilities.timestamp_precision,
-                                   engines.lake.capabilities.timestamp_precision),
+            "timestamp": _coarsest(
+                engines.source.capabilities.timestamp_precision,
+                engines.lake.capabilities.timestamp_precision,
+            ),
             "float": f"{FLOAT_SIGNIFICANT_DIGITS} significant digits",
             "decimal": "exact, at the column's scale",
         },
@@ -141,11 +164,20 @@ def _coarsest(a: str, b: str) -> str:
 def _mismatch_lines(
     pair: TablePair, columns: list[dict[str, Any]], periods: list[dict[str, Any]], diff: DiffResult
 ) -> list[str]:
-    lines = [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"] if pair.missing_in_lake else []
+    lines = (
+        [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"]
+        if pair.missing_in_lake
+        else []
+    )
     lines += [f"column {c['column']}: {c['reason']}" for c in columns]
-    lines += [f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}" for p in periods]
+    lines += [
+        f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}"
+        for p in periods
+    ]
     if diff.differences:
-        lines.append(f"values: {diff.missing} missing, {diff.extra} extra, {diff.changed} changed rows")
+        lines.append(
+            f"values: {diff.missing} missing, {diff.extra} extra, {diff.changed} changed rows"
+        )
     return lines
 
 
@@ -153,10 +185,18 @@ def align(project: Project) -> list[TableOutcome]:
     """Value-level comparison of every uploaded table; writes data_alignment_results.json."""
     started = now_utc()
     with open_engines(project) as engines:
-        entries = each_uploaded_table(project, engines, "align", lambda pair: align_table(pair, engines, project))
-    write_json(project.output / ALIGNMENT_JSON, {
-        "step": "align", "created_at": started, "finished_at": now_utc(),
-        "buckets": project.meta.verify.buckets, "tables": entries,
-        "settings": project.meta.verify.model_dump(),
-    })
+        entries = each_uploaded_table(
+            project, engines, "align", lambda pair: align_table(pair, engines, project)
+        )
+    write_json(
+        project.output / ALIGNMENT_JSON,
+        {
+            "step": "align",
+            "created_at": started,
+            "finished_at": now_utc(),
+            "buckets": project.meta.verify.buckets,
+            "tables": entries,
+            "settings": project.meta.verify.model_dump(),
+        },
+    )
     return [TableOutcome.from_entry(e) for e in entries]

@@ -13,7 +13,14 @@ from typing import Any
 
 from loguru import logger
 
-from lakeshift.artifacts import ANALYSIS_JSON, ANALYSIS_PICKLE, now_utc, uploads_by_table, write_json, write_pickle
+from lakeshift.artifacts import (
+    ANALYSIS_JSON,
+    ANALYSIS_PICKLE,
+    now_utc,
+    uploads_by_table,
+    write_json,
+    write_pickle,
+)
 from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
 from lakeshift.engines.connect import connect_lake_engine, connect_source, open_lake
 from lakeshift.errors import ConfigError, LakeshiftError
@@ -27,8 +34,16 @@ from lakeshift.steps.progress import progress_over
 from lakeshift.types import TEMPORAL_KINDS, compatibility
 
 CSV_FIELDS = (
-    "source_table", "target_table", "status", "source_rows", "target_rows",
-    "columns_only_in_source", "columns_only_in_target", "type_mismatches", "period_mismatches", "reason",
+    "source_table",
+    "target_table",
+    "status",
+    "source_rows",
+    "target_rows",
+    "columns_only_in_source",
+    "columns_only_in_target",
+    "type_mismatches",
+    "period_mismatches",
+    "reason",
 )
 
 
@@ -50,7 +65,9 @@ def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]
         if spec.date_column:
             date_column = names.get(spec.date_column.lower())
             if date_column is None:
-                problems.append(f"{inventory}: {where}: date_column {spec.date_column} does not exist")
+                problems.append(
+                    f"{inventory}: {where}: date_column {spec.date_column} does not exist"
+                )
             elif date_column.logical.kind not in TEMPORAL_KINDS:
                 problems.append(
                     f"{inventory}: {where}: date_column {spec.date_column} is {date_column.logical}, not a date or timestamp"
@@ -69,33 +86,55 @@ def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]
     return found
 
 
-def _period_rows(source: dict[str | None, int], target: dict[str | None, int]) -> list[dict[str, Any]]:
+def _period_rows(
+    source: dict[str | None, int], target: dict[str | None, int]
+) -> list[dict[str, Any]]:
     periods = sorted(set(source) | set(target), key=lambda p: (p is None, p or ""))
     return [
-        {"period": p, "source": source.get(p, 0), "target": target.get(p, 0), "match": source.get(p, 0) == target.get(p, 0)}
+        {
+            "period": p,
+            "source": source.get(p, 0),
+            "target": target.get(p, 0),
+            "match": source.get(p, 0) == target.get(p, 0),
+        }
         for p in periods
     ]
 
 
 def analyze_table(
-    spec: TableSpec, project: Project, source: SourceEngine, lake: Engine, columns: list[Column],
+    spec: TableSpec,
+    project: Project,
+    source: SourceEngine,
+    lake: Engine,
+    columns: list[Column],
     cutoff: Any,
 ) -> dict[str, Any]:
     """The schema and count comparison of one table (no exceptions for expected mismatches)."""
     mapped = map_columns(spec, columns, project.mappings[spec.source_table])
     source_scope = Scope(spec.source_table, where=spec.where)
-    date_column = next((c for c in columns if spec.date_column and c.name.lower() == spec.date_column.lower()), None)
+    date_column = next(
+        (c for c in columns if spec.date_column and c.name.lower() == spec.date_column.lower()),
+        None,
+    )
     entry: dict[str, Any] = {
         "source_rows": source.row_count(source_scope),
         "dropped_columns": mapped.dropped,
     }
-    source_periods = source.period_counts(source_scope, date_column, spec.period) if date_column else {}
+    source_periods = (
+        source.period_counts(source_scope, date_column, spec.period) if date_column else {}
+    )
     if not lake.table_exists(spec.target_table):
         entry["status"] = "not_migrated"
         entry["reason"] = "the target table does not exist in the lake yet"
         entry["columns"] = [
-            {"source": m.source.name, "target": m.target_name, "source_type": m.source.native_type,
-             "logical_type": str(m.source.logical), "target_type": None, "status": "not_migrated"}
+            {
+                "source": m.source.name,
+                "target": m.target_name,
+                "source_type": m.source.native_type,
+                "logical_type": str(m.source.logical),
+                "target_type": None,
+                "status": "not_migrated",
+            }
             for m in mapped.mapped
         ]
         entry["period_counts"] = _period_rows(source_periods, {})
@@ -106,8 +145,13 @@ def analyze_table(
     rows = []
     for m in mapped.mapped:
         target = target_columns.get(m.target_name.lower())
-        row = {"source": m.source.name, "target": m.target_name, "source_type": m.source.native_type,
-               "logical_type": str(m.source.logical), "target_type": str(target.logical) if target else None}
+        row = {
+            "source": m.source.name,
+            "target": m.target_name,
+            "source_type": m.source.native_type,
+            "logical_type": str(m.source.logical),
+            "target_type": str(target.logical) if target else None,
+        }
         if target is None:
             row["status"] = "only_in_source"
             mismatches.append(f"column {m.source.name} -> {m.target_name} is missing in the lake")
@@ -121,13 +165,23 @@ def analyze_table(
     expected = {m.target_name.lower() for m in mapped.mapped} | set(METADATA_COLUMNS)
     for name, target in target_columns.items():
         if name not in expected:
-            rows.append({"source": None, "target": target.name, "source_type": None, "logical_type": None,
-                         "target_type": str(target.logical), "status": "only_in_target"})
+            rows.append(
+                {
+                    "source": None,
+                    "target": target.name,
+                    "source_type": None,
+                    "logical_type": None,
+                    "target_type": str(target.logical),
+                    "status": "only_in_target",
+                }
+            )
             mismatches.append(f"column {target.name} exists only in the lake")
     lake_scope = Scope(spec.target_table, cutoff=cutoff)
     entry["target_rows"] = lake.row_count(lake_scope)
     if entry["target_rows"] != entry["source_rows"]:
-        mismatches.append(f"row count differs: source {entry['source_rows']}, lake {entry['target_rows']}")
+        mismatches.append(
+            f"row count differs: source {entry['source_rows']}, lake {entry['target_rows']}"
+        )
     if date_column is not None:
         date_mapped = mapped.by_source(date_column.name)
         lake_date = target_columns.get(date_mapped.target_name.lower()) if date_mapped else None
@@ -135,7 +189,9 @@ def analyze_table(
         entry["period_counts"] = _period_rows(source_periods, lake_periods)
         bad = [p["period"] for p in entry["period_counts"] if not p["match"]]
         if bad:
-            mismatches.append(f"row counts differ in {len(bad)} period(s): {', '.join(str(p) for p in bad[:10])}")
+            mismatches.append(
+                f"row counts differ in {len(bad)} period(s): {', '.join(str(p) for p in bad[:10])}"
+            )
     else:
         entry["period_counts"] = []
     entry["columns"] = rows
@@ -155,15 +211,23 @@ def analyze(project: Project) -> list[TableOutcome]:
         uploads = uploads_by_table(project.output)
         tables: list[dict[str, Any]] = []
         for spec in progress_over(project.tables, "analyze", lambda s: s.source_table):
-            base = {"source_table": spec.source_table, "target_table": spec.target_table,
-                    "enabled": spec.enabled, "date_column": spec.date_column, "key_columns": list(spec.key_columns),
-                    "period": spec.period.value, "where": spec.where}
+            base = {
+                "source_table": spec.source_table,
+                "target_table": spec.target_table,
+                "enabled": spec.enabled,
+                "date_column": spec.date_column,
+                "key_columns": list(spec.key_columns),
+                "period": spec.period.value,
+                "where": spec.where,
+            }
             if not spec.enabled:
                 tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
                 continue
             if spec.source_table not in found:
                 logger.warning("{}: missing in the source; skipped", spec.source_table)
-                tables.append({**base, "status": "skipped", "reason": "table does not exist in the source"})
+                tables.append(
+                    {**base, "status": "skipped", "reason": "table does not exist in the source"}
+                )
                 continue
             upload = uploads.get(spec.target_table)
             cutoff = datetime.fromisoformat(upload[0]["cutoff"]) if upload else None
@@ -173,7 +237,12 @@ def analyze(project: Project) -> list[TableOutcome]:
                 logger.error("{}: {}", spec.source_table, error)
                 entry = {"status": "error", "reason": redact(str(error))}
             tables.append({**base, **entry})
-            logger.info("{}: {} ({} source rows)", spec.source_table, entry["status"], entry.get("source_rows"))
+            logger.info(
+                "{}: {} ({} source rows)",
+                spec.source_table,
+                entry["status"],
+                entry.get("source_rows"),
+            )
         content = {
             "step": "analyze",
             "created_at": started,
@@ -198,15 +267,25 @@ def _write_csv(path: Path, tables: list[dict[str, Any]]) -> None:
         writer.writeheader()
         for table in tables:
             columns = table.get("columns", [])
-            writer.writerow({
-                "source_table": table["source_table"],
-                "target_table": table["target_table"],
-                "status": table["status"],
-                "source_rows": table.get("source_rows", ""),
-                "target_rows": table.get("target_rows", ""),
-                "columns_only_in_source": ";".join(c["source"] for c in columns if c["status"] == "only_in_source"),
-                "columns_only_in_target": ";".join(c["target"] for c in columns if c["status"] == "only_in_target"),
-                "type_mismatches": ";".join(c["source"] for c in columns if c["status"] == "type_mismatch"),
-                "period_mismatches": sum(1 for p in table.get("period_counts", []) if not p["match"]),
-                "reason": table.get("reason") or "; ".join(table.get("mismatches", [])),
-            })
+            writer.writerow(
+                {
+                    "source_table": table["source_table"],
+                    "target_table": table["target_table"],
+                    "status": table["status"],
+                    "source_rows": table.get("source_rows", ""),
+                    "target_rows": table.get("target_rows", ""),
+                    "columns_only_in_source": ";".join(
+                        c["source"] for c in columns if c["status"] == "only_in_source"
+                    ),
+                    "columns_only_in_target": ";".join(
+                        c["target"] for c in columns if c["status"] == "only_in_target"
+                    ),
+                    "type_mismatches": ";".join(
+                        c["source"] for c in columns if c["status"] == "type_mismatch"
+                    ),
+                    "period_mismatches": ""
+                    if table["status"] == "not_migrated"
+                    else sum(1 for p in table.get("period_counts", []) if not p["match"]),
+                    "reason": table.get("reason") or "; ".join(table.get("mismatches", [])),
+                }
+            )

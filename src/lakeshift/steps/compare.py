@@ -22,21 +22,27 @@ def column_statistics(
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Stats of every paired column on both sides, compared; plus both row counts."""
     types = [c.logical for c in pair.columns]
-    ours: dict[str, ColumnStats] = source.column_stats(pair.source_scope, [c.source for c in pair.columns], types)
-    theirs: dict[str, ColumnStats] = lake.column_stats(pair.lake_scope, [c.lake for c in pair.columns], types)
+    ours: dict[str, ColumnStats] = source.column_stats(
+        pair.source_scope, [c.source for c in pair.columns], types
+    )
+    theirs: dict[str, ColumnStats] = lake.column_stats(
+        pair.lake_scope, [c.lake for c in pair.columns], types
+    )
     rows = []
     for column in pair.columns:
         a, b = ours[column.source.name], theirs[column.lake.name]
         differences = compare_stats(a, b, column.logical, tolerance)
-        rows.append({
-            "column": column.source.name,
-            "target_column": column.lake.name,
-            "type": str(column.logical),
-            "match": not differences,
-            "differences": [d.stat for d in differences],
-            "source": asdict(a),
-            "target": asdict(b),
-        })
+        rows.append(
+            {
+                "column": column.source.name,
+                "target_column": column.lake.name,
+                "type": str(column.logical),
+                "match": not differences,
+                "differences": [d.stat for d in differences],
+                "source": asdict(a),
+                "target": asdict(b),
+            }
+        )
     source_rows = next(iter(ours.values())).rows if ours else source.row_count(pair.source_scope)
     lake_rows = next(iter(theirs.values())).rows if theirs else lake.row_count(pair.lake_scope)
     return rows, source_rows, lake_rows
@@ -52,7 +58,8 @@ def recorded_statistics(project: Project, pair: TablePair) -> list[dict[str, Any
         content.get("batch_id") == pair.batch_id
         and content.get("cutoff") == pair.cutoff.isoformat()
         and content.get("float_relative_tolerance") == project.meta.verify.float_relative_tolerance
-        and [c["column"] for c in content.get("columns", [])] == [c.source.name for c in pair.columns]
+        and [c["column"] for c in content.get("columns", [])]
+        == [c.source.name for c in pair.columns]
     )
     return content["columns"] if same else None
 
@@ -65,9 +72,15 @@ def compare(project: Project) -> list[TableOutcome]:
 
         def work(pair: TablePair) -> dict[str, Any]:
             started = now_utc()
-            columns, source_rows, lake_rows = column_statistics(pair, engines.source, engines.lake, tolerance)
+            columns, source_rows, lake_rows = column_statistics(
+                pair, engines.source, engines.lake, tolerance
+            )
             mismatched = [c["column"] for c in columns if not c["match"]]
-            problems = [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"] if pair.missing_in_lake else []
+            problems = (
+                [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"]
+                if pair.missing_in_lake
+                else []
+            )
             if source_rows != lake_rows:
                 problems.append(f"row count differs: source {source_rows}, lake {lake_rows}")
             if mismatched:
@@ -86,8 +99,15 @@ def compare(project: Project) -> list[TableOutcome]:
                 "seconds": round((now_utc() - started).total_seconds(), 3),
             }
             name = stats_comparison_name(pair.spec.target_table)
-            write_json(project.output / name, {"step": "compare", "source_table": pair.spec.source_table,
-                                              "target_table": pair.spec.target_table, **entry})
+            write_json(
+                project.output / name,
+                {
+                    "step": "compare",
+                    "source_table": pair.spec.source_table,
+                    "target_table": pair.spec.target_table,
+                    **entry,
+                },
+            )
             return entry
 
         entries = each_uploaded_table(project, engines, "compare", work)

@@ -38,13 +38,21 @@ class TablePair:
 
     def with_periods(self, **changes: Any) -> TablePair:
         """The same pair with both scopes narrowed (e.g. `excluded_periods=...`)."""
-        return replace(self, source_scope=replace(self.source_scope, **changes),
-                       lake_scope=replace(self.lake_scope, **changes))
+        return replace(
+            self,
+            source_scope=replace(self.source_scope, **changes),
+            lake_scope=replace(self.lake_scope, **changes),
+        )
 
 
 def pair_table(
-    project: Project, spec: TableSpec, source: SourceEngine, lake: Engine, upload: dict[str, Any],
-    cutoff: datetime, batch_id: str,
+    project: Project,
+    spec: TableSpec,
+    source: SourceEngine,
+    lake: Engine,
+    upload: dict[str, Any],
+    cutoff: datetime,
+    batch_id: str,
 ) -> TablePair:
     """Match columns through the mapping; scope the lake to the upload cutoff."""
     source_columns = source.columns(spec.source_table)
@@ -56,16 +64,34 @@ def pair_table(
         if lake_column is None:
             missing.append(m.source.name)
         else:
-            pairs.append(ColumnPair(m.source, lake_column, common_type(m.source.logical, lake_column.logical)))
-    keys = list(spec.key_columns) or list(upload.get("key_columns") or []) or source.primary_key(spec.source_table)
+            pairs.append(
+                ColumnPair(
+                    m.source, lake_column, common_type(m.source.logical, lake_column.logical)
+                )
+            )
+    keys = (
+        list(spec.key_columns)
+        or list(upload.get("key_columns") or [])
+        or source.primary_key(spec.source_table)
+    )
     source_scope = Scope(spec.source_table, where=spec.where, period=spec.period)
     lake_scope = Scope(spec.target_table, cutoff=cutoff, period=spec.period)
     if spec.date_column:
-        date_pair = next((p for p in pairs if p.source.name.lower() == spec.date_column.lower()), None)
+        date_pair = next(
+            (p for p in pairs if p.source.name.lower() == spec.date_column.lower()), None
+        )
         if date_pair is not None:
             source_scope = replace(source_scope, period_column=date_pair.source)
             lake_scope = replace(lake_scope, period_column=date_pair.lake)
     return TablePair(
-        spec=spec, source_scope=source_scope, lake_scope=lake_scope, columns=pairs, missing_in_lake=missing,
-        key_columns=keys, cutoff=cutoff, cutoff_method=CURRENT_STATE, batch_id=batch_id, upload=upload,
+        spec=spec,
+        source_scope=source_scope,
+        lake_scope=lake_scope,
+        columns=pairs,
+        missing_in_lake=missing,
+        key_columns=keys,
+        cutoff=cutoff,
+        cutoff_method=CURRENT_STATE,
+        batch_id=batch_id,
+        upload=upload,
     )

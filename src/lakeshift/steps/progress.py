@@ -30,8 +30,12 @@ def progress_over(items: list[T], step: str, label: Callable[[T], str]) -> Itera
         yield from items
         return
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task(step, total=len(items))
         for item in items:
@@ -47,9 +51,13 @@ class RowProgress:
         self._progress: Progress | None = None
         if _enabled():
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn(),
-                console=console, transient=True,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
             )
             self._task = self._progress.add_task(label, total=total, rate="-")
             self._progress.start()

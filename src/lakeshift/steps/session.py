@@ -52,16 +52,22 @@ def each_uploaded_table(
             entries.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
             continue
         if spec.target_table not in uploads:
-            entries.append({**base, "status": "skipped", "reason": "no successful upload recorded; run upload"})
+            entries.append(
+                {**base, "status": "skipped", "reason": "no successful upload recorded; run upload"}
+            )
             continue
         if not engines.source.table_exists(spec.source_table):
             logger.warning("{}: missing in the source; skipped", spec.source_table)
-            entries.append({**base, "status": "skipped", "reason": "table does not exist in the source"})
+            entries.append(
+                {**base, "status": "skipped", "reason": "table does not exist in the source"}
+            )
             continue
         metadata, upload = uploads[spec.target_table]
         try:
             cutoff = datetime.fromisoformat(metadata["cutoff"])
-            pair = pair_table(project, spec, engines.source, engines.lake, upload, cutoff, metadata["batch_id"])
+            pair = pair_table(
+                project, spec, engines.source, engines.lake, upload, cutoff, metadata["batch_id"]
+            )
             entry = work(pair)
         except LakeshiftError as error:
             logger.error("{}: {} failed: {}", spec.source_table, step, error)

@@ -31,7 +31,9 @@ class Slice:
 
 
 def partition_keys(strategy: PartitionStrategy) -> list[str]:
-    return {PartitionStrategy.DATE: [PERIOD_PARTITION], PartitionStrategy.KEY: [KEY_PARTITION]}.get(strategy, [])
+    return {PartitionStrategy.DATE: [PERIOD_PARTITION], PartitionStrategy.KEY: [KEY_PARTITION]}.get(
+        strategy, []
+    )
 
 
 def plan_slices(
@@ -55,7 +57,12 @@ def plan_slices(
             Slice(
                 slice_id=f"{PERIOD_PARTITION}={period or NULL_PARTITION_VALUE}",
                 partition=f"{PERIOD_PARTITION}={period or NULL_PARTITION_VALUE}",
-                scope=replace(scope, period_column=date_column, period=spec.period, only_periods=frozenset({period})),
+                scope=replace(
+                    scope,
+                    period_column=date_column,
+                    period=spec.period,
+                    only_periods=frozenset({period}),
+                ),
                 expected_rows=rows,
             )
             for period, rows in sorted(counts.items(), key=lambda item: item[0] or "")
@@ -66,9 +73,16 @@ def plan_slices(
 
 
 def _key_slices(
-    spec: TableSpec, source: SourceEngine, scope: Scope, by_name: dict[str, Column], rows_per_slice: int
+    spec: TableSpec,
+    source: SourceEngine,
+    scope: Scope,
+    by_name: dict[str, Column],
+    rows_per_slice: int,
 ) -> list[Slice]:
-    if len(spec.key_columns) != 1 or by_name[spec.key_columns[0].lower()].logical.kind is not Kind.INTEGER:
+    if (
+        len(spec.key_columns) != 1
+        or by_name[spec.key_columns[0].lower()].logical.kind is not Kind.INTEGER
+    ):
         raise ConfigError(
             f"{spec.source_table}: --partition-strategy key needs exactly one integer key column (row {spec.row})"
         )
@@ -81,8 +95,14 @@ def _key_slices(
         width = max(1, math.ceil((high - low + 1) / count))
         for index, start in enumerate(range(low, high + 1, width)):
             name = f"{KEY_PARTITION}={index:05d}"
-            slices.append(Slice(name, name, replace(scope, key_range=KeyRange(key.name, start, start + width))))
+            slices.append(
+                Slice(
+                    name, name, replace(scope, key_range=KeyRange(key.name, start, start + width))
+                )
+            )
     if stats.nulls:
         name = f"{KEY_PARTITION}={NULL_PARTITION_VALUE}"
-        slices.append(Slice(name, name, replace(scope, key_range=KeyRange(key.name, None, None)), stats.nulls))
+        slices.append(
+            Slice(name, name, replace(scope, key_range=KeyRange(key.name, None, None)), stats.nulls)
+        )
     return slices

@@ -67,7 +67,9 @@ def _replace_table(context: UploadContext, target: str) -> None:
     manifest = Manifest(context.storage, target)
     stale = [path for record in manifest.slices.values() for path in record.files]
     if entry is not None:
-        stale += [p for folder in entry.data_locations() for p in context.storage.list_files(folder)]
+        stale += [
+            p for folder in entry.data_locations() for p in context.storage.list_files(folder)
+        ]
     stale += context.storage.list_files(location)
     context.storage.delete_files(sorted(set(stale)))
     manifest.clear()
@@ -75,22 +77,36 @@ def _replace_table(context: UploadContext, target: str) -> None:
 
 
 def upload_slice(
-    context: UploadContext, spec: TableSpec, columns: TableColumns, piece: Slice, index: int,
-    uploaded_at: datetime, progress: RowProgress,
+    context: UploadContext,
+    spec: TableSpec,
+    columns: TableColumns,
+    piece: Slice,
+    index: int,
+    uploaded_at: datetime,
+    progress: RowProgress,
 ) -> SliceRecord:
     storage = context.storage
     location = storage.table_location(spec.target_table)
     folder = f"{location}/{piece.partition}" if piece.partition else location
     storage.delete_files(storage.list_files(folder))  # leftovers of an unfinished earlier attempt
     names = [m.target_name for m in columns.mapped]
-    schema = pa.schema([pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped] + METADATA_FIELDS)
+    schema = pa.schema(
+        [pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped]
+        + METADATA_FIELDS
+    )
     migration = context.project.migration
     writer = SliceWriter(
-        storage, folder, f"{context.batch_id}-{index:05d}", schema,
-        compression=migration.compression, target_bytes=migration.target_file_mb * 1024 * 1024,
+        storage,
+        folder,
+        f"{context.batch_id}-{index:05d}",
+        schema,
+        compression=migration.compression,
+        target_bytes=migration.target_file_mb * 1024 * 1024,
     )
     started = time.perf_counter()
-    for batch in context.source.stream(piece.scope, [m.source for m in columns.mapped], migration.chunk_size):
+    for batch in context.source.stream(
+        piece.scope, [m.source for m in columns.mapped], migration.chunk_size
+    ):
         renamed = pa.RecordBatch.from_arrays(batch.columns, names=names)
         writer.write(with_metadata(renamed, uploaded_at, context.batch_id))
         elapsed = max(time.perf_counter() - started, 1e-9)
@@ -98,14 +114,24 @@ def upload_slice(
     size = writer.close()
     seconds = time.perf_counter() - started
     record = SliceRecord(
-        slice_id=piece.slice_id, partition=piece.partition, batch_id=context.batch_id,
+        slice_id=piece.slice_id,
+        partition=piece.partition,
+        batch_id=context.batch_id,
         files=[path.removeprefix(storage.root + "/") for path in writer.files],
-        rows=writer.rows, bytes=size, seconds=round(seconds, 3), uploaded_at=uploaded_at.isoformat(),
+        rows=writer.rows,
+        bytes=size,
+        seconds=round(seconds, 3),
+        uploaded_at=uploaded_at.isoformat(),
     )
     Manifest(storage, spec.target_table).record(record)
     context.catalog.register_partitions(spec.target_table, {piece.partition: folder})
     logger.info(
-        "{} {}: {} rows, {} bytes, {:.2f}s", spec.target_table, piece.slice_id or "all", writer.rows, size, seconds
+        "{} {}: {} rows, {} bytes, {:.2f}s",
+        spec.target_table,
+        piece.slice_id or "all",
+        writer.rows,
+        size,
+        seconds,
     )
     return record
 
@@ -114,23 +140,37 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     started = time.perf_counter()
     uploaded_at = now_utc()
     source = context.source
-    columns = map_columns(spec, source.columns(spec.source_table), context.project.mappings[spec.source_table])
+    columns = map_columns(
+        spec, source.columns(spec.source_table), context.project.mappings[spec.source_table]
+    )
     if not spec.key_columns:
-        spec = TableSpec(**{**spec.__dict__, "key_columns": tuple(source.primary_key(spec.source_table))})
+        spec = TableSpec(
+            **{**spec.__dict__, "key_columns": tuple(source.primary_key(spec.source_table))}
+        )
     if context.force:
         _replace_table(context, spec.target_table)
     context.catalog.create_or_check(
         CatalogTable(
-            database=context.storage.database, name=spec.target_table,
+            database=context.storage.database,
+            name=spec.target_table,
             location=context.storage.table_location(spec.target_table),
-            columns=lake_columns(columns), partition_keys=partition_keys(context.strategy),
-            properties={"source_table": spec.source_table, "partition_strategy": context.strategy.value,
-                        "period": spec.period.value, "date_column": spec.date_column},
+            columns=lake_columns(columns),
+            partition_keys=partition_keys(context.strategy),
+            properties={
+                "source_table": spec.source_table,
+                "partition_strategy": context.strategy.value,
+                "period": spec.period.value,
+                "date_column": spec.date_column,
+            },
         )
     )
     scope = Scope(spec.source_table, where=spec.where)
     slices = plan_slices(
-        spec, context.strategy, source, scope, [m.source for m in columns.mapped],
+        spec,
+        context.strategy,
+        source,
+        scope,
+        [m.source for m in columns.mapped],
         context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
     )
     manifest = Manifest(context.storage, spec.target_table)
@@ -144,7 +184,9 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
                 records.append(finished)
                 progress.advance(finished.rows, 0)
                 continue
-            records.append(upload_slice(context, spec, columns, piece, index, uploaded_at, progress))
+            records.append(
+                upload_slice(context, spec, columns, piece, index, uploaded_at, progress)
+            )
     seconds = time.perf_counter() - started
     rows = sum(r.rows for r in records)
     return {
@@ -159,15 +201,25 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         "slices_skipped_as_finished": skipped,
         "key_columns": list(spec.key_columns),
         "slices": [
-            {"slice": r.slice_id, "batch_id": r.batch_id, "rows": r.rows, "files": r.files, "bytes": r.bytes,
-             "seconds": r.seconds, "rows_per_second": round(r.rows / r.seconds, 1) if r.seconds else None}
+            {
+                "slice": r.slice_id,
+                "batch_id": r.batch_id,
+                "rows": r.rows,
+                "files": r.files,
+                "bytes": r.bytes,
+                "seconds": r.seconds,
+                "rows_per_second": round(r.rows / r.seconds, 1) if r.seconds else None,
+            }
             for r in records
         ],
     }
 
 
 def upload(
-    project: Project, analysis_path: Any, strategy: PartitionStrategy = PartitionStrategy.DATE, force: bool = False
+    project: Project,
+    analysis_path: Any,
+    strategy: PartitionStrategy = PartitionStrategy.DATE,
+    force: bool = False,
 ) -> list[TableOutcome]:
     """Upload every table the analysis found in the source; write the upload metadata."""
     analysis = read_analysis(analysis_path)
@@ -175,7 +227,9 @@ def upload(
     batch_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     storage = open_lake(project.migration)
     source = connect_source(project.source.url, project.migration)
-    context = UploadContext(project, source, storage, LocalCatalog(storage), strategy, batch_id, force)
+    context = UploadContext(
+        project, source, storage, LocalCatalog(storage), strategy, batch_id, force
+    )
     by_source = {t["source_table"]: t for t in analysis["tables"]}
     tables: list[dict[str, Any]] = []
     try:
@@ -185,11 +239,28 @@ def upload(
             if not spec.enabled:
                 tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
             elif analyzed is None:
-                tables.append({**base, "status": "skipped", "reason": f"not in the analysis {analysis_path}; rerun analyze"})
+                tables.append(
+                    {
+                        **base,
+                        "status": "skipped",
+                        "reason": f"not in the analysis {analysis_path}; rerun analyze",
+                    }
+                )
             elif analyzed["status"] not in UPLOADABLE:
-                tables.append({**base, "status": "skipped", "reason": analyzed.get("reason") or analyzed["status"]})
+                tables.append(
+                    {
+                        **base,
+                        "status": "skipped",
+                        "reason": analyzed.get("reason") or analyzed["status"],
+                    }
+                )
             else:
-                logger.info("{}: upload to {}.{} started", spec.source_table, storage.database, spec.target_table)
+                logger.info(
+                    "{}: upload to {}.{} started",
+                    spec.source_table,
+                    storage.database,
+                    spec.target_table,
+                )
                 try:
                     tables.append({**base, **upload_table(context, spec)})
                 except LakeshiftError as error:

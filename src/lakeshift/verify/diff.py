@@ -99,7 +99,9 @@ def _compare_groups(
     source_rows = _by_group_and_key(source.engine.group_rows(source.scope, source.plan, groups))
     target_rows = _by_group_and_key(target.engine.group_rows(target.scope, target.plan, groups))
     changed: dict[Group, list[str]] = defaultdict(list)
-    for group_key in sorted(set(source_rows) | set(target_rows), key=lambda k: (k[0][0] or "", k[0][1], k[1])):
+    for group_key in sorted(
+        set(source_rows) | set(target_rows), key=lambda k: (k[0][0] or "", k[0][1], k[1])
+    ):
         group, key = group_key
         ours = Counter(source_rows.get(group_key, []))
         theirs = Counter(target_rows.get(group_key, []))
@@ -115,7 +117,12 @@ def _compare_groups(
                 setattr(result, kind, getattr(result, kind) + count)
                 if len(result.samples) < max_samples:
                     result.samples.append(
-                        {"kind": kind, "period": group[0], "key": _key_values(source.plan, key), "rows": count}
+                        {
+                            "kind": kind,
+                            "period": group[0],
+                            "key": _key_values(source.plan, key),
+                            "rows": count,
+                        }
                     )
     if changed:
         _name_columns(source, target, changed, result, max_samples)
@@ -129,7 +136,11 @@ def _by_group_and_key(rows: Iterable[RowDigest]) -> dict[tuple[Group, str], list
 
 
 def _name_columns(
-    source: Side, target: Side, changed: dict[Group, list[str]], result: DiffResult, max_samples: int
+    source: Side,
+    target: Side,
+    changed: dict[Group, list[str]],
+    result: DiffResult,
+    max_samples: int,
 ) -> None:
     detailed = 0
     for group, keys in changed.items():
@@ -149,12 +160,21 @@ def _name_columns(
                     name = source.plan.columns[index].name
                     result.changed_by_column[name] += 1
                     differing.append(
-                        {"column": name, "target_column": target.plan.columns[index].name,
-                         "source": _display(x), "target": _display(y)}
+                        {
+                            "column": name,
+                            "target_column": target.plan.columns[index].name,
+                            "source": _display(x),
+                            "target": _display(y),
+                        }
                     )
             if differing and len(result.samples) < max_samples:
                 result.samples.append(
-                    {"kind": "changed", "period": group[0], "key": _key_values(source.plan, key), "columns": differing}
+                    {
+                        "kind": "changed",
+                        "period": group[0],
+                        "key": _key_values(source.plan, key),
+                        "columns": differing,
+                    }
                 )
 
 

@@ -1,0 +1,258 @@
+"""The four steps on a small SQLite source: skips, mappings, strategies, reruns and errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from lakeshift.artifacts import ALIGNMENT_JSON, ANALYSIS_JSON, ANALYSIS_PICKLE, read_pickle
+from lakeshift.cli import app
+from lakeshift.errors import ConfigError
+from lakeshift.project import load_project
+from lakeshift.steps.align import align
+from lakeshift.steps.analyze import analyze
+from lakeshift.steps.compare import compare
+from lakeshift.steps.pipeline import run_pipeline
+from lakeshift.steps.slicing import PartitionStrategy
+from lakeshift.steps.upload import upload
+
+
+def _source(path: Path, rows: int = 300) -> str:
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, placed_at TIMESTAMP NOT NULL, "
+        "total NUMERIC(10,2), status TEXT, internal_memo TEXT)"
+    )
+    connection.executemany(
+        "INSERT INTO orders VALUES (?,?,?,?,?)",
+        [
+            (
+                i,
+                f"2024-{1 + i % 6:02d}-{1 + i % 27:02d} 10:00:00.{i:06d}",
+                round(i * 1.25, 2),
+                ["new", "paid", "", None][i % 4],
+                "secret note",
+            )
+            for i in range(1, rows + 1)
+        ],
+    )
+    connection.commit()
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+ORDERS = {
+    "source_table": "main.orders",
+    "target_table": "orders",
+    "date_column": "placed_at",
+    "key_columns": "order_id",
+}
+
+
+@pytest.fixture
+def orders_project(tmp_path: Path, make_project: Any) -> Path:
+    url = _source(tmp_path / "source.db")
+    return make_project(url, [ORDERS, {"source_table": "main.ghost"}])  # type: ignore[no-any-return]
+
+
+def _alignment(project_meta: Path) -> dict[str, dict[str, Any]]:
+    content = json.loads(
+        (project_meta.parent / "output" / ALIGNMENT_JSON).read_text(encoding="utf-8")
+    )
+    return {t["source_table"]: t for t in content["tables"]}
+
+
+def test_a_table_missing_from_the_source_is_skipped_and_listed_everywhere(
+    orders_project: Path,
+) -> None:
+    project = load_project(orders_project)
+    outcomes = run_pipeline(project)
+    by_table = {o.source_table: o for o in outcomes}
+    assert by_table["main.orders"].status == "match"
+    assert by_table["main.ghost"].status == "skipped"
+    output = project.output
+    analysis = json.loads((output / ANALYSIS_JSON).read_text(encoding="utf-8"))
+    ghost = next(t for t in analysis["tables"] if t["source_table"] == "main.ghost")
+    assert ghost["status"] == "skipped" and "does not exist in the source" in ghost["reason"]
+    assert read_pickle(output / ANALYSIS_PICKLE) == analysis
+    rows = list(csv.DictReader((output / "migration_results.csv").open(encoding="utf-8")))
+    assert {r["source_table"]: r["status"] for r in rows} == {
+        "main.orders": "not_migrated",
+        "main.ghost": "skipped",
+    }
+    metadata = json.loads(next(output.glob("upload_metadata_*.json")).read_text(encoding="utf-8"))
+    assert {t["source_table"]: t["status"] for t in metadata["tables"]} == {
+        "main.orders": "uploaded",
+        "main.ghost": "skipped",
+    }
+    assert _alignment(orders_project)["main.ghost"]["status"] == "skipped"
+
+
+def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
+    [orders, _] = analyze(load_project(orders_project))
+    assert orders.status == "not_migrated"
+
+
+def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_project: Any) -> None:
+    meta = make_project(
+        _source(tmp_path / "source.db"),
+        [ORDERS],
+        mappings={"main.orders": {"total": "order_total", "internal_memo": None}},
+    )
+    project = load_project(meta)
+    assert {o.status for o in run_pipeline(project)} == {"match"}
+    lake_file = next((meta.parent / "lake").rglob("*.parquet"))
+    names = pq.read_schema(lake_file).names
+    assert "order_total" in names and "total" not in names and "internal_memo" not in names
+    assert names[-3:] == ["_upload_timestamp", "_upload_date", "_upload_batch_id"]
+    [orders] = analyze(project)
+    assert orders.status == "match"
+
+
+@pytest.mark.parametrize("strategy", list(PartitionStrategy))
+def test_every_partition_strategy_uploads_and_verifies(
+    tmp_path: Path, make_project: Any, strategy: PartitionStrategy
+) -> None:
+    meta = make_project(_source(tmp_path / "source.db", rows=2500), [ORDERS], chunk_size=100)
+    project = load_project(meta)
+    assert {o.status for o in run_pipeline(project, strategy)} == {"match"}
+    table = meta.parent / "lake" / "test" / "orders"
+    partitions = sorted(p.name for p in table.iterdir() if p.is_dir())
+    if strategy is PartitionStrategy.DATE:
+        assert partitions == [f"_period=2024-{m:02d}" for m in range(1, 7)]
+    elif strategy is PartitionStrategy.KEY:
+        assert len(partitions) >= 2 and all(p.startswith("_key_range=") for p in partitions)
+    else:
+        assert partitions == [] and list(table.glob("*.parquet"))
+    total = sum(pq.read_metadata(f).num_rows for f in table.rglob("*.parquet"))
+    assert total == 2500
+
+
+def test_rerunning_upload_skips_finished_slices_and_duplicates_nothing(
+    orders_project: Path,
+) -> None:
+    project = load_project(orders_project)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    files_before = sorted((orders_project.parent / "lake").rglob("*.parquet"))
+    [orders, _] = upload(project, project.output / ANALYSIS_PICKLE)
+    assert orders.status == "uploaded"
+    assert sorted((orders_project.parent / "lake").rglob("*.parquet")) == files_before
+    metadata = sorted(project.output.glob("upload_metadata_*.json"))[-1]
+    entry = json.loads(metadata.read_text(encoding="utf-8"))["tables"][0]
+    assert entry["slices_skipped_as_finished"] == 6 and entry["rows"] == 300
+    compare(project)
+    assert {o.status for o in align(project) if o.source_table == "main.orders"} == {"match"}
+
+
+def test_force_replaces_the_table(orders_project: Path) -> None:
+    project = load_project(orders_project)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    first = sorted((orders_project.parent / "lake").rglob("*.parquet"))
+    upload(project, project.output / ANALYSIS_PICKLE, force=True)
+    second = sorted((orders_project.parent / "lake").rglob("*.parquet"))
+    assert len(first) == len(second) and not set(first) & set(second)
+    compare(project)
+    assert {o.status for o in align(project) if o.source_table == "main.orders"} == {"match"}
+
+
+def test_a_missing_date_column_is_a_configuration_error(tmp_path: Path, make_project: Any) -> None:
+    meta = make_project(_source(tmp_path / "source.db"), [{**ORDERS, "date_column": "shipped_at"}])
+    with pytest.raises(
+        ConfigError, match=r"input_tables.csv: row 2 \(main.orders\): date_column shipped_at"
+    ):
+        analyze(load_project(meta))
+
+
+def test_a_mapping_naming_no_source_column_is_a_configuration_error(
+    tmp_path: Path, make_project: Any
+) -> None:
+    meta = make_project(
+        _source(tmp_path / "source.db"), [ORDERS], mappings={"main.orders": {"totl": "x"}}
+    )
+    with pytest.raises(
+        ConfigError, match=r"column_mappings.json: main.orders: no source column named totl"
+    ):
+        analyze(load_project(meta))
+
+
+def test_compare_before_upload_says_what_to_run(orders_project: Path) -> None:
+    outcomes = compare(load_project(orders_project))
+    assert {o.status for o in outcomes} == {"skipped"}
+    assert all("run upload" in o.detail for o in outcomes)
+
+
+def test_a_schema_change_after_upload_is_reported(orders_project: Path) -> None:
+    project = load_project(orders_project)
+    run_pipeline(project)
+    connection = sqlite3.connect(orders_project.parent.parent / "source.db")
+    connection.execute("ALTER TABLE orders ADD COLUMN coupon TEXT")
+    connection.commit()
+    connection.close()
+    [orders, _] = analyze(project)
+    assert orders.status == "mismatch"
+    assert "coupon" in orders.detail
+
+
+class TestCommandLine:
+    def test_analyze_exits_2_naming_a_missing_config_file(self, tmp_path: Path) -> None:
+        result = CliRunner().invoke(app, ["analyze", "--config", str(tmp_path / "nope.cfg")])
+        assert result.exit_code == 2
+        assert "nope.cfg" in result.output and "not found" in result.output
+
+    def test_steps_find_their_configs_in_the_working_directory(
+        self, orders_project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(orders_project.parent)
+        runner = CliRunner()
+        assert (
+            runner.invoke(app, ["analyze"]).exit_code == 1
+        )  # not migrated yet, and a skipped table
+        result = runner.invoke(
+            app,
+            [
+                "upload",
+                "--config",
+                "migration_config.cfg",
+                "--analysis-output",
+                "output/migration_analysis.pkl",
+            ],
+        )
+        assert result.exit_code == 1, result.output  # the missing table was skipped
+        assert "uploaded" in result.output
+        result = runner.invoke(app, ["compare"])
+        assert "main.orders" in result.output and result.exit_code == 1
+        result = runner.invoke(app, ["align"])
+        assert result.exit_code == 1 and "1 of 2 table(s) did not pass" in result.output
+
+    def test_every_table_equal_exits_0(self, tmp_path: Path, make_project: Any) -> None:
+        meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+        result = CliRunner().invoke(app, ["run", "--config", str(meta)])
+        assert result.exit_code == 0, result.output
+
+    def test_a_foreign_pickle_is_refused(self, orders_project: Path, tmp_path: Path) -> None:
+        evil = tmp_path / "evil.pkl"
+        evil.write_bytes(b"cos\nsystem\n(S'touch " + str(tmp_path / "pwned").encode() + b"'\ntR.")
+        result = CliRunner().invoke(
+            app,
+            [
+                "upload",
+                "--config",
+                str(orders_project.parent / "migration_config.cfg"),
+                "--analysis-output",
+                str(evil),
+                "--meta-config",
+                str(orders_project),
+            ],
+        )
+        assert result.exit_code == 2
+        assert "refusing to load" in result.output
+        assert not (tmp_path / "pwned").exists()
