@@ -13,7 +13,7 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import SourceEngine
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import ConfigError
-from lakeshift.lake.catalog import LocalCatalog
+from lakeshift.lake.catalog import Catalog, LocalCatalog
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.redaction import display_url
 
@@ -59,5 +59,11 @@ def open_lake(config: MigrationConfig) -> LakeStorage:
     return LakeStorage.local(config.lake, config.database)
 
 
+def open_catalog(storage: LakeStorage, config: MigrationConfig) -> Catalog:
+    """The catalog of the lake: the local catalog beside the files for a local lake."""
+    return LocalCatalog(storage)
+
+
 def connect_lake_engine(storage: LakeStorage, config: MigrationConfig) -> DuckDBEngine:
-    return DuckDBEngine(LocalCatalog(storage), memory_limit_mb=max(config.max_memory_mb, 256))
+    catalog = open_catalog(storage, config)
+    return DuckDBEngine(catalog, memory_limit_mb=max(config.max_memory_mb, 256))

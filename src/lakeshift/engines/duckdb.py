@@ -15,7 +15,7 @@ import duckdb
 from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
-from lakeshift.lake.catalog import CatalogTable, LocalCatalog
+from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.types import Kind, LogicalType
 
 CAPABILITIES = Capabilities(
@@ -49,7 +49,7 @@ class DuckDBEngine(SqlEngine):
 
     capabilities = CAPABILITIES
 
-    def __init__(self, catalog: LocalCatalog, memory_limit_mb: int = 2048, threads: int = 2):
+    def __init__(self, catalog: Catalog, memory_limit_mb: int = 2048, threads: int = 2):
         self.catalog = catalog
         self.connection = duckdb.connect(
             # No extension is ever downloaded; without ICU, DuckDB shows TIMESTAMPTZ in UTC.

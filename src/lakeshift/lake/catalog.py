@@ -8,7 +8,7 @@ read every Parquet file under a registered partition's location, as Athena does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lakeshift.errors import TerminalError
 from lakeshift.lake.storage import LakeStorage
@@ -55,6 +55,20 @@ class CatalogTable:
         if not self.partition_keys:
             return [self.location] if self.partitions else []
         return sorted(self.partitions.values())
+
+
+class Catalog(Protocol):
+    """What upload registers and readers look up: Glue, or the local catalog."""
+
+    storage: LakeStorage
+
+    def get(self, table: str) -> CatalogTable | None: ...
+
+    def create_or_check(self, table: CatalogTable) -> CatalogTable: ...
+
+    def register_partitions(self, table: str, partitions: dict[str, str]) -> None: ...
+
+    def drop(self, table: str) -> None: ...
 
 
 class LocalCatalog:

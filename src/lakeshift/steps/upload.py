@@ -18,10 +18,10 @@ from loguru import logger
 
 from lakeshift.artifacts import new_upload_metadata_path, now_utc, read_analysis, write_json
 from lakeshift.engines.base import Scope, SourceEngine
-from lakeshift.engines.connect import connect_source, open_lake
+from lakeshift.engines.connect import connect_source, open_catalog, open_lake
 from lakeshift.errors import LakeshiftError
 from lakeshift.inventory import TableSpec
-from lakeshift.lake.catalog import CatalogTable, LocalCatalog
+from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import METADATA_FIELDS, SliceWriter, with_metadata
@@ -42,7 +42,7 @@ class UploadContext:
     project: Project
     source: SourceEngine
     storage: LakeStorage
-    catalog: LocalCatalog
+    catalog: Catalog
     strategy: PartitionStrategy
     batch_id: str
     force: bool
@@ -228,7 +228,7 @@ def upload(
     storage = open_lake(project.migration)
     source = connect_source(project.source.url, project.migration)
     context = UploadContext(
-        project, source, storage, LocalCatalog(storage), strategy, batch_id, force
+        project, source, storage, open_catalog(storage, project.migration), strategy, batch_id, force
     )
     by_source = {t["source_table"]: t for t in analysis["tables"]}
     tables: list[dict[str, Any]] = []
