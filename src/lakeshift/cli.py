@@ -48,6 +48,12 @@ Strategy = Annotated[
     PartitionStrategy,
     typer.Option("--partition-strategy", help="how tables are sliced and partitioned"),
 ]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers", min=1, max=64, help="slices uploaded at once, each on its own connection"
+    ),
+]
 Force = Annotated[
     bool,
     typer.Option(
@@ -121,6 +127,7 @@ def upload(
         ),
     ] = None,
     force: Force = False,
+    workers: Workers = 1,
     verbose: Verbose = 0,
 ) -> None:
     """Extract source tables into Parquet in the lake; write upload_metadata_{timestamp}.json."""
@@ -131,7 +138,7 @@ def upload(
         meta = meta_config or Path(read_analysis(analysis_output)["config_meta"])
         project = _project(meta, config, verbose)
         return print_summary(
-            "upload", run_upload(project, analysis_output, partition_strategy, force)
+            "upload", run_upload(project, analysis_output, partition_strategy, force, workers)
         )
 
     _exit(run)
@@ -165,6 +172,7 @@ def run(
     migration_config: MigrationOption = None,
     partition_strategy: Strategy = PartitionStrategy.DATE,
     force: Force = False,
+    workers: Workers = 1,
     verbose: Verbose = 0,
 ) -> None:
     """Run analyze, upload, compare and align in order; the exit code is align's verdict."""
@@ -172,7 +180,7 @@ def run(
 
     def go() -> int:
         project = _project(config, migration_config, verbose)
-        return print_summary("run", run_pipeline(project, partition_strategy, force))
+        return print_summary("run", run_pipeline(project, partition_strategy, force, workers))
 
     _exit(go)
 

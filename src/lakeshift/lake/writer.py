@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,3 +78,39 @@ class SliceWriter:
         """Finish the last file; returns the bytes written by the slice."""
         self._close_file()
         return sum(self.storage.file_size(path) for path in self.files)
+
+
+_DONE = object()
+
+
+def write_in_background(
+    batches: Iterable[pa.RecordBatch], write: Callable[[pa.RecordBatch], None]
+) -> None:
+    """Read batches on this thread and encode them on another, so the source is never idle.
+
+    At most two batches wait between the threads; an error on either side stops both and is
+    raised here.
+    """
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        while (item := handoff.get()) is not _DONE:
+            if not failure:
+                try:
+                    write(item)
+                except BaseException as error:
+                    failure.append(error)
+
+    writer = threading.Thread(target=consume, name="parquet-writer", daemon=True)
+    writer.start()
+    try:
+        for batch in batches:
+            if failure:
+                break
+            handoff.put(batch)
+    finally:
+        handoff.put(_DONE)
+        writer.join()
+    if failure:
+        raise failure[0]

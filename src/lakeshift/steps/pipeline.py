@@ -13,11 +13,14 @@ from lakeshift.steps.upload import upload
 
 
 def run_pipeline(
-    project: Project, strategy: PartitionStrategy = PartitionStrategy.DATE, force: bool = False
+    project: Project,
+    strategy: PartitionStrategy = PartitionStrategy.DATE,
+    force: bool = False,
+    workers: int = 1,
 ) -> list[TableOutcome]:
     """Analyze, upload, compare, align; returns align's verdicts (upload failures kept)."""
     analyze(project)
-    uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force)
+    uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force, workers)
     compare(project)
     verdicts = align(project)
     failed = {o.source_table: o for o in uploaded if o.status == "failed"}

@@ -7,9 +7,12 @@ Writes `upload_metadata_{timestamp}.json` into the output folder.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +27,11 @@ from lakeshift.inventory import TableSpec
 from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
-from lakeshift.lake.writer import METADATA_FIELDS, SliceWriter, with_metadata
+from lakeshift.lake.writer import METADATA_FIELDS, SliceWriter, with_metadata, write_in_background
 from lakeshift.mapping import TableColumns, map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
+from lakeshift.steps.budget import BatchBudget
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.progress import RowProgress
 from lakeshift.steps.slicing import PartitionStrategy, Slice, partition_keys, plan_slices
@@ -37,7 +41,7 @@ UPLOADABLE = frozenset({"match", "mismatch", "not_migrated"})
 KEY_SLICE_CHUNKS = 20  # a key-range slice holds about this many chunks
 
 
-@dataclass(frozen=True)
+@dataclass
 class UploadContext:
     project: Project
     source: SourceEngine
@@ -46,6 +50,27 @@ class UploadContext:
     strategy: PartitionStrategy
     batch_id: str
     force: bool
+    workers: int = 1
+    budget: BatchBudget | None = None
+    readers: queue.Queue[SourceEngine] = field(default_factory=queue.Queue)
+    bookkeeping: threading.Lock = field(default_factory=threading.Lock)
+
+    def reader(self) -> SourceEngine:
+        """A source connection of this worker's own (the main one when working alone)."""
+        if self.workers == 1:
+            return self.source
+        try:
+            return self.readers.get_nowait()
+        except queue.Empty:
+            return connect_source(self.project.source.url, self.project.migration)
+
+    def give_back(self, engine: SourceEngine) -> None:
+        if engine is not self.source:
+            self.readers.put(engine)
+
+    def close_readers(self) -> None:
+        while not self.readers.empty():
+            self.readers.get_nowait().close()
 
 
 def lake_columns(columns: TableColumns) -> list[dict[str, str]]:
@@ -84,6 +109,7 @@ def upload_slice(
     index: int,
     uploaded_at: datetime,
     progress: RowProgress,
+    manifest: Manifest,
 ) -> SliceRecord:
     storage = context.storage
     location = storage.table_location(spec.target_table)
@@ -104,13 +130,21 @@ def upload_slice(
         target_bytes=migration.target_file_mb * 1024 * 1024,
     )
     started = time.perf_counter()
-    for batch in context.source.stream(
-        piece.scope, [m.source for m in columns.mapped], migration.chunk_size
-    ):
+    budget = context.budget or BatchBudget(migration.max_memory_mb, 1, migration.chunk_size)
+    sources = [m.source for m in columns.mapped]
+    batch_rows = budget.rows_per_batch(spec.target_table, sources)
+
+    def write(batch: pa.RecordBatch) -> None:
+        budget.observe(spec.target_table, batch.nbytes, batch.num_rows)
         renamed = pa.RecordBatch.from_arrays(batch.columns, names=names)
         writer.write(with_metadata(renamed, uploaded_at, context.batch_id))
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        progress.advance(batch.num_rows, writer.rows / elapsed)
+        progress.advance(batch.num_rows, writer.rows / max(time.perf_counter() - started, 1e-9))
+
+    reader = context.reader()
+    try:
+        write_in_background(reader.stream(piece.scope, sources, batch_rows), write)
+    finally:
+        context.give_back(reader)
     size = writer.close()
     seconds = time.perf_counter() - started
     record = SliceRecord(
@@ -123,15 +157,17 @@ def upload_slice(
         seconds=round(seconds, 3),
         uploaded_at=uploaded_at.isoformat(),
     )
-    Manifest(storage, spec.target_table).record(record)
-    context.catalog.register_partitions(spec.target_table, {piece.partition: folder})
+    with context.bookkeeping:  # files complete: record the slice, then make it visible
+        manifest.record(record)
+        context.catalog.register_partitions(spec.target_table, {piece.partition: folder})
     logger.info(
-        "{} {}: {} rows, {} bytes, {:.2f}s",
+        "{} {}: {} rows, {} bytes, {:.2f}s ({} rows per batch)",
         spec.target_table,
         piece.slice_id or "all",
         writer.rows,
         size,
         seconds,
+        batch_rows,
     )
     return record
 
@@ -174,19 +210,34 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
     )
     manifest = Manifest(context.storage, spec.target_table)
-    records, skipped = [], 0
+    finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
+    pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
+    if finished:  # registering again is harmless and repairs a crash between manifest and catalog
+        location = context.storage.table_location(spec.target_table)
+        context.catalog.register_partitions(
+            spec.target_table,
+            {
+                r.partition: f"{location}/{r.partition}" if r.partition else location
+                for r in finished
+            },
+        )
     total = sum(s.expected_rows or 0 for s in slices) or None
     with RowProgress(f"upload {spec.target_table}", total) as progress:
-        for index, piece in enumerate(slices):
-            finished = manifest.finished(piece.slice_id)
-            if finished is not None:
-                skipped += 1
-                records.append(finished)
-                progress.advance(finished.rows, 0)
-                continue
-            records.append(
-                upload_slice(context, spec, columns, piece, index, uploaded_at, progress)
+        progress.advance(sum(r.rows for r in finished), 0)
+
+        def one(item: tuple[int, Slice]) -> SliceRecord:
+            index, piece = item
+            return upload_slice(
+                context, spec, columns, piece, index, uploaded_at, progress, manifest
             )
+
+        if context.workers == 1:
+            new = [one(item) for item in pending]
+        else:
+            with ThreadPoolExecutor(context.workers, thread_name_prefix="slice") as pool:
+                new = list(pool.map(one, pending))
+    records = sorted([*finished, *new], key=lambda r: r.slice_id)
+    skipped = len(finished)
     seconds = time.perf_counter() - started
     rows = sum(r.rows for r in records)
     return {
@@ -220,6 +271,7 @@ def upload(
     analysis_path: Any,
     strategy: PartitionStrategy = PartitionStrategy.DATE,
     force: bool = False,
+    workers: int = 1,
 ) -> list[TableOutcome]:
     """Upload every table the analysis found in the source; write the upload metadata."""
     analysis = read_analysis(analysis_path)
@@ -227,8 +279,18 @@ def upload(
     batch_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     storage = open_lake(project.migration)
     source = connect_source(project.source.url, project.migration)
+    migration = project.migration
+    budget = BatchBudget(migration.max_memory_mb, workers, migration.chunk_size)
     context = UploadContext(
-        project, source, storage, open_catalog(storage, project.migration), strategy, batch_id, force
+        project,
+        source,
+        storage,
+        open_catalog(storage, migration),
+        strategy,
+        batch_id,
+        force,
+        workers=workers,
+        budget=budget,
     )
     by_source = {t["source_table"]: t for t in analysis["tables"]}
     tables: list[dict[str, Any]] = []
@@ -267,6 +329,7 @@ def upload(
                     logger.error("{}: upload failed: {}", spec.source_table, error)
                     tables.append({**base, "status": "failed", "reason": redact(str(error))})
     finally:
+        context.close_readers()
         source.close()
     finished = now_utc()
     content = {
@@ -276,6 +339,8 @@ def upload(
         "finished_at": finished,
         "cutoff": finished,
         "partition_strategy": strategy.value,
+        "workers": workers,
+        "max_memory_mb": migration.max_memory_mb,
         "source": display_url(project.source.url),
         "lake": storage.root,
         "database": storage.database,
