@@ -22,6 +22,8 @@ from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import HALF_BITS, HALF_MASK, split_checksum
 
+KEYS_PER_QUERY = 20_000
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -141,8 +143,13 @@ class Engine(ABC):
 
     @abstractmethod
     def row_texts(
-        self, scope: Scope, plan: RowPlan, group: tuple[str | None, int], keys: Sequence[str]
-    ) -> dict[str, list[str | None]]: ...
+        self,
+        scope: Scope,
+        plan: RowPlan,
+        groups: Sequence[tuple[str | None, int]],
+        keys: Sequence[str],
+    ) -> dict[str, list[str | None]]:
+        """Canonical text of each column of the rows with these keys, found in these groups."""
 
     def close(self) -> None:  # noqa: B027 - engines without resources need not override
         pass
@@ -352,8 +359,8 @@ class SqlEngine(Engine):
             period_test = (
                 f"{period_sql} IS NULL" if p is None else f"{period_sql} = {self.string_literal(p)}"
             )
-            bucket_list = ", ".join(str(b) for b in sorted(buckets))
-            clauses.append(f"({period_test} AND {bucket_sql} IN ({bucket_list}))")
+            bucket_test = self._in_list(bucket_sql, [str(b) for b in sorted(buckets)])
+            clauses.append(f"({period_test} AND {bucket_test})")
         return "(" + " OR ".join(clauses) + ")" if clauses else "1 = 0"
 
     def group_rows(
@@ -373,7 +380,11 @@ class SqlEngine(Engine):
         return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.query(sql)]
 
     def row_texts(
-        self, scope: Scope, plan: RowPlan, group: tuple[str | None, int], keys: Sequence[str]
+        self,
+        scope: Scope,
+        plan: RowPlan,
+        groups: Sequence[tuple[str | None, int]],
+        keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
         period, bucket, _ = self._plan_selects(scope, plan)
         key_text = self._row_text_sql(plan, plan.key)
@@ -382,12 +393,11 @@ class SqlEngine(Engine):
             for c, t in zip(plan.columns, plan.types, strict=True)
         ]
         found: dict[str, list[str | None]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            literals = ", ".join(self.string_literal(k) for k in chunk)
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start : start + KEYS_PER_QUERY]
             predicates = [
-                self._group_predicate(period, bucket, [group]),
-                f"{key_text} IN ({literals})",
+                self._group_predicate(period, bucket, groups),
+                self._in_list(key_text, [self.string_literal(k) for k in chunk]),
             ]
             sql = (
                 f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
@@ -396,6 +406,12 @@ class SqlEngine(Engine):
             for row in self.query(sql):
                 found[row[0]] = list(row[1:])
         return found
+
+    def _in_list(self, expression: str, literals: Sequence[str]) -> str:
+        """`expression IN (...)`, split in lists of at most 1000 (Oracle's limit)."""
+        lists = [literals[i : i + 1000] for i in range(0, len(literals), 1000)]
+        tests = [f"{expression} IN ({', '.join(items)})" for items in lists]
+        return "(" + " OR ".join(tests) + ")" if tests else "1 = 0"
 
 
 def _sum_text(total: Any, logical: LogicalType) -> str | None:

@@ -12,14 +12,15 @@ The algorithm talks to engines only through the `Engine` questions, never SQL.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lakeshift.engines.base import Engine, RowDigest, RowPlan, Scope
 from lakeshift.verify.canonical import split_canonical
 
-GROUPS_PER_QUERY = 64
+PASS2_ROWS_PER_SCAN = 500_000
+MAX_PASS2_SCANS = 4
 MAX_CHANGED_ROWS_DETAILED = 10_000
 
 Group = tuple[str | None, int]
@@ -68,8 +69,10 @@ def bucket_diff(
 ) -> DiffResult:
     """Compare two sides row by row; names differences up to `max_samples`.
 
-    `max_groups_read` bounds pass 2 (for localizing a column known to differ everywhere): the
-    counts then cover only the groups read and `complete` is False.
+    Pass 2 reads the mismatching groups in a few scans of at most `PASS2_ROWS_PER_SCAN` rows
+    each, and stops after `MAX_PASS2_SCANS` (or `max_groups_read` groups, for localizing a
+    column known to differ everywhere): the counts then cover only the groups read and
+    `complete` is False. The verdict never depends on pass 2: any mismatching group fails it.
     """
     result = DiffResult()
     source_groups = source.engine.bucket_checksums(source.scope, source.plan)
@@ -83,14 +86,35 @@ def bucket_diff(
         key=lambda g: (g[0] or "", g[1]),
     )
     result.groups_mismatched = len(mismatched)
-    if max_groups_read is not None and len(mismatched) > max_groups_read:
+    if max_groups_read is not None:
         mismatched = mismatched[:max_groups_read]
-        result.complete = False
-    for start in range(0, len(mismatched), GROUPS_PER_QUERY):
-        chunk = mismatched[start : start + GROUPS_PER_QUERY]
+
+    def rows_in(group: Group) -> int:
+        return max(
+            g.count if (g := side.get(group)) else 0 for side in (source_groups, target_groups)
+        )
+
+    for scans, chunk in enumerate(_chunks(mismatched, rows_in)):
+        if scans == MAX_PASS2_SCANS:
+            break
         _compare_groups(source, target, chunk, result, max_samples)
         result.groups_read += len(chunk)
+    result.complete = result.groups_read == result.groups_mismatched
     return result
+
+
+def _chunks(groups: list[Group], rows_in: Callable[[Group], int]) -> Iterator[list[Group]]:
+    """Consecutive groups holding about `PASS2_ROWS_PER_SCAN` rows together."""
+    chunk: list[Group] = []
+    rows = 0
+    for group in groups:
+        chunk.append(group)
+        rows += rows_in(group)
+        if rows >= PASS2_ROWS_PER_SCAN:
+            yield chunk
+            chunk, rows = [], 0
+    if chunk:
+        yield chunk
 
 
 def _compare_groups(
@@ -98,7 +122,7 @@ def _compare_groups(
 ) -> None:
     source_rows = _by_group_and_key(source.engine.group_rows(source.scope, source.plan, groups))
     target_rows = _by_group_and_key(target.engine.group_rows(target.scope, target.plan, groups))
-    changed: dict[Group, list[str]] = defaultdict(list)
+    changed: list[tuple[Group, str]] = []
     for group_key in sorted(
         set(source_rows) | set(target_rows), key=lambda k: (k[0][0] or "", k[0][1], k[1])
     ):
@@ -111,7 +135,7 @@ def _compare_groups(
         paired = min(left, right) if source.plan.key else 0
         if paired:
             result.changed += paired
-            changed[group].append(key)
+            changed.append(group_key)
         for kind, count in (("missing", left - paired), ("extra", right - paired)):
             if count:
                 setattr(result, kind, getattr(result, kind) + count)
@@ -125,7 +149,7 @@ def _compare_groups(
                         }
                     )
     if changed:
-        _name_columns(source, target, changed, result, max_samples)
+        _name_columns(source, target, changed[:MAX_CHANGED_ROWS_DETAILED], result, max_samples)
 
 
 def _by_group_and_key(rows: Iterable[RowDigest]) -> dict[tuple[Group, str], list[int]]:
@@ -138,44 +162,41 @@ def _by_group_and_key(rows: Iterable[RowDigest]) -> dict[tuple[Group, str], list
 def _name_columns(
     source: Side,
     target: Side,
-    changed: dict[Group, list[str]],
+    changed: list[tuple[Group, str]],
     result: DiffResult,
     max_samples: int,
 ) -> None:
-    detailed = 0
-    for group, keys in changed.items():
-        if detailed >= MAX_CHANGED_ROWS_DETAILED:
-            break
-        keys = keys[: MAX_CHANGED_ROWS_DETAILED - detailed]
-        detailed += len(keys)
-        ours = source.engine.row_texts(source.scope, source.plan, group, keys)
-        theirs = target.engine.row_texts(target.scope, target.plan, group, keys)
-        for key in keys:
-            a, b = ours.get(key), theirs.get(key)
-            if a is None or b is None:
-                continue
-            differing = []
-            for index, (x, y) in enumerate(zip(a, b, strict=True)):
-                if x != y:
-                    name = source.plan.columns[index].name
-                    result.changed_by_column[name] += 1
-                    differing.append(
-                        {
-                            "column": name,
-                            "target_column": target.plan.columns[index].name,
-                            "source": _display(x),
-                            "target": _display(y),
-                        }
-                    )
-            if differing and len(result.samples) < max_samples:
-                result.samples.append(
+    """Fetch the changed rows' column texts from both sides, in one pass each, and compare."""
+    groups = sorted({group for group, _ in changed}, key=lambda g: (g[0] or "", g[1]))
+    keys = [key for _, key in changed]
+    ours = source.engine.row_texts(source.scope, source.plan, groups, keys)
+    theirs = target.engine.row_texts(target.scope, target.plan, groups, keys)
+    for group, key in changed:
+        a, b = ours.get(key), theirs.get(key)
+        if a is None or b is None:
+            continue
+        differing = []
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                name = source.plan.columns[index].name
+                result.changed_by_column[name] += 1
+                differing.append(
                     {
-                        "kind": "changed",
-                        "period": group[0],
-                        "key": _key_values(source.plan, key),
-                        "columns": differing,
+                        "column": name,
+                        "target_column": target.plan.columns[index].name,
+                        "source": _display(x),
+                        "target": _display(y),
                     }
                 )
+        if differing and len(result.samples) < max_samples:
+            result.samples.append(
+                {
+                    "kind": "changed",
+                    "period": group[0],
+                    "key": _key_values(source.plan, key),
+                    "columns": differing,
+                }
+            )
 
 
 def _display(text: str | None) -> str | None:
