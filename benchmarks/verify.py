@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from upload import TABLE, create_postgres, create_sqlite  # noqa: E402
+from upload import TABLE, create_postgres, create_sqlite
 
 
 def prepare(url: str, folder: Path) -> Path:
