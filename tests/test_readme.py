@@ -47,3 +47,4 @@ def test_the_readme_commands_run_from_a_fresh_folder(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("all tables passed") == 4
+    assert (tmp_path / "lakeshift-demo" / "output" / "report.html").is_file()

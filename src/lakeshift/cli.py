@@ -167,6 +167,21 @@ def align(
 
 
 @app.command()
+def report(
+    config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0
+) -> None:
+    """Render report.html, the one page a person reads to sign off, from the artifacts."""
+    from lakeshift.steps.report import write_report
+
+    def go() -> int:
+        path = write_report(_project(config, migration_config, verbose))
+        console.print(f"report: {path}")
+        return 0
+
+    _exit(go)
+
+
+@app.command()
 def run(
     config: ConfigOption = None,
     migration_config: MigrationOption = None,
@@ -175,7 +190,10 @@ def run(
     workers: Workers = 1,
     verbose: Verbose = 0,
 ) -> None:
-    """Run analyze, upload, compare and align in order; the exit code is align's verdict."""
+    """Run analyze, upload, compare and align in order, then write report.html.
+
+    The exit code is align's verdict.
+    """
     from lakeshift.steps.pipeline import run_pipeline
 
     def go() -> int:

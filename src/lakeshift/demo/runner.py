@@ -21,6 +21,7 @@ from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
 from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.report import write_report
 from lakeshift.steps.slicing import PartitionStrategy
 from lakeshift.steps.upload import upload
 
@@ -71,6 +72,7 @@ def run_demo(folder: Path, rows: int, drift: bool, seed: int = 7) -> DemoResult:
     notes += [f"drift injected: {change.describe()}" for change in drifts]
     compare(project)
     outcomes = align(project)
+    notes.append(f"sign-off report: {write_report(project).resolve()}")
     notes.append(
         f"artifacts in {project.output.resolve()}; finished in {time.perf_counter() - started:.1f}s"
     )

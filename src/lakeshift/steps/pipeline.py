@@ -1,4 +1,4 @@
-"""`run`: the four steps in order, each reading the previous step's artifacts."""
+"""`run`: the four steps in order, each reading the previous step's artifacts, then the report."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
 from lakeshift.steps.outcome import TableOutcome
+from lakeshift.steps.report import write_report
 from lakeshift.steps.slicing import PartitionStrategy
 from lakeshift.steps.upload import upload
 
@@ -23,5 +24,6 @@ def run_pipeline(
     uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force, workers)
     compare(project)
     verdicts = align(project)
+    write_report(project)
     failed = {o.source_table: o for o in uploaded if o.status == "failed"}
     return [failed.get(o.source_table, o) for o in verdicts]
