@@ -93,6 +93,8 @@ def test_a_table_missing_from_the_source_is_skipped_and_listed_everywhere(
         "main.ghost": "skipped",
     }
     assert _alignment(orders_project)["main.ghost"]["status"] == "skipped"
+    stats = json.loads((output / "ghost_stats_comparison.json").read_text(encoding="utf-8"))
+    assert stats["status"] == "skipped" and "does not exist in the source" in stats["reason"]
 
 
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
@@ -185,9 +187,10 @@ def test_a_mapping_naming_no_source_column_is_a_configuration_error(
 
 
 def test_compare_before_upload_says_what_to_run(orders_project: Path) -> None:
-    outcomes = compare(load_project(orders_project))
-    assert {o.status for o in outcomes} == {"skipped"}
-    assert all("run upload" in o.detail for o in outcomes)
+    orders, ghost = compare(load_project(orders_project))
+    assert (orders.status, ghost.status) == ("skipped", "skipped")
+    assert "run upload" in orders.detail
+    assert "does not exist in the source" in ghost.detail
 
 
 def test_a_schema_change_after_upload_is_reported(orders_project: Path) -> None:

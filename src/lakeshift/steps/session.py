@@ -51,15 +51,15 @@ def each_uploaded_table(
         if not spec.enabled:
             entries.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
             continue
-        if spec.target_table not in uploads:
-            entries.append(
-                {**base, "status": "skipped", "reason": "no successful upload recorded; run upload"}
-            )
-            continue
         if not engines.source.table_exists(spec.source_table):
             logger.warning("{}: missing in the source; skipped", spec.source_table)
             entries.append(
                 {**base, "status": "skipped", "reason": "table does not exist in the source"}
+            )
+            continue
+        if spec.target_table not in uploads:
+            entries.append(
+                {**base, "status": "skipped", "reason": "no successful upload recorded; run upload"}
             )
             continue
         metadata, upload = uploads[spec.target_table]
