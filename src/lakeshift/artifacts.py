@@ -44,10 +44,27 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def _redacted(value: Any) -> Any:
+    """`value` with secrets masked in every string it holds.
+
+    Redacting each string, not the serialized text, keeps the JSON valid (a numeric secret
+    cannot eat digits of a count) and finds secrets JSON would have escaped (`"` or `\\`).
+    """
+    if isinstance(value, datetime | Path):
+        value = _default(value)
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redacted(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def write_json(path: Path, content: dict[str, Any]) -> Path:
     """Write an artifact atomically, with secrets redacted."""
-    payload = {"schema_version": SCHEMA_VERSION, **content}
-    text = redact(json.dumps(payload, indent=2, default=_default, ensure_ascii=False))
+    payload = {"schema_version": SCHEMA_VERSION, **_redacted(content)}
+    text = json.dumps(payload, indent=2, default=_default, ensure_ascii=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(text + "\n", encoding="utf-8")
@@ -61,9 +78,13 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=f"line {error.lineno}") from None
+        raise ConfigError(
+            f"malformed JSON: {error.msg}", file=str(path), where=f"line {error.lineno}"
+        ) from None
     if not isinstance(content, dict) or content.get("schema_version") != SCHEMA_VERSION:
-        raise ConfigError(f"not a lakeshift artifact of schema_version {SCHEMA_VERSION}", file=str(path))
+        raise ConfigError(
+            f"not a lakeshift artifact of schema_version {SCHEMA_VERSION}", file=str(path)
+        )
     return content
 
 
@@ -71,12 +92,15 @@ class _PlainUnpickler(pickle.Unpickler):
     """Loads only plain containers and scalars: any class or function reference is refused."""
 
     def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
+        raise pickle.UnpicklingError(
+            f"refusing to load {module}.{name}: only plain data is allowed"
+        )
 
 
 def write_pickle(path: Path, content: dict[str, Any]) -> Path:
     """Pickle the JSON-equivalent content (plain containers only), atomically."""
-    plain = json.loads(redact(json.dumps({"schema_version": SCHEMA_VERSION, **content}, default=_default)))
+    payload = {"schema_version": SCHEMA_VERSION, **_redacted(content)}
+    plain = json.loads(json.dumps(payload, default=_default))
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_bytes(pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))
     temporary.replace(path)
@@ -85,11 +109,15 @@ def write_pickle(path: Path, content: dict[str, Any]) -> Path:
 
 def read_pickle(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError("analysis output not found; run `lakeshift analyze` first", file=str(path))
+        raise ConfigError(
+            "analysis output not found; run `lakeshift analyze` first", file=str(path)
+        )
     try:
         content = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
-    except (pickle.UnpicklingError, EOFError, ValueError) as error:
-        raise ConfigError(f"not a lakeshift analysis pickle ({error}); rerun `lakeshift analyze`", file=str(path)) from None
+    except Exception as error:  # a damaged pickle fails in many ways; none of them runs code
+        raise ConfigError(
+            f"not a lakeshift analysis pickle ({error}); rerun `lakeshift analyze`", file=str(path)
+        ) from None
     if not isinstance(content, dict) or content.get("schema_version") != SCHEMA_VERSION:
         raise ConfigError("not a lakeshift analysis; rerun `lakeshift analyze`", file=str(path))
     return content

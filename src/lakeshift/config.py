@@ -11,15 +11,25 @@ works from any working directory.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from confection import Config
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from lakeshift.errors import ConfigError
 from lakeshift.redaction import is_secret_name, register_secret
@@ -48,9 +58,10 @@ class OutputSection(_Strict):
 class VerifySection(_Strict):
     """Tuning of the verification; the defaults suit tables up to billions of rows."""
 
-    buckets: int = Field(256, ge=1, le=1_000_000)
-    max_samples: int = Field(20, ge=0, le=10_000)
-    float_relative_tolerance: float = Field(1e-9, ge=0, le=1)
+    # Strict numbers: `true` or "10" is a mistake to report, not a value to coerce.
+    buckets: StrictInt = Field(256, ge=1, le=1_000_000)
+    max_samples: StrictInt = Field(20, ge=0, le=10_000)
+    float_relative_tolerance: StrictFloat = Field(1e-9, ge=0, le=1)
 
 
 class MetaConfig(_Strict):
@@ -71,14 +82,22 @@ class AwsSection(_Strict):
 
 
 class MigrationConfig(_Strict):
-    chunk_size: int = Field(50_000, gt=0)
-    max_memory_mb: int = Field(512, ge=64)
+    chunk_size: StrictInt = Field(50_000, gt=0)
+    max_memory_mb: StrictInt = Field(512, ge=64)
     aws: AwsSection = AwsSection()
     lake: Path | None = None
     database: str = "lakeshift"
     compression: Literal["zstd", "snappy"] = "zstd"
-    target_file_mb: int = Field(128, ge=1)
+    target_file_mb: StrictInt = Field(128, ge=1)
     number_without_precision: str = "decimal(38,10)"
+
+    @field_validator("lake", mode="before")
+    @classmethod
+    def _lake_names_a_folder(cls, value: object) -> object:
+        # Path("") is the config folder itself: a blanked-out key would silently shadow S3.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a folder; remove the key to use aws.s3_bucket")
+        return value
 
     @field_validator("number_without_precision")
     @classmethod
@@ -102,6 +121,22 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _ini_problem(error: Exception) -> tuple[str, str | None]:
+    """One line saying what is wrong with an INI file, and the line at fault when known."""
+    context = error.__context__
+    cause = context if isinstance(context, configparser.Error) else error
+    text = str(getattr(cause, "message", None) or cause)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # configparser's first line is the most specific; confection wraps it in a banner.
+    message = lines[0] if isinstance(cause, configparser.Error) and lines else " ".join(lines)
+    message = re.sub(r"^While reading from .*?\[line\s+\d+\]: ", "", message)
+    line = getattr(cause, "lineno", None)
+    if line is None and isinstance(cause, configparser.ParsingError) and cause.errors:
+        line = cause.errors[0][0]
+        message = "expected `key = value` or `[section]`"
+    return message or type(cause).__name__, f"line {line}" if line else None
+
+
 def _require_file(path: Path, what: str) -> None:
     if not path.is_file():
         raise ConfigError(f"{what} not found", file=str(path))
@@ -119,7 +154,8 @@ def load_meta_config(path: Path) -> MetaConfig:
     try:
         raw: dict[str, Any] = dict(Config().from_disk(path, interpolate=False))
     except Exception as error:  # confection raises several parser errors
-        raise ConfigError(f"cannot be read as INI: {error}", file=str(path)) from None
+        message, line = _ini_problem(error)
+        raise ConfigError(f"cannot be read as INI: {message}", file=str(path), where=line) from None
     try:
         meta = MetaConfig.model_validate(raw)
     except ValidationError as error:
@@ -180,7 +216,9 @@ def load_source_settings(env_file: Path | None) -> SourceSettings:
             f"{SOURCE_URL_VARIABLE} is not set (e.g. sqlite:///source.db or oracle://user:pw@host/?service_name=X)",
             file=str(env_file) if env_file else None,
         )
-    register_secret(urlsplit(url).password)
+    password = urlsplit(url).password
+    register_secret(password)
+    register_secret(unquote(password) if password else None)  # drivers see it decoded
     url = _absolute_sqlite_url(url, env_file.resolve().parent if env_file else Path.cwd())
     return SourceSettings(url=url, env_file=env_file)
 

@@ -18,7 +18,15 @@ from typing import Any
 
 from lakeshift.errors import ConfigError
 
-HEADERS = ("source_table", "target_table", "date_column", "key_columns", "where", "period", "enabled")
+HEADERS = (
+    "source_table",
+    "target_table",
+    "date_column",
+    "key_columns",
+    "where",
+    "period",
+    "enabled",
+)
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
 
@@ -92,7 +100,9 @@ def _flag(value: Any, path: Path, row: int) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"enabled must be true or false, not {value!r}", file=str(path), where=f"row {row}")
+    raise ConfigError(
+        f"enabled must be true or false, not {value!r}", file=str(path), where=f"row {row}"
+    )
 
 
 def load_inventory(path: Path) -> list[TableSpec]:
@@ -105,6 +115,13 @@ def load_inventory(path: Path) -> list[TableSpec]:
     except StopIteration:
         raise ConfigError("inventory is empty", file=str(path)) from None
     names = [_text(cell).lower().replace(" ", "_") for cell in header]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise ConfigError(
+            f"column(s) {', '.join(repeated)} appear more than once",
+            file=str(path),
+            where=f"row {header_row}",
+        )
     unknown = [name for name in names if name and name not in HEADERS]
     if unknown:
         raise ConfigError(
@@ -113,10 +130,14 @@ def load_inventory(path: Path) -> list[TableSpec]:
             where=f"row {header_row}",
         )
     if "source_table" not in names:
-        raise ConfigError("missing the source_table column", file=str(path), where=f"row {header_row}")
+        raise ConfigError(
+            "missing the source_table column", file=str(path), where=f"row {header_row}"
+        )
     specs: list[TableSpec] = []
     for number, values in rows:
-        record = {name: values[i] if i < len(values) else None for i, name in enumerate(names) if name}
+        record = {
+            name: values[i] if i < len(values) else None for i, name in enumerate(names) if name
+        }
         if not any(_text(v) for v in record.values()):
             continue
         specs.append(_spec(record, path, number))
@@ -130,7 +151,8 @@ def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
     source = _text(record.get("source_table"))
     if not source:
         raise ConfigError("source_table is empty", file=str(path), where=f"row {row}")
-    if source.count(".") > 1 or source.startswith(".") or source.endswith("."):
+    parts = source.split(".")
+    if len(parts) > 2 or any(not part or part != part.strip() for part in parts):
         raise ConfigError(
             f"source_table {source!r} must be schema.table", file=str(path), where=f"row {row}"
         )
@@ -139,7 +161,9 @@ def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
         period = Period(period_text)
     except ValueError:
         raise ConfigError(
-            f"period must be day, month or year, not {period_text!r}", file=str(path), where=f"row {row}"
+            f"period must be day, month or year, not {period_text!r}",
+            file=str(path),
+            where=f"row {row}",
         ) from None
     keys = tuple(k.strip() for k in _text(record.get("key_columns")).split(",") if k.strip())
     enabled_raw = record.get("enabled")
@@ -178,23 +202,27 @@ def load_column_mappings(path: Path | None, specs: list[TableSpec]) -> dict[str,
     if not path.is_file():
         raise ConfigError("column mappings not found", file=str(path))
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_JsonObject)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=where) from None
-    if not isinstance(raw, dict):
+    if not isinstance(raw, _JsonObject):
         raise ConfigError("must hold a JSON object of tables", file=str(path))
     known = {spec.source_table.lower(): spec.source_table for spec in specs}
-    for table, renames in raw.items():
+    _reject_repeated_names(raw, path, None, "table")
+    for table, renames in raw:
         if table.lower() not in known:
             raise ConfigError(f"table {table} is not in the inventory", file=str(path), where=table)
-        if not isinstance(renames, dict) or not all(
-            isinstance(v, str | None) for v in renames.values()
+        if not isinstance(renames, _JsonObject) or not all(
+            v is None or (isinstance(v, str) and v.strip()) for _, v in renames
         ):
             raise ConfigError(
-                "must map source column names to a target name or null", file=str(path), where=table
+                "must map source column names to a non-empty target name or null",
+                file=str(path),
+                where=table,
             )
-        targets = [v.lower() for v in renames.values() if v is not None]
+        _reject_repeated_names(renames, path, table, "column")
+        targets = [v.lower() for _, v in renames if v is not None]
         repeated = sorted({t for t in targets if targets.count(t) > 1})
         if repeated:
             raise ConfigError(
@@ -202,3 +230,17 @@ def load_column_mappings(path: Path | None, specs: list[TableSpec]) -> dict[str,
             )
         by_table[known[table.lower()]] = ColumnMapping(dict(renames))
     return by_table
+
+
+class _JsonObject(list[tuple[str, Any]]):
+    """A JSON object's members in file order, repeats kept so that they can be reported."""
+
+
+def _reject_repeated_names(members: _JsonObject, path: Path, where: str | None, what: str) -> None:
+    # Names match case-insensitively, so `ID` and `id` listed together would silently shadow.
+    names = [name.lower() for name, _ in members]
+    repeated = sorted({name for name, _ in members if names.count(name.lower()) > 1})
+    if repeated:
+        raise ConfigError(
+            f"{what} {', '.join(repeated)} is listed more than once", file=str(path), where=where
+        )

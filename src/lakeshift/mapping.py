@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lakeshift.engines.base import Column
+from lakeshift.errors import ConfigError
 from lakeshift.inventory import ColumnMapping, TableSpec
 
 
@@ -35,4 +36,11 @@ def map_columns(spec: TableSpec, columns: list[Column], mapping: ColumnMapping) 
             mapped.append(MappedColumn(column, target))
     names = {c.name.lower() for c in columns}
     unknown = [name for name in mapping.renames if name.lower() not in names]
+    targets = [m.target_name.lower() for m in mapped]
+    clashing = sorted({t for t in targets if targets.count(t) > 1})
+    if clashing:
+        raise ConfigError(
+            f"{spec.source_table}: several source columns map to the lake column(s) "
+            f"{', '.join(clashing)}; rename one in the column mappings"
+        )
     return TableColumns(mapped, dropped, unknown)

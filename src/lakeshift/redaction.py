@@ -29,7 +29,9 @@ def redact(text: str) -> str:
     """Mask every registered secret and any password embedded in a URL."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return re.sub(r"(://[^:/@\s]+:)([^@\s]+)(@)", rf"\1{MASK}\3", text)
+    # As in urlsplit, the password runs to the last `@` of the authority (it may hold a raw
+    # `@`), and the user may be empty (`postgresql://:pw@host`).
+    return re.sub(r"(://[^:/@\s]*:)([^/?#\s]+)(@)", rf"\1{MASK}\3", text)
 
 
 def display_url(url: str) -> str:

@@ -63,6 +63,8 @@ class LogicalType:
         match = re.fullmatch(r"timestamp\[(.+)\]", text)
         if match:
             return cls(Kind.TIMESTAMP, tz=match.group(1))
+        if text == Kind.DECIMAL:
+            raise ValueError("a decimal needs its precision and scale, e.g. decimal(38,10)")
         return cls(Kind(text))
 
     def to_arrow(self) -> pa.DataType:
@@ -112,9 +114,10 @@ def compatibility(source: LogicalType, target: LogicalType) -> str | None:
         return None
     if source.kind is not target.kind:
         if source.kind is Kind.INTEGER and target.kind is Kind.DECIMAL:
-            return None if (target.scale or 0) >= 0 and (target.precision or 0) >= 19 else (
-                f"{target} may not hold every 64-bit integer"
-            )
+            # A 64-bit integer has up to 19 digits, all of which must be left of the point.
+            scale, precision = target.scale or 0, target.precision or 0
+            fits = scale >= 0 and precision - scale >= 19
+            return None if fits else f"{target} may not hold every 64-bit integer"
         return f"source is {source}, target is {target}"
     if source.kind is Kind.DECIMAL:
         assert source.precision is not None and source.scale is not None

@@ -108,10 +108,15 @@ def _types(spec: str) -> tuple[LogicalType, ...]:
 def _canon(spec: str, value: Any) -> str | None:
     logical = _types(spec)[0]
     if logical.kind is Kind.DECIMAL and type(value) is float:
-        # Fast and equal to the reference when the float round-trips at the column's scale.
-        text = f"{value:.{logical.scale}f}"
-        if float(text) == value:
-            return text.lstrip("-") if not text.strip("-0.") else text
+        # The reference reads a float as its shortest text: when that text is plain notation
+        # within the column's scale, padding it with zeros is the canonical text.
+        text = repr(value)
+        scale = logical.scale or 0
+        if "e" not in text and "n" not in text and scale > 0:
+            places = len(text) - text.index(".") - 1
+            if places <= scale:
+                text += "0" * (scale - places)
+                return text[1:] if text.startswith("-") and not text.strip("-0.") else text
     return canonical_value(python_value(value, logical), logical)
 
 

@@ -20,6 +20,9 @@ from lakeshift.errors import ConversionError
 from lakeshift.types import Kind, LogicalType
 
 _FINER_THAN_MICROSECONDS = re.compile(r"[.,]\d{7,}")
+# Plain decimal notation only: Decimal() would also accept "1_000", " 1.5 " and "Infinity".
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_INT64 = range(-(2**63), 2**63)
 _FAST_KINDS = {
     Kind.INTEGER: (pa.types.is_integer, pa.types.is_floating),
     Kind.FLOAT: (pa.types.is_integer, pa.types.is_floating),
@@ -33,6 +36,8 @@ _FAST_KINDS = {
 def _decimal(value: Any, logical: LogicalType) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value):
+        raise ValueError(f"{value!r} is not a number")
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except InvalidOperation:
@@ -40,13 +45,21 @@ def _decimal(value: Any, logical: LogicalType) -> Decimal:
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
     scale, precision = logical.scale or 0, logical.precision or 38
-    exponent = number.as_tuple().exponent
+    _, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
-    if -exponent > scale and number != number.quantize(Decimal(1).scaleb(-scale)):
+    places_beyond_scale = -exponent - scale  # read from the digits: no 28-digit context limit
+    if places_beyond_scale > 0 and any(digits[-places_beyond_scale:]):
         raise ValueError(f"{value!r} has more than {scale} decimal places")
     if number.adjusted() + 1 > precision - scale:
         raise ValueError(f"{value!r} does not fit {logical}")
     return number
+
+
+def _iso(value: str, what: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as error:  # Python's message ("month must be in 1..12") omits the value
+        raise ValueError(f"{value!r} is not an ISO-8601 {what}: {error}") from None
 
 
 def _timestamp(value: Any, logical: LogicalType) -> datetime:
@@ -54,7 +67,7 @@ def _timestamp(value: Any, logical: LogicalType) -> datetime:
         raise ValueError(f"{value!r} is not an ISO-8601 timestamp text")
     if _FINER_THAN_MICROSECONDS.search(value):
         raise ValueError(f"{value!r} is finer than microseconds, which Parquet timestamps keep")
-    moment = datetime.fromisoformat(value)
+    moment = _iso(value, "timestamp")
     if logical.tz is None and moment.tzinfo is not None:
         raise ValueError(f"{value!r} has a zone offset but the column has no time zone")
     if logical.tz is not None and moment.tzinfo is None:
@@ -65,7 +78,7 @@ def _timestamp(value: Any, logical: LogicalType) -> datetime:
 def _date(value: Any) -> date:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not an ISO-8601 date text")
-    moment = datetime.fromisoformat(value)
+    moment = _iso(value, "date")
     if moment.time() != datetime.min.time() or moment.tzinfo is not None:
         raise ValueError(f"{value!r} has a time of day but the column is a DATE")
     return moment.date()
@@ -77,16 +90,19 @@ def python_value(value: Any, logical: LogicalType) -> Any:
         return None
     kind = logical.kind
     if kind is Kind.INTEGER:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        whole = int(value) if isinstance(value, float) and value.is_integer() else value
+        if isinstance(whole, int) and not isinstance(whole, bool):
+            if whole in _INT64:
+                return whole
+            raise ValueError(f"{value!r} does not fit a 64-bit integer")
         raise ValueError(f"{value!r} is not an integer")
     if kind is Kind.DECIMAL:
         return _decimal(value, logical)
     if kind is Kind.FLOAT:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            if isinstance(value, float) or float(value) == value:  # ints beyond 2**53 would round
+                return float(value)
+            raise ValueError(f"{value!r} cannot be held exactly by a 64-bit float")
         raise ValueError(f"{value!r} is not a number")
     if kind is Kind.BOOLEAN:
         if value in (0, 1) and not isinstance(value, float):
@@ -111,12 +127,20 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
     accepts = _FAST_KINDS.get(logical.kind)
     if accepts is None:
         return None
+    if logical.kind is Kind.BINARY and any(isinstance(value, str) for value in values):
+        return None  # Arrow infers binary for bytes mixed with text, encoding the text silently
     try:
         inferred = pa.array(values)
         if not (pa.types.is_null(inferred.type) or any(test(inferred.type) for test in accepts)):
             return None
         return inferred.cast(logical.to_arrow(), safe=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+        pa.ArrowNotImplementedError,
+        TypeError,
+        OverflowError,
+    ):
         return None
 
 

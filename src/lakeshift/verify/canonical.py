@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from lakeshift.types import Kind, LogicalType
@@ -57,11 +57,17 @@ def canonical_float(value: float) -> str:
 
 
 def canonical_decimal(value: Decimal | int | float, scale: int) -> str:
-    number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else Decimal(repr(value) if isinstance(value, float) else value)
+    )
+    # The default context keeps 28 digits, fewer than a decimal(38,s) holds: size it to the value.
+    exact = Context(prec=max(number.adjusted(), 0) + max(scale, 0) + 2)
     if scale <= 0:
-        text = format(number.to_integral_value(), "f")
+        text = format(number.to_integral_value(context=exact), "f")
     else:
-        text = format(number.quantize(Decimal(1).scaleb(-scale)), "f")
+        text = format(number.quantize(Decimal(1).scaleb(-scale), context=exact), "f")
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 

@@ -1,0 +1,348 @@
+"""The inventory (xlsx or csv) and the column mappings, validated before any work starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from lakeshift.errors import ConfigError
+from lakeshift.inventory import (
+    ColumnMapping,
+    Period,
+    TableSpec,
+    load_column_mappings,
+    load_inventory,
+)
+
+
+def _csv(tmp_path: Path, text: str, name: str = "input_tables.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _xlsx(tmp_path: Path, rows: list[list[object]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "input_tables.xlsx"
+    book.save(path)
+    return path
+
+
+def _error(action: object) -> ConfigError:
+    assert callable(action)
+    with pytest.raises(ConfigError) as caught:
+        action()
+    assert "\n" not in str(caught.value), "a ConfigError is one line"
+    return caught.value
+
+
+def _mappings(tmp_path: Path, content: object) -> Path:
+    path = tmp_path / "column_mappings.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    return path
+
+
+SPECS = [TableSpec("HR.EMPLOYEES", "employees"), TableSpec("HR.DEPARTMENTS", "departments")]
+
+
+# the inventory
+
+
+def test_xlsx_inventory_is_read_with_every_column(tmp_path: Path) -> None:
+    path = _xlsx(
+        tmp_path,
+        [
+            ["source_table", "target_table", "date_column", "key_columns", "where", "period"],
+            ["HR.EMPLOYEES", "staff", "HIRED_ON", "EMP_ID, DEPT_ID", "ACTIVE = 1", "year"],
+        ],
+    )
+
+    (spec,) = load_inventory(path)
+
+    assert spec == TableSpec(
+        source_table="HR.EMPLOYEES",
+        target_table="staff",
+        date_column="HIRED_ON",
+        key_columns=("EMP_ID", "DEPT_ID"),
+        where="ACTIVE = 1",
+        period=Period.YEAR,
+        enabled=True,
+        row=2,
+    )
+
+
+def test_csv_inventory_is_read_with_every_column(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "source_table,target_table,date_column,key_columns,where,period,enabled\n"
+        "SALES.ORDERS,orders,ORDER_TS,\"ORDER_ID,LINE_NO\",STATUS <> 'X',day,no\n",
+    )
+
+    (spec,) = load_inventory(path)
+
+    assert spec.source_table == "SALES.ORDERS"
+    assert spec.target_table == "orders"
+    assert spec.date_column == "ORDER_TS"
+    assert spec.key_columns == ("ORDER_ID", "LINE_NO")
+    assert spec.where == "STATUS <> 'X'"
+    assert spec.period is Period.DAY
+    assert spec.enabled is False
+
+
+def test_headers_are_case_insensitive_and_may_use_spaces(tmp_path: Path) -> None:
+    path = _xlsx(
+        tmp_path,
+        [
+            ["Source Table", "TARGET_TABLE", "Date Column", "Key columns", "PERIOD", "Enabled"],
+            ["HR.EMPLOYEES", "staff", "HIRED_ON", "EMP_ID", "Day", "Yes"],
+        ],
+    )
+
+    (spec,) = load_inventory(path)
+
+    assert (spec.target_table, spec.date_column, spec.key_columns) == (
+        "staff",
+        "HIRED_ON",
+        ("EMP_ID",),
+    )
+    assert spec.period is Period.DAY
+
+
+def test_defaults_lowercased_target_monthly_period_and_enabled(tmp_path: Path) -> None:
+    (spec,) = load_inventory(_csv(tmp_path, "source_table\nHR.EMPLOYEES\n"))
+
+    assert spec.target_table == "employees"
+    assert spec.period is Period.MONTH
+    assert spec.enabled is True
+    assert (spec.date_column, spec.key_columns, spec.where) == (None, (), None)
+
+
+def test_bare_table_name_is_accepted_and_lowercased_for_the_target(tmp_path: Path) -> None:
+    (spec,) = load_inventory(_csv(tmp_path, "source_table\nOrders\n"))
+    assert (spec.source_table, spec.target_table) == ("Orders", "orders")
+
+
+def test_blank_rows_are_skipped_and_rows_keep_their_file_line(tmp_path: Path) -> None:
+    specs = load_inventory(_csv(tmp_path, "source_table,period\n,\nHR.A,\n\nHR.B,year\n"))
+    assert [(s.source_table, s.row) for s in specs] == [("HR.A", 3), ("HR.B", 5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "enabled"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("1", True),
+        ("x", True),
+        ("X", True),
+        ("", True),
+        ("false", False),
+        ("False", False),
+        ("no", False),
+        ("NO", False),
+        ("0", False),
+    ],
+)
+def test_enabled_text_is_parsed(tmp_path: Path, text: str, enabled: bool) -> None:
+    (spec,) = load_inventory(_csv(tmp_path, f"source_table,enabled\nHR.A,{text}\n"))
+    assert spec.enabled is enabled
+
+
+@pytest.mark.parametrize(("cell", "enabled"), [(True, True), (False, False), (1, True), (0, False)])
+def test_enabled_booleans_and_numbers_from_excel_are_parsed(
+    tmp_path: Path, cell: object, enabled: bool
+) -> None:
+    (spec,) = load_inventory(_xlsx(tmp_path, [["source_table", "enabled"], ["HR.A", cell]]))
+    assert spec.enabled is enabled
+
+
+@pytest.mark.parametrize("text", ["maybe", "2", "off-ish"])
+def test_unreadable_enabled_names_the_row(tmp_path: Path, text: str) -> None:
+    path = _csv(tmp_path, f"source_table,enabled\nHR.A,yes\nHR.B,{text}\n")
+    error = _error(lambda: load_inventory(path))
+    assert (error.file, error.where) == (str(path), "row 3")
+    assert text in str(error)
+
+
+def test_table_listed_twice_names_both_rows(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table\nHR.A\nHR.B\nhr.a\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.file == str(path)
+    assert "rows 2 and 4" in str(error)
+    assert "source_table" in str(error)
+
+
+def test_target_table_listed_twice_names_both_rows(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table,target_table\nHR.A,people\nSALES.A,People\n")
+    error = _error(lambda: load_inventory(path))
+    assert "target_table" in str(error)
+    assert "rows 2 and 3" in str(error)
+
+
+def test_unknown_header_is_named_with_the_expected_ones(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table,partition_by\nHR.A,month\n")
+    error = _error(lambda: load_inventory(path))
+    assert (error.file, error.where) == (str(path), "row 1")
+    assert "partition_by" in str(error)
+    assert "date_column" in str(error)
+
+
+def test_repeated_header_is_an_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table,Source Table\nHR.A,HR.B\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "row 1"
+    assert "source_table" in str(error)
+
+
+def test_missing_source_table_header_is_an_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "target_table\nemployees\n")
+    assert "source_table" in str(_error(lambda: load_inventory(path)))
+
+
+def test_empty_source_table_names_the_row(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table,target_table\nHR.A,a\n,b\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "row 3"
+
+
+@pytest.mark.parametrize("period", ["week", "monthly", "quarter"])
+def test_bad_period_names_the_row_and_value(tmp_path: Path, period: str) -> None:
+    path = _csv(tmp_path, f"source_table,period\nHR.A,{period}\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "row 2"
+    assert repr(period) in str(error)
+
+
+def test_empty_inventory_file_is_an_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "")
+    error = _error(lambda: load_inventory(path))
+    assert error.file == str(path)
+    assert "empty" in str(error)
+
+
+def test_inventory_with_only_headers_lists_no_tables(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path, [["source_table", "enabled"], [None, None]])
+    assert "no tables" in str(_error(lambda: load_inventory(path)))
+
+
+def test_missing_inventory_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "input_tables.xlsx"
+    assert _error(lambda: load_inventory(path)).file == str(path)
+
+
+def test_inventory_of_another_format_is_refused(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table\nHR.A\n", name="input_tables.json")
+    assert ".xlsx or .csv" in str(_error(lambda: load_inventory(path)))
+
+
+def test_corrupt_workbook_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "input_tables.xlsx"
+    path.write_bytes(b"not a zip file")
+    error = _error(lambda: load_inventory(path))
+    assert error.file == str(path)
+    assert "workbook" in str(error)
+
+
+@pytest.mark.parametrize("name", ["HR.A.B", ".EMPLOYEES", "HR.", "HR..EMPLOYEES", "HR. EMPLOYEES"])
+def test_source_table_must_be_schema_dot_table(tmp_path: Path, name: str) -> None:
+    path = _csv(tmp_path, f"source_table\n{name}\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "row 2"
+    assert "schema.table" in str(error)
+
+
+# column_mappings.json
+
+
+def test_mappings_rename_and_drop_and_default_to_lowercase(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, {"HR.EMPLOYEES": {"FULL_NAME": "name", "SSN": None}})
+
+    mapping = load_column_mappings(path, SPECS)["HR.EMPLOYEES"]
+
+    assert mapping.target_name("FULL_NAME") == "name"
+    assert mapping.target_name("full_name") == "name"
+    assert mapping.target_name("SSN") is None
+    assert mapping.target_name("HIRED_ON") == "hired_on"
+
+
+def test_mapping_table_names_match_the_inventory_case_insensitively(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, {"hr.employees": {"A": "b"}})
+
+    mappings = load_column_mappings(path, SPECS)
+
+    assert mappings["HR.EMPLOYEES"].target_name("A") == "b"
+    assert mappings["HR.DEPARTMENTS"] == ColumnMapping()
+
+
+def test_no_mappings_file_maps_every_column_to_its_lowercased_name() -> None:
+    mappings = load_column_mappings(None, SPECS)
+    assert set(mappings) == {"HR.EMPLOYEES", "HR.DEPARTMENTS"}
+    assert mappings["HR.EMPLOYEES"].target_name("EMP_ID") == "emp_id"
+
+
+def test_mapping_for_a_table_not_in_the_inventory_is_named(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, {"HR.EMPLOYEES": {}, "HR.PAYROLL": {"A": "b"}})
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert (error.file, error.where) == (str(path), "HR.PAYROLL")
+    assert "not in the inventory" in str(error)
+
+
+@pytest.mark.parametrize(
+    "renames",
+    [{"A": "x", "B": "x"}, {"A": "X", "B": "x"}, {"A": "x", "B": None, "C": "x"}],
+)
+def test_several_columns_mapped_to_one_target_are_named(
+    tmp_path: Path, renames: dict[str, str | None]
+) -> None:
+    path = _mappings(tmp_path, {"HR.EMPLOYEES": renames})
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert error.where == "HR.EMPLOYEES"
+    assert "several columns map to x" in str(error)
+
+
+def test_a_source_column_listed_twice_is_an_error(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, '{"HR.EMPLOYEES": {"EMP_ID": "id", "emp_id": "key"}}')
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert error.where == "HR.EMPLOYEES"
+    assert "EMP_ID" in str(error)
+
+
+def test_a_table_listed_twice_is_an_error(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, '{"HR.EMPLOYEES": {"A": "x"}, "hr.employees": {"A": "y"}}')
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert "HR.EMPLOYEES" in str(error)
+    assert "more than once" in str(error)
+
+
+def test_malformed_mappings_name_line_and_column(tmp_path: Path) -> None:
+    path = _mappings(tmp_path, '{\n  "HR.EMPLOYEES": {"A" "x"}\n}\n')
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert error.file == str(path)
+    assert error.where == "line 2, column 24"  # where "x" stands instead of ":"
+
+
+@pytest.mark.parametrize("target", [5, True, ["x"], {"x": "y"}, "", "  "])
+def test_non_string_targets_are_refused(tmp_path: Path, target: object) -> None:
+    path = _mappings(tmp_path, {"HR.EMPLOYEES": {"A": target}})
+    error = _error(lambda: load_column_mappings(path, SPECS))
+    assert error.where == "HR.EMPLOYEES"
+    assert "target name or null" in str(error)
+
+
+@pytest.mark.parametrize("content", [["HR.EMPLOYEES"], {"HR.EMPLOYEES": ["A", "B"]}])
+def test_mappings_must_be_objects(tmp_path: Path, content: object) -> None:
+    path = _mappings(tmp_path, content)
+    assert _error(lambda: load_column_mappings(path, SPECS)).file == str(path)
+
+
+def test_missing_mappings_file_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "column_mappings.json"
+    assert _error(lambda: load_column_mappings(path, SPECS)).file == str(path)
