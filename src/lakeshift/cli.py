@@ -231,6 +231,22 @@ def demo(
 
 
 @app.command()
+def check(
+    config: ConfigOption = None, migration_config: MigrationOption = None, verbose: Verbose = 0
+) -> None:
+    """Before a long run: credentials, a writable bucket, the Glue database, Athena's output."""
+    from lakeshift.steps.check import check as run_check
+
+    def go() -> int:
+        results = run_check(_project(config, migration_config, verbose))
+        for result in results:
+            console.print(result.line(), highlight=False, soft_wrap=True)
+        return 0 if all(r.ok for r in results) else 2
+
+    _exit(go)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     console.print(f"lakeshift {__version__}")

@@ -10,7 +10,7 @@ import importlib
 from urllib.parse import urlsplit
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import SourceEngine
+from lakeshift.engines.base import SourceEngine, SqlEngine
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import Catalog, LocalCatalog
@@ -52,18 +52,39 @@ def connect_source(url: str, config: MigrationConfig) -> SourceEngine:
 
 
 def open_lake(config: MigrationConfig) -> LakeStorage:
-    if config.lake is None:
-        raise ConfigError(
-            'S3 lakes are not available in this version; set "lake" to a local folder'
-        )
-    return LakeStorage.local(config.lake, config.database)
+    """The lake root: the local folder `lake` when set, else `s3://{aws.s3_bucket}/{aws.prefix}`."""
+    if config.lake is not None:
+        return LakeStorage.local(config.lake, config.database)
+    aws = config.aws
+    if not aws.s3_bucket:
+        raise ConfigError('set "lake" (a local folder) or "aws.s3_bucket"')
+    return LakeStorage.s3(
+        aws.s3_bucket,
+        aws.prefix,
+        config.database,
+        profile=aws.profile,
+        region=aws.region,
+        endpoint_url=aws.endpoint_url,
+    )
 
 
 def open_catalog(storage: LakeStorage, config: MigrationConfig) -> Catalog:
-    """The catalog of the lake: the local catalog beside the files for a local lake."""
+    """The catalog of the lake: Glue for a lake on S3, the local catalog beside local files."""
+    if storage.s3_location is not None:
+        from lakeshift.lake.glue import GlueCatalog
+
+        return GlueCatalog(storage, config.aws.glue_database or config.database)
     return LocalCatalog(storage)
 
 
-def connect_lake_engine(storage: LakeStorage, config: MigrationConfig) -> DuckDBEngine:
+def connect_lake_engine(
+    storage: LakeStorage, config: MigrationConfig, engine: str = "duckdb"
+) -> SqlEngine:
+    """The lake's query engine: DuckDB reading the files in place (local or S3, no per-query
+    cost), or `engine="athena"` for Athena over the Glue catalog (S3 lakes only)."""
     catalog = open_catalog(storage, config)
+    if engine == "athena":
+        from lakeshift.engines.athena import connect_athena
+
+        return connect_athena(catalog, config)
     return DuckDBEngine(catalog, memory_limit_mb=max(config.max_memory_mb, 256))

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
 
 from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
@@ -125,13 +127,14 @@ class DuckDBEngine(SqlEngine):
         entry = self.catalog.get(table)
         if entry is None:
             raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
+        storage = self.catalog.storage
         globs = [f"{location}/*.parquet" for location in entry.data_locations()]
         files = [
-            path
-            for location in entry.data_locations()
-            for path in self.catalog.storage.list_files(location)
+            path for location in entry.data_locations() for path in storage.list_files(location)
         ]
-        if files:
+        if files and storage.s3_location is not None:
+            body = f"SELECT * FROM {self._register_dataset(table, entry, files)}"
+        elif files:
             listed = ", ".join(self.string_literal(g) for g in globs)
             body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
         else:
@@ -143,6 +146,19 @@ class DuckDBEngine(SqlEngine):
         self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {self.quote(table)} AS {body}")
         self._views[table] = entry
         return entry
+
+    def _register_dataset(self, table: str, entry: CatalogTable, files: list[str]) -> str:
+        """Files on a remote store, read through the lake's pyarrow filesystem (no DuckDB
+        extension, the same credentials and retries as the upload); returns the relation's name."""
+        schema = pa.schema(
+            [pa.field(c["name"], LogicalType.parse(c["type"]).to_arrow()) for c in entry.columns]
+        )
+        files_dataset = pads.dataset(
+            files, schema=schema, format="parquet", filesystem=self.catalog.storage.fs
+        )
+        name = f"__lake_files_{table}"
+        self.connection.register(name, files_dataset)
+        return self.quote(name)
 
     def refresh(self) -> None:
         """Forget cached views, so files registered since are seen."""

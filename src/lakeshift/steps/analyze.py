@@ -248,7 +248,7 @@ def analyze(project: Project) -> list[TableOutcome]:
             "created_at": started,
             "config_meta": str(project.meta_path),
             "source": display_url(project.source.url),
-            "lake": storage.root,
+            "lake": storage.display_root(),
             "tables": tables,
         }
         folder = project.output

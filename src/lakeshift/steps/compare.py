@@ -113,5 +113,8 @@ def compare(project: Project) -> list[TableOutcome]:
         entries = each_uploaded_table(project, engines, "compare", work)
     for entry in entries:  # skipped, disabled and failed tables are listed with their reason too
         if "columns" not in entry:
-            write_json(project.output / stats_comparison_name(entry["target_table"]), {"step": "compare", **entry})
+            write_json(
+                project.output / stats_comparison_name(entry["target_table"]),
+                {"step": "compare", **entry},
+            )
     return [TableOutcome.from_entry(e) for e in entries]

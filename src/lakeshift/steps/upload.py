@@ -342,7 +342,7 @@ def upload(
         "workers": workers,
         "max_memory_mb": migration.max_memory_mb,
         "source": display_url(project.source.url),
-        "lake": storage.root,
+        "lake": storage.display_root(),
         "database": storage.database,
         "tables": tables,
     }

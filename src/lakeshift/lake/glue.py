@@ -1,0 +1,356 @@
+"""The Glue catalog: the lake's tables and partitions as Athena, Spark and DuckDB-over-S3 see them.
+
+Tables are external Parquet tables (ParquetHiveSerDe) at `s3://bucket/prefix/{database}/{table}`;
+each column keeps lakeshift's logical type and the source type in its Glue column parameters, so
+`get` returns exactly what `create_or_check` registered. Partitions are registered with
+`BatchCreatePartition` (at most 100 per call) only after their files are complete; a table that
+is not partitioned becomes readable when its one slice is registered (`lakeshift.complete`).
+A table whose schema changed since the last upload is an error, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any, TypeVar
+
+from loguru import logger
+
+from lakeshift.errors import TerminalError, TransientError
+from lakeshift.lake.catalog import CatalogTable
+from lakeshift.lake.retry import TRANSIENT_CODES, with_retry
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.types import Kind, LogicalType
+
+T = TypeVar("T")
+
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARTITION_BATCH = 100  # BatchCreatePartition's limit
+MAX_DECIMAL_PRECISION = 38  # Glue, Hive and Athena decimals
+TYPE_PARAMETER = "lakeshift.type"
+SOURCE_TYPE_PARAMETER = "lakeshift.source_type"
+PROPERTIES_PARAMETER = "lakeshift.properties"
+COMPLETE_PARAMETER = "lakeshift.complete"
+
+_GLUE_TYPES = {
+    Kind.INTEGER: "bigint",
+    Kind.FLOAT: "double",
+    Kind.BOOLEAN: "boolean",
+    Kind.STRING: "string",
+    Kind.BINARY: "binary",
+    Kind.DATE: "date",
+    Kind.TIMESTAMP: "timestamp",  # Parquet holds UTC instants; Athena reads them as timestamp
+}
+
+
+def glue_type(logical: LogicalType) -> str:
+    """The Glue/Hive column type of a logical type.
+
+    >>> glue_type(LogicalType.parse("decimal(12,2)"))
+    'decimal(12,2)'
+    """
+    if logical.kind is Kind.DECIMAL:
+        if (logical.precision or 0) > MAX_DECIMAL_PRECISION or (logical.scale or 0) < 0:
+            raise TerminalError(
+                f"{logical} cannot be a Glue/Athena column (decimal precision at most 38, scale >= 0); "
+                "map the column to a narrower type or set number_without_precision"
+            )
+        return f"decimal({logical.precision},{logical.scale})"
+    return _GLUE_TYPES[logical.kind]
+
+
+def storage_descriptor(location: str, columns: list[dict[str, str]]) -> dict[str, Any]:
+    """A Parquet storage descriptor at `location` (an s3:// URI)."""
+    return {
+        "Columns": [
+            {
+                "Name": column["name"],
+                "Type": glue_type(LogicalType.parse(column["type"])),
+                "Parameters": {
+                    TYPE_PARAMETER: column["type"],
+                    SOURCE_TYPE_PARAMETER: column.get("source_type", ""),
+                },
+            }
+            for column in columns
+        ],
+        "Location": location,
+        "InputFormat": PARQUET_INPUT_FORMAT,
+        "OutputFormat": PARQUET_OUTPUT_FORMAT,
+        "Compressed": True,
+        "SerdeInfo": {
+            "SerializationLibrary": PARQUET_SERDE,
+            "Parameters": {"serialization.format": "1"},
+        },
+    }
+
+
+def partition_values(spec: str) -> list[str]:
+    """`_period=2024-03` (or `a=1/b=2`) as Glue partition values, in key order."""
+    return [part.split("=", 1)[1] for part in spec.split("/")]
+
+
+class GlueCatalog:
+    """Tables of one Glue database, for a lake on S3 (see the module docstring)."""
+
+    def __init__(self, storage: LakeStorage, glue_database: str, client: Any = None):
+        if storage.s3_location is None:
+            raise TerminalError("the Glue catalog needs a lake on S3")
+        self.storage = storage
+        self.glue_database = glue_database
+        self.client = client or storage.s3_location.client("glue")
+        self._database_checked = False
+        # Definitions seen by this process, so registering a slice costs one Glue call.
+        self._definitions: dict[str, CatalogTable] = {}
+
+    def __repr__(self) -> str:
+        return f"GlueCatalog({self.glue_database})"
+
+    # --- calls -------------------------------------------------------------------------------
+    def _call(self, what: str, operation: Callable[[], T], missing: T | None = None) -> T | None:
+        """One Glue call with retries; EntityNotFoundException gives `missing`."""
+
+        def attempt() -> T | None:
+            try:
+                return operation()
+            except Exception as error:
+                if _error_code(error) == "EntityNotFoundException":
+                    return missing
+                raise
+
+        return with_retry(f"Glue {what}", attempt)
+
+    def ensure_database(self) -> bool:
+        """Create the Glue database if it is missing; True when it was created."""
+        if self._database_checked:
+            return False
+        name = self.glue_database
+        found = self._call(f"get database {name}", lambda: self.client.get_database(Name=name))
+        created = False
+        if found is None:
+
+            def create() -> None:
+                try:
+                    self.client.create_database(
+                        DatabaseInput={
+                            "Name": name,
+                            "Description": "Tables uploaded by lakeshift",
+                        }
+                    )
+                except Exception as error:
+                    if _error_code(error) != "AlreadyExistsException":  # created meanwhile
+                        raise
+
+            self._call(f"create database {name}", create)
+            logger.info("Glue database {} created", name)
+            created = True
+        self._database_checked = True
+        return created
+
+    # --- Catalog protocol ----------------------------------------------------------------------
+    def get(self, table: str) -> CatalogTable | None:
+        entry = self._definition(table)
+        if entry is None:
+            return None
+        if entry.partition_keys:
+            for partition in self._partitions(table):
+                spec = "/".join(
+                    f"{key}={value}"
+                    for key, value in zip(entry.partition_keys, partition["Values"], strict=True)
+                )
+                entry.partitions[spec] = self._path(partition["StorageDescriptor"]["Location"])
+        elif entry.properties.pop(COMPLETE_PARAMETER, None):
+            entry.partitions[""] = entry.location
+        return entry
+
+    def _definition(self, table: str) -> CatalogTable | None:
+        """The table without its partitions (one GetTable call)."""
+        name = f"{self.glue_database}.{table}"
+        response = self._call(
+            f"get table {name}",
+            lambda: self.client.get_table(DatabaseName=self.glue_database, Name=table),
+        )
+        if response is None:
+            return None
+        glue_table = response["Table"]
+        descriptor = glue_table.get("StorageDescriptor", {})
+        parameters = glue_table.get("Parameters", {})
+        properties = json.loads(parameters.get(PROPERTIES_PARAMETER, "{}"))
+        if parameters.get(COMPLETE_PARAMETER) == "true":
+            properties[COMPLETE_PARAMETER] = True  # popped again by `get`
+        return CatalogTable(
+            database=self.storage.database,
+            name=glue_table["Name"],
+            location=self._path(descriptor.get("Location", "")),
+            columns=[_column(column) for column in descriptor.get("Columns", [])],
+            partition_keys=[key["Name"] for key in glue_table.get("PartitionKeys", [])],
+            properties=properties,
+        )
+
+    def create_or_check(self, table: CatalogTable) -> CatalogTable:
+        """Register a table, or return the registered one if its schema is the same."""
+        self.ensure_database()
+        existing = self.get(table.name)
+        if existing is None:
+            table_input = self._table_input(table, complete=False)
+
+            def create() -> bool:
+                try:
+                    self.client.create_table(
+                        DatabaseName=self.glue_database, TableInput=table_input
+                    )
+                except Exception as error:
+                    if _error_code(error) == "AlreadyExistsException":
+                        return False  # an earlier attempt got through; checked below
+                    raise
+                return True
+
+            if self._call(f"create table {self.glue_database}.{table.name}", create):
+                logger.info("Glue table {}.{} created", self.glue_database, table.name)
+                return table
+            existing = self.get(table.name)
+            assert existing is not None
+        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
+            raise TerminalError(
+                f"Glue table {self.glue_database}.{table.name} exists with another schema or "
+                "partitioning; rerun the upload with --force to replace it"
+            )
+        return existing
+
+    def register_partitions(self, table: str, partitions: dict[str, str]) -> None:
+        """Make complete slices visible: one BatchCreatePartition per 100 partitions."""
+        entry = self._definitions.get(table) or self._definition(table)
+        if entry is None:
+            raise TerminalError(f"Glue table {self.glue_database}.{table} is not registered")
+        self._definitions[table] = entry
+        if not entry.partition_keys:
+            if "" in partitions and not entry.properties.get(COMPLETE_PARAMETER):
+                self._mark_complete(entry)
+                entry.properties[COMPLETE_PARAMETER] = True
+            return
+        inputs = [
+            {
+                "Values": partition_values(spec),
+                "StorageDescriptor": storage_descriptor(self.storage.uri(folder), entry.columns),
+                "Parameters": {},
+            }
+            for spec, folder in sorted(partitions.items())
+        ]
+        for start in range(0, len(inputs), PARTITION_BATCH):
+            self._create_partitions(table, inputs[start : start + PARTITION_BATCH])
+        logger.info(
+            "Glue table {}.{}: {} partitions registered", self.glue_database, table, len(inputs)
+        )
+
+    def drop(self, table: str) -> None:
+        self._definitions.pop(table, None)
+        self._call(
+            f"delete table {self.glue_database}.{table}",
+            lambda: self.client.delete_table(DatabaseName=self.glue_database, Name=table),
+        )
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _table_input(self, table: CatalogTable, complete: bool) -> dict[str, Any]:
+        properties = {k: v for k, v in table.properties.items() if k != COMPLETE_PARAMETER}
+        parameters = {
+            "EXTERNAL": "TRUE",
+            "classification": "parquet",
+            PROPERTIES_PARAMETER: json.dumps(properties, sort_keys=True),
+        }
+        if complete:
+            parameters[COMPLETE_PARAMETER] = "true"
+        return {
+            "Name": table.name,
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": parameters,
+            "PartitionKeys": [{"Name": key, "Type": "string"} for key in table.partition_keys],
+            "StorageDescriptor": storage_descriptor(
+                self.storage.uri(table.location), table.columns
+            ),
+        }
+
+    def _mark_complete(self, entry: CatalogTable) -> None:
+        table_input = self._table_input(entry, complete=True)
+        self._call(
+            f"update table {self.glue_database}.{entry.name}",
+            lambda: self.client.update_table(
+                DatabaseName=self.glue_database, TableInput=table_input
+            ),
+        )
+
+    def _create_partitions(self, table: str, batch: list[dict[str, Any]]) -> None:
+        """One batch; partitions that failed transiently are sent again, existing ones kept."""
+        what = f"create partitions of {self.glue_database}.{table}"
+        pending = batch
+        for _ in range(8):
+            current = pending
+            response = self._call(
+                what,
+                partial(
+                    self.client.batch_create_partition,
+                    DatabaseName=self.glue_database,
+                    TableName=table,
+                    PartitionInputList=current,
+                ),
+            )
+            errors = (response or {}).get("Errors", [])
+            retry = []
+            for error in errors:
+                code = error.get("ErrorDetail", {}).get("ErrorCode", "")
+                values = error.get("PartitionValues", [])
+                if code == "AlreadyExistsException":
+                    continue  # registered by an earlier run or attempt: same deterministic location
+                if code in TRANSIENT_CODES:
+                    retry += [item for item in current if item["Values"] == values]
+                    continue
+                message = error.get("ErrorDetail", {}).get("ErrorMessage", "")
+                raise TerminalError(f"Glue {what}: partition {values}: {code}: {message}")
+            if not retry:
+                return
+            logger.warning("Glue {}: {} partitions throttled; sending them again", what, len(retry))
+            pending = retry
+        raise TransientError(f"Glue {what}: partitions still refused after 8 attempts")
+
+    def _partitions(self, table: str) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            arguments: dict[str, Any] = {"DatabaseName": self.glue_database, "TableName": table}
+            if token:
+                arguments["NextToken"] = token
+            response = self._call(
+                f"get partitions of {self.glue_database}.{table}",
+                partial(self.client.get_partitions, **arguments),
+            )
+            if response is None:
+                return
+            yield from response.get("Partitions", [])
+            token = response.get("NextToken")
+            if not token:
+                return
+
+    def _path(self, uri: str) -> str:
+        """An s3:// location as the storage's pyarrow path (`bucket/key`)."""
+        return uri.removeprefix("s3://").rstrip("/")
+
+
+_LOGICAL_BY_GLUE = {glue: kind.value for kind, glue in _GLUE_TYPES.items()}
+
+
+def _column(column: dict[str, Any]) -> dict[str, str]:
+    """A Glue column as the catalog's column; tables lakeshift did not write keep their Glue type."""
+    parameters = column.get("Parameters", {})
+    glue = column["Type"]
+    return {
+        "name": column["Name"],
+        "type": parameters.get(TYPE_PARAMETER) or _LOGICAL_BY_GLUE.get(glue, glue),
+        "source_type": parameters.get(SOURCE_TYPE_PARAMETER, ""),
+    }
+
+
+def _error_code(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM "lake"."orders" WHERE (amount > 0) AND "_upload_timestamp" <= TIMESTAMP '2024-06-01 12:00:00.123456' AND (date_format(CAST("at" AS TIMESTAMP), '%Y-%m') IS NULL OR date_format(CAST("at" AS TIMESTAMP), '%Y-%m') NOT IN ('2024-02')) AND date_format(CAST("at" AS TIMESTAMP), '%Y-%m') IS NOT NULL

@@ -1,0 +1,127 @@
+"""GlueCatalog on moto: database creation, batch partition registration, schema changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lakeshift.errors import TerminalError
+from lakeshift.lake.catalog import CatalogTable
+from lakeshift.lake.glue import GlueCatalog, glue_type
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.types import LogicalType
+
+COLUMNS = [
+    {"name": "id", "type": "integer", "source_type": "NUMBER(10)"},
+    {"name": "amount", "type": "decimal(12,2)", "source_type": "NUMBER(12,2)"},
+    {"name": "at", "type": "timestamp[UTC]", "source_type": "TIMESTAMP WITH TIME ZONE"},
+]
+
+
+def _catalog(moto_aws: Any, bucket: str, database: str) -> GlueCatalog:
+    storage = LakeStorage.s3(
+        bucket,
+        "p",
+        "sales",
+        profile=moto_aws.profile,
+        region=moto_aws.region,
+        endpoint_url=moto_aws.endpoint,
+    )
+    return GlueCatalog(storage, database)
+
+
+def _table(storage: LakeStorage, columns: list[dict[str, str]] = COLUMNS) -> CatalogTable:
+    return CatalogTable(
+        database="sales",
+        name="orders",
+        location=storage.table_location("orders"),
+        columns=columns,
+        partition_keys=["_period"],
+        properties={"source_table": "APP.ORDERS", "date_column": None},
+    )
+
+
+def test_partitions_are_registered_in_batches_of_at_most_100_and_read_back(
+    moto_aws: Any, bucket: str
+) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    batches: list[int] = []
+    catalog.client.meta.events.register(
+        "provide-client-params.glue.BatchCreatePartition",
+        lambda params, **_: batches.append(len(params["PartitionInputList"])),
+    )
+    table = catalog.create_or_check(_table(catalog.storage))
+    folders = {f"_period={day:04d}": f"{table.location}/_period={day:04d}" for day in range(250)}
+    catalog.register_partitions("orders", folders)
+    catalog.register_partitions("orders", dict(list(folders.items())[:5]))  # a rerun: no error
+    assert batches == [100, 100, 50, 5]
+    entry = catalog.get("orders")
+    assert entry is not None
+    assert entry.partitions == folders
+    assert entry.columns == COLUMNS
+    assert entry.properties == {"source_table": "APP.ORDERS", "date_column": None}
+    location = moto_aws.client("glue").get_partition(
+        DatabaseName=catalog.glue_database, TableName="orders", PartitionValues=["0042"]
+    )["Partition"]["StorageDescriptor"]["Location"]
+    assert location == f"s3://{bucket}/p/sales/orders/_period=0042"
+
+
+def test_the_glue_database_is_created_once_when_missing(moto_aws: Any, bucket: str) -> None:
+    database = "created_" + bucket.replace("-", "_")
+    catalog = _catalog(moto_aws, bucket, database)
+    assert catalog.ensure_database() is True
+    assert _catalog(moto_aws, bucket, database).ensure_database() is False
+    assert moto_aws.client("glue").get_database(Name=database)["Database"]["Name"] == database
+
+
+def test_a_changed_schema_is_a_terminal_error_not_an_overwrite(moto_aws: Any, bucket: str) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    catalog.create_or_check(_table(catalog.storage))
+    widened = [*COLUMNS[:1], {**COLUMNS[1], "type": "decimal(14,2)"}, *COLUMNS[2:]]
+    with pytest.raises(TerminalError, match=r"orders exists with another schema.*--force"):
+        catalog.create_or_check(_table(catalog.storage, widened))
+    glue_columns = moto_aws.client("glue").get_table(
+        DatabaseName=catalog.glue_database, Name="orders"
+    )["Table"]["StorageDescriptor"]["Columns"]
+    assert [c["Type"] for c in glue_columns] == ["bigint", "decimal(12,2)", "timestamp"]
+    assert catalog.create_or_check(_table(catalog.storage)).columns == COLUMNS
+
+
+def test_unpartitioned_tables_become_visible_only_when_their_slice_is_registered(
+    moto_aws: Any, bucket: str
+) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    table = _table(catalog.storage)
+    table.partition_keys = []
+    catalog.create_or_check(table)
+    entry = catalog.get("orders")
+    assert entry is not None and entry.data_locations() == []
+    catalog.register_partitions("orders", {"": table.location})
+    entry = catalog.get("orders")
+    assert entry is not None and entry.data_locations() == [table.location]
+    catalog.drop("orders")
+    assert catalog.get("orders") is None
+
+
+@pytest.mark.parametrize(
+    ("logical", "expected"),
+    [
+        ("decimal(38,10)", "decimal(38,10)"),
+        ("timestamp", "timestamp"),
+        ("timestamp[UTC]", "timestamp"),
+        ("date", "date"),
+        ("boolean", "boolean"),
+        ("binary", "binary"),
+        ("string", "string"),
+        ("integer", "bigint"),
+        ("float", "double"),
+    ],
+)
+def test_logical_types_map_to_glue_types(logical: str, expected: str) -> None:
+    assert glue_type(LogicalType.parse(logical)) == expected
+
+
+def test_decimals_wider_than_athena_allows_are_refused_with_a_hint() -> None:
+    with pytest.raises(TerminalError, match="precision at most 38"):
+        glue_type(LogicalType.parse("decimal(40,2)"))
