@@ -193,3 +193,55 @@ def test_values_read_from_a_real_sqlite_table_are_converted_or_refused() -> None
     assert to_arrow_array(columns[3], BOOLEAN, "main.orders.paid").to_pylist() == [True, False]
     with pytest.raises(ConversionError, match=r"main\.orders\.amount: 0\.001 has more than 2"):
         to_arrow_array(columns[1], MONEY, "main.orders.amount")
+
+
+# --- the vectorized paths agree with the exact one ---------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lakeshift.engines.sqlite_values import _fast  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+            st.decimals(places=3, min_value=-(10**6), max_value=10**6).map(float),
+            st.integers(min_value=-(10**12), max_value=10**12),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    spec=st.sampled_from(["decimal(12,2)", "decimal(38,10)", "decimal(6,4)", "decimal(20,0)"]),
+)
+def test_the_vectorized_decimal_path_equals_the_exact_one_or_defers(
+    values: list[object], spec: str
+) -> None:
+    logical = LogicalType.parse(spec)
+    fast = _fast(values, logical)
+    try:
+        exact = [python_value(v, logical) for v in values]
+    except ValueError:
+        assert fast is None, "the fast path accepted a chunk the exact path refuses"
+        return
+    if fast is None:
+        return  # the fast path may always defer to the exact one
+    assert [None if v is None else v.scaleb(logical.scale).to_integral_value() for v in exact] == [
+        None if v is None else v.scaleb(logical.scale) for v in fast.to_pylist()
+    ]
+
+
+def test_the_vectorized_path_is_taken_for_plain_numbers() -> None:
+    for values in ([1.5, 2.25, None, -0.0], [0, 12, -7]):
+        fast = _fast(values, LogicalType.parse("decimal(12,2)"))
+        assert fast is not None
+        assert fast.to_pylist() == [
+            python_value(v, LogicalType.parse("decimal(12,2)")) for v in values
+        ]
+
+
+def test_booleans_other_than_0_and_1_are_not_cast_to_true() -> None:
+    assert _fast([0, 1, None], LogicalType.parse("boolean")) is not None
+    assert _fast([0, 2], LogicalType.parse("boolean")) is None

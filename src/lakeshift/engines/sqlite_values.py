@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakeshift.errors import ConversionError
 from lakeshift.types import Kind, LogicalType
@@ -30,6 +31,8 @@ _FAST_KINDS = {
     Kind.BINARY: (pa.types.is_binary,),
     Kind.DATE: (pa.types.is_string,),
     Kind.TIMESTAMP: (pa.types.is_string,),
+    Kind.DECIMAL: (pa.types.is_integer, pa.types.is_floating),
+    Kind.BOOLEAN: (pa.types.is_integer,),
 }
 
 
@@ -133,6 +136,20 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
         inferred = pa.array(values)
         if not (pa.types.is_null(inferred.type) or any(test(inferred.type) for test in accepts)):
             return None
+        if logical.kind is Kind.DECIMAL:
+            # A number's shortest text is what `python_value` reads too; the safe cast refuses
+            # text with more places than the scale or more digits than the precision.
+            inferred = inferred.cast(pa.string())
+            if pc.any(pc.match_substring(inferred, "e")).as_py():
+                return None  # Arrow rounds exponent notation silently (7e-90 -> 0.00)
+        elif logical.kind is Kind.BOOLEAN:
+            bounds = pc.min_max(inferred)
+            if bounds["min"].as_py() not in (None, 0, 1) or bounds["max"].as_py() not in (
+                None,
+                0,
+                1,
+            ):
+                return None  # Arrow would cast 2 to true: let the exact path refuse it
         return inferred.cast(logical.to_arrow(), safe=True)
     except (
         pa.ArrowInvalid,
