@@ -1,0 +1,628 @@
+"""PostgreSQL as a source: catalog metadata, canonical SQL, Arrow extraction from one snapshot.
+
+Metadata comes from pg_catalog (`schema.table`, default schema `public`; names match exactly,
+or case-insensitively when that is unambiguous). Types map to logical types in
+`postgres_types`; sessions, snapshots and errors live in `postgres_session`.
+
+Rows are extracted with ADBC (binary COPY decoded straight into Arrow, no Python object per
+row), inside the table's exported snapshot. Canonical text is rendered in SQL so that it equals
+`lakeshift.verify.canonical.canonical_value` for every logical type; PostgreSQL has no printf, so
+floats use `to_char(x, '9.99999999999999EEEE')`, which formats with the C library's correctly
+rounded `%.14e`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from loguru import logger
+
+from lakeshift.config import MigrationConfig
+from lakeshift.engines.base import (
+    Capabilities,
+    Column,
+    ColumnStats,
+    GroupSum,
+    RowDigest,
+    RowPlan,
+    Scope,
+    SourceEngine,
+    SqlEngine,
+)
+from lakeshift.engines.postgres_session import (
+    DriverError,
+    Snapshot,
+    Target,
+    classify,
+    close_quietly,
+    imported_snapshot,
+    open_arrow_connection,
+    open_connection,
+    published_snapshot,
+    target,
+)
+from lakeshift.engines.postgres_types import ColumnReading, PgType, column_reading, to_logical_array
+from lakeshift.errors import (
+    ConfigError,
+    ConversionError,
+    LakeshiftError,
+    TableMissingError,
+    TerminalError,
+    TransientError,
+)
+from lakeshift.inventory import Period
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import FLOAT_SIGNIFICANT_DIGITS
+
+CAPABILITIES = Capabilities(
+    name="PostgreSQL",
+    snapshot="repeatable_read",
+    timestamp_precision="microsecond",
+    max_identifier_length=63,
+)
+DEFAULT_SCHEMA = "public"
+BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
+BATCH_HINT_BOUNDS = (64 * 1024, 64 * 1024 * 1024)
+_ESTIMATED_WIDTH = {
+    Kind.BOOLEAN: 1,
+    Kind.DATE: 4,
+    Kind.DECIMAL: 16,
+    Kind.STRING: 68,
+    Kind.BINARY: 68,
+}
+
+_PERIOD_FORMAT = {Period.YEAR: "YYYY", Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"}
+_TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.US"
+_FLOAT_FORMAT = "9." + "9" * (FLOAT_SIGNIFICANT_DIGITS - 1) + "EEEE"
+_CANONICAL = {
+    Kind.INTEGER: "CAST({x} AS text)",
+    Kind.BOOLEAN: "CAST(CAST({x} AS integer) AS text)",
+    Kind.BINARY: "encode({x}, 'hex')",
+    Kind.DATE: "to_char({x}, 'YYYY-MM-DD')",
+}
+
+_RELATION_SQL = """
+SELECT c.oid, n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
+  AND lower(n.nspname) = lower(%s) AND lower(c.relname) = lower(%s)
+"""
+# Domains are read as their base type; arrays carry their element type.
+_COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       b.typname, format_type(b.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END),
+       b.typtype, e.typname, format_type(e.oid, NULL), e.typtype
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
+WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+_PRIMARY_KEY_SQL = """
+SELECT a.attname
+FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = %s AND i.indisprimary
+ORDER BY array_position(i.indkey::smallint[], a.attnum)
+"""
+
+
+@dataclass(frozen=True)
+class Relation:
+    oid: int
+    schema: str
+    name: str
+
+
+def text_sql(expression: str) -> str:
+    """The value's text output (the type's output function), NULL kept: what the lake holds.
+
+    `concat` keeps char(n) padding and prints inet, booleans and the rest as their output
+    functions do, where `CAST(x AS text)` would trim or reformat them.
+    """
+    return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE concat({expression}) END"
+
+
+def float_canonical_sql(value: str) -> str:
+    """`format(x, '.14e')` in SQL: to_char pads positive numbers with one space."""
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} = 'NaN'::float8 THEN 'NaN' "
+        f"WHEN {value} = 0 THEN '0' WHEN {value} = 'Infinity'::float8 THEN 'Inf' "
+        f"WHEN {value} = '-Infinity'::float8 THEN '-Inf' "
+        f"ELSE ltrim(to_char({value}, '{_FLOAT_FORMAT}')) END"
+    )
+
+
+def period_range(value: str, period: Period) -> tuple[str, str]:
+    """First day of period `value` and of the next one, as ISO dates (year 10000 allowed)."""
+    parts = [int(part) for part in value.split("-")]
+    year = parts[0]
+    if period is Period.YEAR:
+        return f"{year:04d}-01-01", f"{year + 1:04d}-01-01"
+    month = parts[1]
+    if period is Period.MONTH:
+        following = (year + month // 12, month % 12 + 1)
+        return f"{year:04d}-{month:02d}-01", f"{following[0]:04d}-{following[1]:02d}-01"
+    day = date(year, month, parts[2])
+    following_day = "10000-01-01" if day == date.max else (day + timedelta(days=1)).isoformat()
+    return day.isoformat(), following_day
+
+
+def driver_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The record batches ADBC decodes, as they arrive (a seam for tests to observe)."""
+    yield from reader
+
+
+class PostgresEngine(SqlEngine, SourceEngine):
+    """A PostgreSQL database; each table's questions and reads share one exported snapshot."""
+
+    capabilities = CAPABILITIES
+    materialize_hint = "MATERIALIZED "  # else the planner computes the row hash once per half sum
+
+    def __init__(self, url: str, number_policy: LogicalType):
+        self.target: Target = target(url)
+        self.number_policy = number_policy
+        self._catalog: Any = open_connection(self.target)  # fail fast on a bad URL or password
+        self._data: Any = None  # questions run here, inside the current table's snapshot
+        self._arrow: Any = None  # ADBC: extraction
+        self._snapshot: Snapshot | None = None
+        self._tokens: list[str] = []  # snapshots `_snapshot_table` was read from
+        self._snapshot_table: str | None = None
+        self._table: str | None = None  # the table whose question is being answered
+        self._relations: dict[str, Relation | None] = {}
+        self._readings: dict[tuple[str, str], ColumnReading] = {}
+        self._row_bytes: dict[str, float] = {}
+        self._logged: set[tuple[str, str]] = set()
+
+    def __repr__(self) -> str:
+        return f"PostgresEngine({self.target.display})"
+
+    # --- fragments ---------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def table_sql(self, table: str) -> str:
+        relation = self._relation(table)
+        if relation is None:
+            raise TableMissingError(table, "PostgreSQL source")
+        return f"{self.quote(relation.schema)}.{self.quote(relation.name)}"
+
+    def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        kind = logical.kind
+        if kind is Kind.DECIMAL:
+            return (
+                f"CAST(CAST({expression} AS numeric({logical.precision},{logical.scale})) AS text)"
+            )
+        if kind is Kind.FLOAT:
+            return float_canonical_sql(f"CAST({expression} AS float8)")
+        if kind is Kind.TIMESTAMP:
+            return f"to_char({self._utc(expression, logical)}, '{_TIMESTAMP_FORMAT}')"
+        if kind is Kind.STRING:
+            escaped = f"replace(replace(concat({expression}), '\\', '\\\\'), '|', '\\|')"
+            return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE {escaped} END"
+        template = _CANONICAL.get(kind)
+        if template is None:
+            raise TerminalError(f"PostgreSQL cannot render canonical text for {logical}")
+        return template.format(x=expression)
+
+    def _utc(self, expression: str, logical: LogicalType) -> str:
+        # AT TIME ZONE 'UTC' gives the UTC wall time whatever the session's TimeZone.
+        return f"(({expression}) AT TIME ZONE 'UTC')" if logical.tz else expression
+
+    def hash60_sql(self, text_expression: str) -> str:
+        # convert_to: md5 of the UTF-8 bytes even when the server encoding is another one.
+        md5 = f"md5(convert_to({text_expression}, 'UTF8'))"
+        return f"CAST(CAST('x' || substr({md5}, 1, 15) AS bit(60)) AS bigint)"
+
+    def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        return f"to_char({self._utc(expression, logical)}, '{_PERIOD_FORMAT[period]}')"
+
+    def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
+        """A range on the column itself, which PostgreSQL can answer from an index."""
+        kind = column.logical.kind
+        if value is None or kind not in (Kind.DATE, Kind.TIMESTAMP):
+            return super().period_predicate(column, period, value)
+        low, high = period_range(value, period)
+        keyword = (
+            "DATE" if kind is Kind.DATE else "TIMESTAMPTZ" if column.logical.tz else "TIMESTAMP"
+        )
+        zone = "+00" if column.logical.tz else ""
+        name = self.quote(column.name)
+        return f"({name} >= {keyword} '{low}{zone}' AND {name} < {keyword} '{high}{zone}')"
+
+    def timestamp_literal(self, value: datetime) -> str:
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return f"TIMESTAMPTZ '{moment.isoformat(sep=' ')}'"
+
+    def length_sql(self, expression: str) -> str:
+        return f"char_length({expression})"
+
+    def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        if logical.kind is Kind.FLOAT:
+            return f"SUM(CAST({expression} AS float8))"  # SUM(real) would sum in single precision
+        return f"SUM({expression})"  # integers sum as numeric: exact, no overflow
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._translated(self._table):
+            snapshot = self._snapshot
+            connection = (
+                snapshot.connection if snapshot and snapshot.alive else self._data_connection()
+            )
+            # No parameters: no placeholder parsing, so a '%' in a where filter stays itself.
+            return list(connection.execute(sql, list(parameters) or None).fetchall())
+
+    # --- connections, snapshot and errors ------------------------------------------------------
+    def _reopen(self, opener: Callable[[Target], Any]) -> Any:
+        try:
+            return opener(self.target)
+        except ConfigError as error:  # it answered before: the server went away meanwhile
+            raise TransientError(str(error)) from None
+
+    def _catalog_connection(self) -> Any:
+        if self._catalog is None or self._catalog.closed:
+            self._catalog = self._reopen(open_connection)
+        return self._catalog
+
+    def _data_connection(self) -> Any:
+        if self._data is None or self._data.closed:
+            self._data = self._reopen(open_connection)
+        return self._data
+
+    def _arrow_connection(self) -> Any:
+        if self._arrow is None:
+            self._arrow = self._reopen(open_arrow_connection)
+        return self._arrow
+
+    def _drop_connections(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.forget()
+        self._snapshot = None
+        for connection in (self._catalog, self._data, self._arrow):
+            close_quietly(connection)
+        self._catalog = self._data = self._arrow = None
+
+    def _failure(self, error: BaseException, table: str | None) -> LakeshiftError:
+        failure = classify(error, table)
+        if isinstance(failure, TransientError):
+            self._drop_connections()
+        elif self._snapshot is not None and not self._snapshot.alive:
+            self._snapshot.end()  # the error aborted the snapshot's transaction
+            self._snapshot = None
+        return failure
+
+    @contextmanager
+    def _translated(self, table: str | None) -> Iterator[None]:
+        try:
+            yield
+        except DriverError as error:
+            raise self._failure(error, table) from None
+
+    def _use_snapshot(self, table: str) -> None:
+        """Questions about `table` run in its snapshot, exported on the first of them."""
+        current = self._snapshot
+        if current is not None and current.table == table and current.alive:
+            return
+        if current is not None:
+            current.end()
+        renewing = bool(self._tokens) and self._snapshot_table == table
+        self._snapshot = None
+        self._snapshot = Snapshot(self._data_connection(), table, self.target.conninfo)
+        if renewing:
+            logger.warning(
+                "{}: snapshot {} replaces {} after an error; reads before and after it may differ",
+                table,
+                self._snapshot.token,
+                self._tokens[-1],
+            )
+            self._tokens.append(self._snapshot.token)
+        else:
+            self._tokens = [self._snapshot.token]
+        self._snapshot_table = table
+
+    @contextmanager
+    def _answering(self, table: str, *, own_snapshot: bool = True) -> Iterator[None]:
+        """Questions about `table`: errors name it; by default they read its snapshot."""
+        previous, self._table = self._table, table
+        try:
+            if own_snapshot:
+                with self._translated(table):
+                    self._use_snapshot(table)
+            yield
+        finally:
+            self._table = previous
+
+    def _read_snapshot(self, table: str) -> str:
+        """The snapshot a slice of `table` is read from: ours, else the one another engine of
+        this process holds for it (upload's parallel workers), else a new one of ours."""
+        own = self._snapshot
+        if own is not None and own.table == table and own.alive:
+            return own.token
+        published = published_snapshot(self.target.conninfo, table)
+        if published is not None:
+            return published
+        with self._translated(table):
+            self._use_snapshot(table)
+        assert self._snapshot is not None
+        return self._snapshot.token
+
+    def snapshot_token(self) -> str | None:
+        """The exported snapshot(s) the last table was read from, comma-separated."""
+        return ",".join(self._tokens) or None
+
+    # --- metadata ------------------------------------------------------------------------------
+    def _relation(self, table: str) -> Relation | None:
+        if table in self._relations:
+            return self._relations[table]
+        schema, _, name = table.rpartition(".")
+        schema = schema or DEFAULT_SCHEMA
+        with self._translated(table):
+            rows = self._catalog_connection().execute(_RELATION_SQL, [schema, name]).fetchall()
+        exact = [r for r in rows if (r[1], r[2]) == (schema, name)]
+        if len(exact) != 1 and len(rows) > 1:
+            found = ", ".join(f"{r[1]}.{r[2]}" for r in rows)
+            raise TerminalError(
+                f"{table}: several tables match ignoring case ({found}); name one exactly"
+            )
+        chosen = (exact or rows or [None])[0]
+        relation = Relation(int(chosen[0]), chosen[1], chosen[2]) if chosen else None
+        self._relations[table] = relation
+        return relation
+
+    def table_exists(self, table: str) -> bool:
+        return self._relation(table) is not None
+
+    def columns(self, table: str) -> list[Column]:
+        relation = self._relation(table)
+        if relation is None:
+            raise TableMissingError(table, "PostgreSQL source")
+        with self._translated(table):
+            rows = self._catalog_connection().execute(_COLUMNS_SQL, [relation.oid]).fetchall()
+        columns = []
+        for (
+            name,
+            declared,
+            nullable,
+            base,
+            formatted,
+            typtype,
+            element,
+            element_formatted,
+            element_typtype,
+        ) in rows:
+            items = PgType(element, element_formatted, element_typtype) if element else None
+            reading = column_reading(PgType(base, formatted, typtype, items), self.number_policy)
+            self._readings[(table, name)] = reading
+            self._log_reading(table, name, reading)
+            columns.append(Column(name, declared, reading.logical, bool(nullable)))
+        return columns
+
+    def _log_reading(self, table: str, column: str, reading: ColumnReading) -> None:
+        if (table, column) in self._logged or not (reading.note or reading.problem):
+            return
+        self._logged.add((table, column))
+        if reading.problem:
+            logger.warning(
+                "{}.{}: {}; uploading the table will fail", table, column, reading.problem
+            )
+        else:
+            logger.info("{}.{}: {}", table, column, reading.note)
+
+    def primary_key(self, table: str) -> list[str]:
+        relation = self._relation(table)
+        if relation is None:
+            return []
+        with self._translated(table):
+            rows = self._catalog_connection().execute(_PRIMARY_KEY_SQL, [relation.oid]).fetchall()
+        return [row[0] for row in rows]
+
+    # --- questions, each answered inside the table's snapshot ---------------------------------
+    def row_count(self, scope: Scope) -> int:
+        with self._answering(scope.table):
+            return super().row_count(scope)
+
+    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]:
+        with self._answering(scope.table):
+            return super().period_counts(scope, column, period)
+
+    def bucket_checksums(
+        self, scope: Scope, plan: RowPlan
+    ) -> dict[tuple[str | None, int], GroupSum]:
+        with self._answering(scope.table):
+            return super().bucket_checksums(scope, plan)
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        with self._answering(scope.table):
+            return super().group_rows(scope, plan, groups)
+
+    def row_texts(
+        self,
+        scope: Scope,
+        plan: RowPlan,
+        groups: Sequence[tuple[str | None, int]],
+        keys: Sequence[str],
+    ) -> dict[str, list[str | None]]:
+        with self._answering(scope.table):
+            return super().row_texts(scope, plan, groups, keys)
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        """The shared statistics, over each value as the lake holds it and ordered as DuckDB does.
+
+        PostgreSQL has no MIN for boolean or bytea and none for json; text ordering follows the
+        collation. So booleans are compared as 0/1, bytea as its hex text and every string kind
+        as its text output in the "C" collation (code point order, like DuckDB).
+        """
+        selects = ["COUNT(*)"]
+        for column, logical in zip(columns, types, strict=True):
+            selects += self._stat_selects(self.quote(column.name), logical)
+        with self._answering(scope.table):
+            sql = f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+            row = self.query(sql)[0]
+        return _stats_from_row(row, columns, types)
+
+    def _stat_selects(self, name: str, logical: LogicalType) -> list[str]:
+        value, extreme = self._comparable(name, logical)
+        is_text = logical.kind is Kind.STRING
+        return [
+            f"COUNT({name})",
+            f"COUNT(DISTINCT {value})",
+            extreme("MIN"),
+            extreme("MAX"),
+            self.sum_sql(name, logical) if logical.is_numeric else "NULL",
+            f"MIN({self.length_sql(value)})" if is_text else "NULL",
+            f"MAX({self.length_sql(value)})" if is_text else "NULL",
+        ]
+
+    def _comparable(self, name: str, logical: LogicalType) -> tuple[str, Callable[[str], str]]:
+        """The value to count and order, and the canonical text of its MIN or MAX."""
+        if logical.kind is Kind.BOOLEAN:
+            value = f"CAST({name} AS integer)"
+            return value, lambda aggregate: f"CAST({aggregate}({value}) AS text)"
+        if logical.kind is Kind.BINARY:
+            value = f"encode({name}, 'hex') COLLATE \"C\""  # hex text orders as the bytes do
+            return value, lambda aggregate: f"{aggregate}({value})"
+        if logical.kind is Kind.STRING:
+            value = f'({text_sql(name)}) COLLATE "C"'
+            return value, lambda aggregate: self.canonical_sql(f"{aggregate}({value})", logical)
+        return name, lambda aggregate: self.canonical_sql(f"{aggregate}({name})", logical)
+
+    # --- extraction ---------------------------------------------------------------------------
+    def _reading_of(self, table: str, column: Column) -> ColumnReading:
+        if (table, column.name) not in self._readings:
+            self.columns(table)
+        reading = self._readings.get((table, column.name))
+        if reading is None:
+            raise TerminalError(f"{table}.{column.name}: no such column in the PostgreSQL source")
+        return reading
+
+    def _select_sql(self, column: Column, reading: ColumnReading) -> str:
+        name = self.quote(column.name)
+        if reading.as_decimal_text:
+            return f"CAST({name} AS text) AS {name}"  # exact digits; see postgres_types
+        if reading.as_text:
+            return f"{text_sql(name)} AS {name}"
+        return name
+
+    def _batch_hint(self, table: str, columns: Sequence[Column], batch_rows: int) -> int:
+        """Bytes per driver batch: about `batch_rows` rows at the width measured (or guessed)."""
+        width = self._row_bytes.get(table) or sum(
+            _ESTIMATED_WIDTH.get(c.logical.kind, 8) for c in columns
+        )
+        low, high = BATCH_HINT_BOUNDS
+        return int(min(max(batch_rows * width, low), high))
+
+    def stream(
+        self, scope: Scope, columns: Sequence[Column], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Rows of `scope` in Arrow batches of at most `batch_rows`, from the table's snapshot."""
+        readings = [self._reading_of(scope.table, column) for column in columns]
+        for column, reading in zip(columns, readings, strict=True):
+            if reading.problem:
+                raise ConversionError(scope.table, column.name, reading.problem)
+        with self._answering(scope.table, own_snapshot=False):
+            selects = ", ".join(
+                self._select_sql(c, r) for c, r in zip(columns, readings, strict=True)
+            )
+            sql = f"SELECT {selects} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+            token = self._read_snapshot(scope.table)
+            hint = self._batch_hint(scope.table, columns, batch_rows)
+        yield from self._read_arrow(scope.table, sql, token, columns, batch_rows, hint)
+
+    def _read_arrow(
+        self,
+        table: str,
+        sql: str,
+        token: str,
+        columns: Sequence[Column],
+        batch_rows: int,
+        hint: int,
+    ) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])
+        rows = size = 0
+        finished = False
+        with self._translated(table):
+            cursor = self._arrow_connection().cursor()
+        try:
+            with imported_snapshot(cursor, token):
+                cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(hint)})
+                cursor.execute(sql)
+                for raw in driver_batches(cursor.fetch_record_batch()):
+                    batch = self._converted(raw, schema, table, columns)
+                    rows, size = rows + batch.num_rows, size + batch.nbytes
+                    for offset in range(0, batch.num_rows, batch_rows):
+                        yield batch.slice(offset, batch_rows)
+            finished = True
+        except (*DriverError, OSError) as error:
+            raise self._failure(error, table) from None
+        finally:
+            close_quietly(cursor)
+            if not finished:  # an unfinished COPY leaves the connection unusable: start afresh
+                close_quietly(self._arrow)
+                self._arrow = None
+        if rows:
+            self._row_bytes[table] = size / rows
+
+    def _converted(
+        self, raw: pa.RecordBatch, schema: pa.Schema, table: str, columns: Sequence[Column]
+    ) -> pa.RecordBatch:
+        arrays = [
+            to_logical_array(raw.column(index), column.logical, table, column.name)
+            for index, column in enumerate(columns)
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def close(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.end()
+        self._drop_connections()
+
+
+def _stats_from_row(
+    row: tuple[Any, ...], columns: Sequence[Column], types: Sequence[LogicalType]
+) -> dict[str, ColumnStats]:
+    """Decode `column_stats`' single row: COUNT(*), then seven values per column."""
+    rows = int(row[0])
+    stats: dict[str, ColumnStats] = {}
+    for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
+        non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
+        stats[column.name] = ColumnStats(
+            rows=rows,
+            nulls=rows - int(non_null),
+            distinct=int(distinct),
+            min=low,
+            max=high,
+            sum=_sum_text(total, logical),
+            mean=_mean_text(total, int(non_null), logical),
+            min_length=None if short is None else int(short),
+            max_length=None if long is None else int(long),
+        )
+    return stats
+
+
+def _sum_text(total: Any, logical: LogicalType) -> str | None:
+    # As the shared statistics write it; compare_stats compares the numbers, not the text.
+    if total is None:
+        return None
+    return repr(float(total)) if logical.kind is Kind.FLOAT else format(Decimal(total), "f")
+
+
+def _mean_text(total: Any, count: int, logical: LogicalType) -> str | None:
+    if total is None or count == 0:
+        return None
+    if logical.kind is Kind.FLOAT:
+        return repr(float(total) / count)
+    return str(Decimal(total) / Decimal(count))
+
+
+def connect(url: str, config: MigrationConfig) -> PostgresEngine:
+    """`postgresql://user:password@host:port/database` (libpq parameters may follow `?`)."""
+    return PostgresEngine(url, config.number_policy)
