@@ -38,7 +38,7 @@ class MemoryEngine(Engine):
         everything = range(len(plan.columns))
         row_hash = hash60(self._text(plan, row, everything))
         key = self._text(plan, row, plan.key or everything)
-        bucket = (hash60(key) if plan.key else row_hash) % plan.buckets
+        bucket = (hash60(key) if plan.key else row_hash) % plan.buckets  # any function of the key
         return (None, bucket), key, row_hash
 
     def bucket_checksums(

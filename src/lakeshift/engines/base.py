@@ -326,12 +326,25 @@ class SqlEngine(Engine):
             parts.append(f"COALESCE({text}, {self.string_literal(chr(92) + 'N')})")
         return self.concat_sql(parts) if parts else "''"
 
+    def mod_sql(self, expression: str, divisor: int) -> str:
+        """Remainder with the dividend's sign, as every engine computes it (Oracle: MOD)."""
+        return f"(({expression}) % {divisor})"
+
     def _plan_selects(self, scope: Scope, plan: RowPlan) -> tuple[str, str, str]:
-        """SQL for (period, bucket, row hash) of each row."""
+        """SQL for (period, bucket, row hash) of each row.
+
+        The bucket only has to be the same function of the key on both sides: a single integer
+        key is its own spread, which saves a second md5 per row; other keys are hashed.
+        """
         row_hash = self.hash60_sql(self._row_text_sql(plan, range(len(plan.columns))))
-        key_hash = self.hash60_sql(self._row_text_sql(plan, plan.key)) if plan.key else row_hash
+        if len(plan.key) == 1 and plan.types[plan.key[0]].kind is Kind.INTEGER:
+            spread = self.quote(plan.columns[plan.key[0]].name)
+        elif plan.key:
+            spread = self.hash60_sql(self._row_text_sql(plan, plan.key))
+        else:
+            spread = row_hash
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
-        return period, f"({key_hash}) % {plan.buckets}", row_hash
+        return period, self.mod_sql(spread, plan.buckets), row_hash
 
     def bucket_checksums(
         self, scope: Scope, plan: RowPlan

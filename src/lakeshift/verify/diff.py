@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from lakeshift.engines.base import Engine, RowDigest, RowPlan, Scope
 from lakeshift.verify.canonical import split_canonical
@@ -24,6 +25,8 @@ MAX_PASS2_SCANS = 4
 MAX_CHANGED_ROWS_DETAILED = 10_000
 
 Group = tuple[str | None, int]
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,10 @@ def bucket_diff(
     `complete` is False. The verdict never depends on pass 2: any mismatching group fails it.
     """
     result = DiffResult()
-    source_groups = source.engine.bucket_checksums(source.scope, source.plan)
-    target_groups = target.engine.bucket_checksums(target.scope, target.plan)
+    source_groups, target_groups = both(
+        lambda: source.engine.bucket_checksums(source.scope, source.plan),
+        lambda: target.engine.bucket_checksums(target.scope, target.plan),
+    )
     result.rows_source = sum(g.count for g in source_groups.values())
     result.rows_target = sum(g.count for g in target_groups.values())
     every = set(source_groups) | set(target_groups)
@@ -103,6 +108,13 @@ def bucket_diff(
     return result
 
 
+def both(ask_source: Callable[[], T], ask_target: Callable[[], U]) -> tuple[T, U]:
+    """Ask both sides at once: each engine scans its own data, in its own process or threads."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="side") as pool:
+        target = pool.submit(ask_target)
+        return ask_source(), target.result()
+
+
 def _chunks(groups: list[Group], rows_in: Callable[[Group], int]) -> Iterator[list[Group]]:
     """Consecutive groups holding about `PASS2_ROWS_PER_SCAN` rows together."""
     chunk: list[Group] = []
@@ -120,8 +132,11 @@ def _chunks(groups: list[Group], rows_in: Callable[[Group], int]) -> Iterator[li
 def _compare_groups(
     source: Side, target: Side, groups: list[Group], result: DiffResult, max_samples: int
 ) -> None:
-    source_rows = _by_group_and_key(source.engine.group_rows(source.scope, source.plan, groups))
-    target_rows = _by_group_and_key(target.engine.group_rows(target.scope, target.plan, groups))
+    source_digests, target_digests = both(
+        lambda: source.engine.group_rows(source.scope, source.plan, groups),
+        lambda: target.engine.group_rows(target.scope, target.plan, groups),
+    )
+    source_rows, target_rows = _by_group_and_key(source_digests), _by_group_and_key(target_digests)
     changed: list[tuple[Group, str]] = []
     for group_key in sorted(
         set(source_rows) | set(target_rows), key=lambda k: (k[0][0] or "", k[0][1], k[1])
@@ -169,8 +184,10 @@ def _name_columns(
     """Fetch the changed rows' column texts from both sides, in one pass each, and compare."""
     groups = sorted({group for group, _ in changed}, key=lambda g: (g[0] or "", g[1]))
     keys = [key for _, key in changed]
-    ours = source.engine.row_texts(source.scope, source.plan, groups, keys)
-    theirs = target.engine.row_texts(target.scope, target.plan, groups, keys)
+    ours, theirs = both(
+        lambda: source.engine.row_texts(source.scope, source.plan, groups, keys),
+        lambda: target.engine.row_texts(target.scope, target.plan, groups, keys),
+    )
     for group, key in changed:
         a, b = ours.get(key), theirs.get(key)
         if a is None or b is None:
