@@ -191,7 +191,7 @@ def _reference_groups(buckets: int) -> dict[tuple[str | None, int], GroupSum]:
     for row in ROWS:
         texts = _reference_texts(row)
         period = texts[7][:7] if texts[7] else None
-        group = counts[(period, hash60(join_canonical(texts[:1])) % buckets)]
+        group = counts[(period, row[0] % buckets)]  # a single integer key is its own spread
         group[0] += 1
         group[1] += hash60(join_canonical(texts))
     return {g: GroupSum(c, s) for g, (c, s) in counts.items()}
