@@ -259,3 +259,40 @@ class TestCommandLine:
         assert result.exit_code == 2
         assert "refusing to load" in result.output
         assert not (tmp_path / "pwned").exists()
+
+
+class TestSourceCutoff:
+    """compare and align read the source at the upload's snapshot where the engine can."""
+
+    class _Flashback:
+        def __init__(self, snapshot: str) -> None:
+            from lakeshift.engines.base import Capabilities
+
+            self.capabilities = Capabilities("test", snapshot, "microsecond")
+            self.pinned: list[tuple[str, str]] = []
+
+        def use_snapshot(self, table: str, token: str) -> None:
+            self.pinned.append((table, token))
+
+    def test_a_flashback_engine_reads_at_the_uploaded_scn(self) -> None:
+        from lakeshift.inventory import TableSpec
+        from lakeshift.steps.pairing import SNAPSHOT, _read_at_upload_snapshot
+
+        engine = self._Flashback("flashback")
+        upload = {"snapshot": {"kind": "flashback", "token": "123456"}}
+        method = _read_at_upload_snapshot(engine, TableSpec("HR.EMP", "emp"), upload)  # type: ignore[arg-type]
+        assert method == SNAPSHOT and engine.pinned == [("HR.EMP", "123456")]
+
+    @pytest.mark.parametrize(
+        ("kind", "snapshot"),
+        [("repeatable_read", {"kind": "repeatable_read", "token": "0000-1"}), ("flashback", {})],
+    )
+    def test_otherwise_the_current_state_is_compared_and_said(
+        self, kind: str, snapshot: dict[str, str]
+    ) -> None:
+        from lakeshift.inventory import TableSpec
+        from lakeshift.steps.pairing import CURRENT_STATE, _read_at_upload_snapshot
+
+        engine = self._Flashback(kind)
+        method = _read_at_upload_snapshot(engine, TableSpec("s.t", "t"), {"snapshot": snapshot})  # type: ignore[arg-type]
+        assert method == CURRENT_STATE and engine.pinned == []

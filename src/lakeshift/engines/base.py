@@ -168,6 +168,13 @@ class SourceEngine(Engine):
         """Columns of the table's primary key, in key order (empty when it has none)."""
         return []
 
+    def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
+        """Lines about values the lake cannot hold exactly (finer timestamps, wide numbers)."""
+        return []
+
+    def use_snapshot(self, table: str, token: str) -> None:
+        """Read `table` at a recorded snapshot from now on (engines with flashback only)."""
+
     def snapshot_token(self) -> str | None:
         """An identifier of the consistent snapshot reads use (SCN, exported snapshot), if any."""
         return None
@@ -337,14 +344,17 @@ class SqlEngine(Engine):
         key is its own spread, which saves a second md5 per row; other keys are hashed.
         """
         row_hash = self.hash60_sql(self._row_text_sql(plan, range(len(plan.columns))))
-        if len(plan.key) == 1 and plan.types[plan.key[0]].kind is Kind.INTEGER:
-            spread = self.quote(plan.columns[plan.key[0]].name)
-        elif plan.key:
-            spread = self.hash60_sql(self._row_text_sql(plan, plan.key))
-        else:
-            spread = row_hash
+        spread = self.key_spread_sql(plan) or row_hash
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
         return period, self.mod_sql(spread, plan.buckets), row_hash
+
+    def key_spread_sql(self, plan: RowPlan) -> str | None:
+        """The integer the bucket is taken from (None without a key: the row hash is used)."""
+        if len(plan.key) == 1 and plan.types[plan.key[0]].kind is Kind.INTEGER:
+            return self.quote(plan.columns[plan.key[0]].name)
+        if plan.key:
+            return self.hash60_sql(self._row_text_sql(plan, plan.key))
+        return None
 
     def bucket_checksums(
         self, scope: Scope, plan: RowPlan

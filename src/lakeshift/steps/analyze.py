@@ -123,6 +123,9 @@ def analyze_table(
     source_periods = (
         source.period_counts(source_scope, date_column, spec.period) if date_column else {}
     )
+    entry["warnings"] = source.fit_warnings(source_scope, [m.source for m in mapped.mapped])
+    for warning in entry["warnings"]:
+        logger.warning("{}: {}", spec.source_table, warning)
     if not lake.table_exists(spec.target_table):
         entry["status"] = "not_migrated"
         entry["reason"] = "the target table does not exist in the lake yet"

@@ -91,7 +91,17 @@ def pair_table(
         missing_in_lake=missing,
         key_columns=keys,
         cutoff=cutoff,
-        cutoff_method=CURRENT_STATE,
+        cutoff_method=_read_at_upload_snapshot(source, spec, upload),
         batch_id=batch_id,
         upload=upload,
     )
+
+
+def _read_at_upload_snapshot(source: SourceEngine, spec: TableSpec, upload: dict[str, Any]) -> str:
+    """Read the source as the upload saw it where the engine can (Oracle flashback)."""
+    snapshot = upload.get("snapshot") or {}
+    token, kind = snapshot.get("token"), snapshot.get("kind")
+    if token and kind == "flashback" and source.capabilities.snapshot == "flashback":
+        source.use_snapshot(spec.source_table, str(token))
+        return SNAPSHOT
+    return CURRENT_STATE

@@ -1,0 +1,666 @@
+"""Oracle as a source: data dictionary metadata, flashback reads, Arrow extraction, canonical SQL.
+
+URL (`LAKESHIFT_SOURCE_URL`), python-oracledb in thin mode (no Oracle client needed):
+- `oracle://user:password@host:1521/?service_name=PCDS`  a service name;
+- `oracle://user:password@host:1521/ORCL`                a SID (the path, as SQLAlchemy reads it);
+- `&snapshot=none`  reads the current state instead of one SCN per table (no FLASHBACK grant).
+
+Every table is read as of one SCN, taken the first time a statement reads the table and kept for
+the engine's life (`AS OF SCN :scn`); `snapshot_token()` is that SCN, recorded by the upload, and
+`use_snapshot` pins a recorded SCN so later steps compare against the state that was uploaded.
+Names are upper-cased unless quoted (`hr.emp` is `"HR"."EMP"`, `hr."Emp"` keeps its case); a
+table without owner is looked up in the session's current schema. Identifiers may be 128 bytes
+long from Oracle 12.2 on, 30 before.
+
+Types are mapped in `oracle_types`, SQL fragments live in `oracle_sql`, errors in `oracle_errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import oracledb
+import pyarrow as pa
+import pyarrow.compute as pc
+from loguru import logger
+
+from lakeshift.config import MigrationConfig
+from lakeshift.engines import oracle_sql
+from lakeshift.engines.base import (
+    Capabilities,
+    Column,
+    ColumnStats,
+    GroupSum,
+    RowDigest,
+    RowPlan,
+    Scope,
+    SourceEngine,
+    SqlEngine,
+    _mean_text,
+    _sum_text,
+)
+from lakeshift.engines.oracle_errors import OracleFailure, translate
+from lakeshift.engines.oracle_types import ColumnReading, OracleType, column_reading
+from lakeshift.errors import ConfigError, ConversionError, TableMissingError, TerminalError
+from lakeshift.inventory import Period
+from lakeshift.redaction import display_url, register_secret
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import split_checksum
+
+CAPABILITIES = Capabilities(
+    name="Oracle",
+    snapshot="flashback",
+    timestamp_precision="nanosecond",  # TIMESTAMP(9); extraction and canonical text keep microseconds
+    max_identifier_length=128,  # 30 before Oracle 12.2
+)
+DEFAULT_PORT = 1521
+# Binary string order, as the lake's engines compare (MIN and MAX must agree); '.' as the
+# decimal character for any number text a user's filter or a probe converts.
+SESSION_SQL = "ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY NLS_NUMERIC_CHARACTERS = '.,'"
+_OWNER = "COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA'))"
+TABLE_EXISTS_SQL = (
+    f"SELECT (SELECT COUNT(*) FROM ALL_TABLES WHERE OWNER = {_OWNER} AND TABLE_NAME = :name) + "
+    f"(SELECT COUNT(*) FROM ALL_VIEWS WHERE OWNER = {_OWNER} AND VIEW_NAME = :name) FROM DUAL"
+)
+COLUMNS_SQL = (
+    "SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE FROM ALL_TAB_COLUMNS "
+    f"WHERE OWNER = {_OWNER} AND TABLE_NAME = :name ORDER BY COLUMN_ID"
+)
+PRIMARY_KEY_SQL = (
+    "SELECT cc.COLUMN_NAME FROM ALL_CONSTRAINTS c JOIN ALL_CONS_COLUMNS cc "
+    "ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME "
+    f"WHERE c.OWNER = {_OWNER} AND c.TABLE_NAME = :name AND c.CONSTRAINT_TYPE = 'P' "
+    "ORDER BY cc.POSITION"
+)
+# V$DATABASE needs SELECT_CATALOG_ROLE (or SELECT on V_$DATABASE); DBMS_FLASHBACK needs EXECUTE.
+SCN_QUERIES = (
+    "SELECT CURRENT_SCN FROM V$DATABASE",
+    "SELECT DBMS_FLASHBACK.GET_SYSTEM_CHANGE_NUMBER FROM DUAL",
+)
+_AS_OF = re.compile(r'((?:"[^"]+"\.)?"[^"]+") AS OF SCN :scn\b')
+_URL_OPTIONS = frozenset({"service_name", "sid", "snapshot"})
+
+
+@dataclass(frozen=True)
+class OracleSettings:
+    """What a source URL says; the password stays here and in the driver, nowhere else."""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    service_name: str | None
+    sid: str | None
+    flashback: bool
+
+    def connect_arguments(self) -> dict[str, Any]:
+        target = {"service_name": self.service_name} if self.service_name else {"sid": self.sid}
+        return {
+            "user": self.user,
+            "password": self.password,
+            "host": self.host,
+            "port": self.port,
+            **target,
+        }
+
+
+def parse_url(url: str) -> OracleSettings:
+    """Read an `oracle://` URL; every problem is a ConfigError that never shows the password."""
+    parts = urlsplit(url)
+    shown = display_url(url)
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(options) - _URL_OPTIONS)
+    if unknown:
+        known = ", ".join(sorted(_URL_OPTIONS))
+        raise ConfigError(f"source {shown}: unknown option {', '.join(unknown)}; use {known}")
+    if not parts.hostname or parts.username is None or parts.password is None:
+        raise ConfigError(f"source {shown}: write oracle://user:password@host:port/?service_name=X")
+    path_sid = unquote(parts.path.strip("/")) or None
+    service_name, sid = options.get("service_name"), options.get("sid") or path_sid
+    if bool(service_name) == bool(sid):
+        raise ConfigError(f"source {shown}: name exactly one of ?service_name=... or a SID")
+    snapshot = options.get("snapshot", "flashback")
+    if snapshot not in ("flashback", "none"):
+        raise ConfigError(f"source {shown}: snapshot must be flashback or none, not {snapshot!r}")
+    return OracleSettings(
+        user=unquote(parts.username),
+        password=unquote(parts.password),
+        host=parts.hostname,
+        port=parts.port or DEFAULT_PORT,
+        service_name=service_name,
+        sid=sid,
+        flashback=snapshot == "flashback",
+    )
+
+
+def server_version(connection: Any) -> tuple[int, int]:
+    """(major, minor) of the server, e.g. (19, 3); (12, 2) decides the identifier length."""
+    numbers = re.findall(r"\d+", str(getattr(connection, "version", "") or ""))
+    return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else (19, 0)
+
+
+def _numbers_as_decimals(cursor: Any, metadata: Any) -> Any:
+    """NUMBER results as Decimal: sums and 60-bit hashes must not pass through a float."""
+    if metadata.type_code is oracledb.DB_TYPE_NUMBER:
+        return cursor.var(Decimal, arraysize=cursor.arraysize)
+    return None
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class OracleEngine(SqlEngine, SourceEngine):
+    """An Oracle database reached through a python-oracledb connection (or a stand-in for one).
+
+    `connection` needs `cursor()`, `fetch_df_batches(...)`, `version` and `close()`; `reopen`,
+    when given, opens a new one after a dropped connection (SCNs stay valid across sessions).
+    """
+
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        connection: Any,
+        number_policy: LogicalType,
+        *,
+        flashback: bool = True,
+        source: str = "oracle",
+        reopen: Callable[[], Any] | None = None,
+        secrets: tuple[str, ...] = (),
+    ):
+        self._connection: Any = connection
+        self._reopen = reopen
+        self.number_policy = number_policy
+        self.source = source
+        self._secrets = secrets
+        self._snapshots: dict[str, int] = {}  # qualified table -> SCN
+        self._last_scn: int | None = None
+        self._lob_binaries: set[str] = set()  # quoted names of BLOB columns (RAWTOHEX refuses them)
+        self._table: str | None = None  # the table errors are about
+        self._noted: set[tuple[str, str]] = set()
+        major_minor = server_version(connection)
+        self.capabilities = replace(
+            CAPABILITIES,
+            snapshot="flashback" if flashback else "none",
+            max_identifier_length=128 if major_minor >= (12, 2) else 30,
+        )
+        self._prepare(connection)
+
+    def __repr__(self) -> str:
+        return f"OracleEngine({self.source})"
+
+    # --- session -------------------------------------------------------------------------------
+    def _prepare(self, connection: Any) -> None:
+        with self._translated(None):
+            cursor = connection.cursor()
+            try:
+                cursor.execute(SESSION_SQL)
+            finally:
+                cursor.close()
+
+    def _live(self) -> Any:
+        if self._connection is None:
+            if self._reopen is None:
+                raise TerminalError(f"source {self.source}: the connection was lost")
+            with self._translated(None):
+                connection = self._reopen()
+            self._prepare(connection)
+            self._connection = connection
+        return self._connection
+
+    @contextmanager
+    def _translated(self, table: str | None) -> Iterator[None]:
+        try:
+            yield
+        except oracledb.Error as error:
+            failure = translate(error, source=self.source, table=table, secrets=self._secrets)
+            detail = error.args[0] if error.args else None
+            if getattr(detail, "is_session_dead", False) and self._reopen is not None:
+                self._connection = None  # the next statement opens a new session
+            raise failure from None
+
+    @contextmanager
+    def _about(self, table: str) -> Iterator[None]:
+        """Name `table` in errors raised by statements the shared query shapes send."""
+        previous, self._table = self._table, table
+        try:
+            yield
+        finally:
+            self._table = previous
+
+    # --- fragments ---------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return oracle_sql.quote(identifier)
+
+    def _name(self, table: str) -> tuple[str | None, str]:
+        owner, name = oracle_sql.split_name(table)
+        limit = self.capabilities.max_identifier_length
+        for part in (owner, name):
+            if part is not None and len(part.encode("utf-8")) > limit:
+                raise ConfigError(
+                    f"{table}: {part!r} is longer than {limit} bytes, the longest "
+                    "identifier this Oracle version allows"
+                )
+        return owner, name
+
+    def table_sql(self, table: str) -> str:
+        """The table, read as of its SCN when snapshots are on (the first read takes the SCN)."""
+        name = oracle_sql.qualified(*self._name(table))
+        if self.capabilities.snapshot != "flashback":
+            return name
+        self._snapshot(name)
+        return f"{name} AS OF SCN :scn"
+
+    def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        return oracle_sql.canonical_sql(expression, logical, lob=expression in self._lob_binaries)
+
+    def hash60_sql(self, text_expression: str) -> str:
+        return oracle_sql.hash60_sql(text_expression)
+
+    def shift_sql(self, expression: str) -> tuple[str, str]:
+        return oracle_sql.shift_sql(expression)
+
+    def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        return oracle_sql.period_sql(expression, logical, period)
+
+    def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
+        if value is None or column.logical.tz is not None:
+            return super().period_predicate(column, period, value)
+        return oracle_sql.range_predicate(
+            self.quote(column.name), column.native_type, value, period
+        )
+
+    def timestamp_literal(self, value: datetime) -> str:
+        return oracle_sql.timestamp_literal(value)
+
+    def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        # A BINARY_FLOAT sum would add in single precision; the lake adds doubles.
+        if logical.kind is Kind.FLOAT:
+            return f"SUM(TO_BINARY_DOUBLE({expression}))"
+        return f"SUM({expression})"
+
+    # --- statements ----------------------------------------------------------------------------
+    def _binds(self, sql: str, parameters: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
+        """`:scn` of the table the statement reads as of (one SCN per statement)."""
+        tables = set(_AS_OF.findall(sql))
+        if not tables:
+            return list(parameters)
+        scns = {self._snapshots[table] for table in tables}
+        if parameters or len(scns) != 1:
+            raise TerminalError("a statement may read one snapshot and take no other parameters")
+        return {"scn": scns.pop()}
+
+    def _fetch(self, sql: str, binds: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
+        cursor = self._live().cursor()
+        try:
+            cursor.outputtypehandler = _numbers_as_decimals
+            cursor.execute(sql, binds)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        binds = self._binds(sql, parameters)
+        with self._translated(self._table):
+            return self._fetch(sql, binds)
+
+    def _dictionary(self, sql: str, table: str) -> list[tuple[Any, ...]]:
+        owner, name = self._name(table)
+        with self._translated(table):
+            return self._fetch(sql, {"owner": owner, "name": name})
+
+    # --- snapshots -----------------------------------------------------------------------------
+    def _snapshot(self, name: str) -> int:
+        if name not in self._snapshots:
+            self._snapshots[name] = self._current_scn()
+            logger.info("{}: read as of SCN {}", name, self._snapshots[name])
+        self._last_scn = self._snapshots[name]
+        return self._last_scn
+
+    def _current_scn(self) -> int:
+        """The SCN now; a privilege problem with one query falls back to the other."""
+        where = self._table or f"source {self.source}"
+        codes = []
+        for sql in SCN_QUERIES:
+            try:
+                return int(self._fetch(sql, [])[0][0])
+            except oracledb.Error as error:
+                failure = translate(error, source=self.source, table=where, secrets=self._secrets)
+                if not isinstance(failure, TerminalError):
+                    raise failure from None  # a lost connection is not a missing grant
+                codes.append(OracleFailure.of(error).main_code())
+        raise TerminalError(
+            f"{where}: cannot read the current SCN ({', '.join(codes)}); grant SELECT on "
+            "V_$DATABASE or EXECUTE on DBMS_FLASHBACK, or add snapshot=none to the source URL"
+        )
+
+    def use_snapshot(self, table: str, token: str) -> None:
+        """Read `table` as of a recorded SCN (an upload's `snapshot.token`) from now on."""
+        self._snapshots[oracle_sql.qualified(*self._name(table))] = int(token)
+
+    def snapshot_token(self) -> str | None:
+        return None if self._last_scn is None else str(self._last_scn)
+
+    # --- metadata ------------------------------------------------------------------------------
+    def table_exists(self, table: str) -> bool:
+        return bool(self._dictionary(TABLE_EXISTS_SQL, table)[0][0])
+
+    def columns(self, table: str) -> list[Column]:
+        rows = self._dictionary(COLUMNS_SQL, table)
+        if not rows:
+            raise TableMissingError(table, "Oracle source")
+        columns = []
+        for name, data_type, precision, scale, nullable in rows:
+            oracle = OracleType(data_type, _whole(precision), _whole(scale))
+            reading = column_reading(oracle, self.number_policy)
+            if reading.unsupported:
+                logger.warning("{}.{}: {}", table, name, reading.unsupported)
+            if reading.lob and reading.logical.kind is Kind.BINARY:
+                self._lob_binaries.add(self.quote(name))
+            columns.append(Column(name, oracle.native, reading.logical, nullable == "Y"))
+        return columns
+
+    def primary_key(self, table: str) -> list[str]:
+        return [row[0] for row in self._dictionary(PRIMARY_KEY_SQL, table)]
+
+    def _reading(self, column: Column) -> ColumnReading:
+        return column_reading(OracleType.parse(column.native_type), self.number_policy)
+
+    def _require_supported(self, table: str, columns: Iterable[Column]) -> None:
+        for column in columns:
+            reason = self._reading(column).unsupported
+            if reason:
+                raise ConversionError(
+                    table,
+                    column.name,
+                    f"{reason}; map it to null in column_mappings.json to leave it out",
+                )
+
+    # --- questions -----------------------------------------------------------------------------
+    def row_count(self, scope: Scope) -> int:
+        with self._about(scope.table):
+            return super().row_count(scope)
+
+    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]:
+        """Oracle cannot GROUP BY a select-list position: the expression is repeated."""
+        expression = self.period_sql(self.quote(column.name), column.logical, period)
+        with self._about(scope.table):
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+            rows = self.query(
+                f"SELECT {expression} AS p, COUNT(*) FROM {table} GROUP BY {expression}"
+            )
+        return {row[0]: int(row[1]) for row in rows}
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        """As the shared shape, but on each column's comparable value (LOBs and national text
+        as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
+        self._require_supported(scope.table, columns)
+        selects = ["COUNT(*)"]
+        for column, logical in zip(columns, types, strict=True):
+            selects += self._stat_selects(self._stat_value(column), logical)
+        with self._about(scope.table):
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+            row = self.query(f"SELECT {', '.join(selects)} FROM {table}")[0]
+        return _stats_from_row(row, columns, types)
+
+    def _stat_value(self, column: Column) -> str:
+        return self._reading(column).stats.replace("{c}", self.quote(column.name))
+
+    def _stat_selects(self, value: str, logical: LogicalType) -> list[str]:
+        text = logical.kind is Kind.STRING
+        return [
+            f"COUNT({value})",
+            f"COUNT(DISTINCT {value})",
+            self.canonical_sql(f"MIN({value})", logical),
+            self.canonical_sql(f"MAX({value})", logical),
+            self.sum_sql(value, logical) if logical.is_numeric else "NULL",
+            f"MIN({self.length_sql(value)})" if text else "NULL",
+            f"MAX({self.length_sql(value)})" if text else "NULL",
+        ]
+
+    def mod_sql(self, expression: str, divisor: int) -> str:
+        """Oracle has no `%` operator; MOD takes the dividend's sign like the others."""
+        return f"MOD({expression}, {divisor})"
+
+    def bucket_checksums(
+        self, scope: Scope, plan: RowPlan
+    ) -> dict[tuple[str | None, int], GroupSum]:
+        """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
+        self._require_supported(scope.table, plan.columns)
+        period = self._period_of(scope) if scope.period_column is not None else "NULL"
+        inner = [
+            f"{period} AS p",
+            f"{self.hash60_sql(self._row_text_sql(plan, range(len(plan.columns))))} AS h",
+        ]
+        spread = self.key_spread_sql(plan)  # the same bucket as every other engine's
+        if spread is not None:
+            inner.append(f"{spread} AS k")
+        bucket = self.mod_sql("k" if spread is not None else "h", plan.buckets)
+        high, low = self.shift_sql("h")
+        with self._about(scope.table):
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+            rows = self.query(
+                f"SELECT p, {bucket}, COUNT(*), SUM({high}), SUM({low}) FROM (SELECT /*+ NO_MERGE */ "
+                f"{', '.join(inner)} FROM {table}) GROUP BY p, {bucket}"
+            )
+        return {
+            (p, int(b)): GroupSum(int(count), split_checksum(int(hi), int(lo)))
+            for p, b, count, hi, lo in rows
+        }
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        self._require_supported(scope.table, plan.columns)
+        with self._about(scope.table):
+            return super().group_rows(scope, plan, groups)
+
+    def row_texts(
+        self,
+        scope: Scope,
+        plan: RowPlan,
+        groups: Sequence[tuple[str | None, int]],
+        keys: Sequence[str],
+    ) -> dict[str, list[str | None]]:
+        self._require_supported(scope.table, plan.columns)
+        with self._about(scope.table):
+            return super().row_texts(scope, plan, groups, keys)
+
+    # --- what cannot be kept exactly -----------------------------------------------------------
+    def _check_counts(
+        self, scope: Scope, checks: list[tuple[Column, str, str, bool]]
+    ) -> list[tuple[Column, int, str, bool]]:
+        if not checks:
+            return []
+        counts = ", ".join(f"COUNT({sql})" for _, sql, _, _ in checks)
+        with self._about(scope.table):
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+            row = self.query(f"SELECT {counts} FROM {table}")[0]
+        return [
+            (column, int(count), message, blocking)
+            for (column, _, message, blocking), count in zip(checks, row, strict=True)
+        ]
+
+    def _checks(
+        self, columns: Sequence[Column], blocking_only: bool
+    ) -> list[tuple[Column, str, str, bool]]:
+        found = []
+        for column in columns:
+            for check in self._reading(column).checks:
+                if check.blocks_extraction or not blocking_only:
+                    sql = check.sql.replace("{c}", self.quote(column.name))
+                    found.append((column, sql, check.message, check.blocks_extraction))
+        return found
+
+    def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
+        """One line per column holding values the lake cannot keep exactly (one scan).
+
+        For the analyzer: NUMBER without precision that does not fit the policy, sub-microsecond
+        timestamps, FLOATs wider than a double, LOBs too long for SQL text, unsupported types.
+        """
+        warnings = [
+            f"{scope.table}.{c.name}: {self._reading(c).unsupported}"
+            for c in columns
+            if self._reading(c).unsupported
+        ]
+        supported = [c for c in columns if not self._reading(c).unsupported]
+        for column, count, message, _ in self._check_counts(scope, self._checks(supported, False)):
+            if count:
+                warnings.append(
+                    f"{scope.table}.{column.name}: {message.replace('{rows}', str(count))}"
+                )
+        return warnings
+
+    # --- extraction ----------------------------------------------------------------------------
+    def stream(
+        self, scope: Scope, columns: Sequence[Column], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Arrow batches straight from python-oracledb's Arrow fetch, cast to the logical types."""
+        self._require_supported(scope.table, columns)
+        readings = [self._reading(column) for column in columns]
+        self._note_conversions(scope.table, columns, readings)
+        for column, count, message, _ in self._check_counts(scope, self._checks(columns, True)):
+            if count:
+                raise ConversionError(
+                    scope.table, column.name, message.replace("{rows}", str(count))
+                )
+        selects = [
+            _select_item(reading.select, self.quote(column.name))
+            for column, reading in zip(columns, readings, strict=True)
+        ]
+        with self._about(scope.table):  # taking the SCN may fail: name the table
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+        sql = f"SELECT {', '.join(selects)} FROM {table}"
+        requested = pa.schema(
+            [pa.field(c.name, r.fetch) for c, r in zip(columns, readings, strict=True)]
+        )
+        yield from self._batches(scope.table, sql, requested, columns, readings, batch_rows)
+
+    def _batches(
+        self,
+        table: str,
+        sql: str,
+        requested: pa.Schema,
+        columns: Sequence[Column],
+        readings: Sequence[ColumnReading],
+        batch_rows: int,
+    ) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])
+        binds = self._binds(sql, ())
+        with self._translated(table):
+            frames = self._live().fetch_df_batches(
+                statement=sql, parameters=binds or None, size=batch_rows, requested_schema=requested
+            )
+        while True:
+            with self._translated(table):
+                frame = next(frames, None)
+            if frame is None:
+                return
+            fetched = pa.table(frame)
+            if fetched.num_rows == 0:
+                continue
+            arrays = [
+                to_logical(fetched.column(i), reading, column.logical, table, column.name)
+                for i, (column, reading) in enumerate(zip(columns, readings, strict=True))
+            ]
+            yield from pa.Table.from_arrays(arrays, schema=schema).to_batches(
+                max_chunksize=batch_rows
+            )
+
+    def _note_conversions(
+        self, table: str, columns: Sequence[Column], readings: Sequence[ColumnReading]
+    ) -> None:
+        for column, reading in zip(columns, readings, strict=True):
+            if reading.notes and (table, column.name) not in self._noted:
+                self._noted.add((table, column.name))
+                logger.info("{}.{}: {}", table, column.name, "; ".join(reading.notes))
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except oracledb.Error as error:  # closing a dead session is not worth failing for
+                logger.debug("closing {}: {}", self.source, translate(error, source=self.source))
+            self._connection = None
+
+
+def _select_item(template: str, name: str) -> str:
+    expression = template.replace("{c}", name)
+    return name if expression == name else f"{expression} AS {name}"
+
+
+def to_logical(
+    fetched: pa.ChunkedArray | pa.Array,
+    reading: ColumnReading,
+    logical: LogicalType,
+    table: str,
+    column: str,
+) -> pa.Array:
+    """One fetched column as its logical Arrow type; empty LOBs become NULL; nothing rounds."""
+    array = fetched.combine_chunks() if isinstance(fetched, pa.ChunkedArray) else fetched
+    if reading.lob:
+        empty = pc.equal(pc.binary_length(array), 0)
+        array = pc.if_else(empty, pa.scalar(None, array.type), array)
+    target = logical.to_arrow()
+    if array.type == target:
+        return array
+    try:
+        return array.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise ConversionError(
+            table, column, f"{array.type} cannot become {logical}: {error}"
+        ) from None
+
+
+def _stats_from_row(
+    row: Sequence[Any], columns: Sequence[Column], types: Sequence[LogicalType]
+) -> dict[str, ColumnStats]:
+    rows = int(row[0])
+    stats: dict[str, ColumnStats] = {}
+    for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
+        non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
+        stats[column.name] = ColumnStats(
+            rows=rows,
+            nulls=rows - int(non_null),
+            distinct=int(distinct),
+            min=low,
+            max=high,
+            sum=_sum_text(total, logical),
+            mean=_mean_text(total, int(non_null), logical),
+            min_length=_whole(short),
+            max_length=_whole(long),
+        )
+    return stats
+
+
+def connect(url: str, config: MigrationConfig) -> OracleEngine:
+    """Open the Oracle source a `LAKESHIFT_SOURCE_URL` names (python-oracledb thin mode)."""
+    settings = parse_url(url)
+    register_secret(settings.password)
+    source = display_url(url)
+
+    def open_connection() -> Any:
+        return oracledb.connect(**settings.connect_arguments())
+
+    try:
+        connection = open_connection()
+    except oracledb.Error as error:
+        raise translate(error, source=source, secrets=(settings.password,)) from None
+    return OracleEngine(
+        connection,
+        config.number_policy,
+        flashback=settings.flashback,
+        source=source,
+        reopen=open_connection,
+        secrets=(settings.password,),
+    )

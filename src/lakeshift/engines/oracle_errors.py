@@ -1,0 +1,142 @@
+"""Oracle and python-oracledb errors as lakeshift errors: one line, the table named, no secrets.
+
+python-oracledb raises `oracledb.DatabaseError` (and subclasses) whose first argument is an
+`_Error` with `.code` (the ORA number, 0 for driver errors) and `.full_code` (`ORA-00942`,
+`DPY-4011`, ...). Thin mode reports a dropped connection as DPY-4011 while keeping the ORA code
+(3113, 3135, ...), so both are looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakeshift.errors import (
+    ConfigError,
+    LakeshiftError,
+    TableMissingError,
+    TerminalError,
+    TransientError,
+)
+from lakeshift.redaction import MASK, redact
+
+# Dropped connections, timeouts and an instance that is starting or stopping: worth retrying.
+TRANSIENT_CODES = frozenset(
+    {
+        "ORA-03113",
+        "ORA-03114",
+        "ORA-03135",
+        "ORA-12170",
+        "ORA-12537",
+        "ORA-12547",
+        "ORA-12570",
+        "ORA-12571",
+        "ORA-01033",
+        "ORA-01034",
+        "ORA-01089",
+        "ORA-01090",
+        "ORA-00028",
+        "DPY-4011",
+        "DPY-4024",
+        "DPY-6005",
+    }
+)
+_LOGIN = {
+    "ORA-01017": "invalid user name or password",
+    "ORA-28000": "the account is locked",
+    "ORA-28001": "the password has expired",
+}
+_SERVICE = frozenset({"ORA-12154", "ORA-12514", "ORA-12505", "DPY-6001", "DPY-6003", "DPY-4027"})
+_TOO_LONG = frozenset({"ORA-01489", "ORA-22835", "ORA-06502"})
+
+
+@dataclass(frozen=True)
+class OracleFailure:
+    """What an error says, independent of how the driver shaped it."""
+
+    codes: frozenset[str]
+    message: str  # the driver's first line
+
+    @classmethod
+    def of(cls, error: BaseException) -> OracleFailure:
+        detail = error.args[0] if error.args else None
+        codes = set()
+        number = getattr(detail, "code", 0) or 0
+        if number:
+            codes.add(f"ORA-{number:05d}")
+        full_code = getattr(detail, "full_code", "") or ""
+        if full_code:
+            codes.add(full_code)
+        text = str(getattr(detail, "message", None) or detail or error)
+        return cls(frozenset(codes), text.strip().splitlines()[0] if text.strip() else "")
+
+    def has(self, *codes: str) -> bool:
+        return bool(self.codes.intersection(codes))
+
+    def main_code(self) -> str:
+        ora = sorted(code for code in self.codes if code.startswith("ORA-"))
+        return (ora or sorted(self.codes) or ["error"])[0]
+
+
+def _clean(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return redact(text)
+
+
+def translate(
+    error: BaseException, *, source: str, table: str | None = None, secrets: tuple[str, ...] = ()
+) -> LakeshiftError:
+    """The lakeshift error for an Oracle error met while working on `table` (None: connecting)."""
+    failure = OracleFailure.of(error)
+    where = table or f"source {source}"
+    code = failure.main_code()
+    driver = _clean(failure.message, secrets)
+    if failure.has(*TRANSIENT_CODES):
+        return TransientError(f"{where}: connection to Oracle lost or not ready ({code}): {driver}")
+    for login_code, meaning in _LOGIN.items():
+        if failure.has(login_code):
+            return ConfigError(
+                f"source {source}: {login_code} {meaning}; check the user and "
+                "password in LAKESHIFT_SOURCE_URL"
+            )
+    if failure.has(*_SERVICE):
+        return ConfigError(
+            f"source {source}: {code} the listener does not know this service or "
+            "SID; check host, port and service_name in LAKESHIFT_SOURCE_URL"
+        )
+    if failure.has("ORA-00942") and table is not None:
+        return TableMissingError(table, "Oracle source")
+    return TerminalError(_terminal_message(failure, where, code, driver))
+
+
+def _terminal_message(failure: OracleFailure, where: str, code: str, driver: str) -> str:
+    if failure.has("ORA-01031"):
+        return (
+            f"{where}: ORA-01031 insufficient privileges: grant SELECT on it, and FLASHBACK "
+            "for reads AS OF SCN (or add snapshot=none to the source URL to read the "
+            "current state)"
+        )
+    if failure.has("ORA-01555"):
+        return (
+            f"{where}: ORA-01555 snapshot too old: the undo for the recorded SCN is gone; "
+            "rerun sooner or raise UNDO_RETENTION"
+        )
+    if failure.has("ORA-01466", "ORA-08180", "ORA-08181"):
+        return (
+            f"{where}: {code} the table cannot be read as of the recorded SCN (its definition "
+            "changed, or the SCN is too old); rerun the upload"
+        )
+    if failure.has(*_TOO_LONG):
+        return (
+            f"{where}: {code} a value or a row's canonical text is longer than Oracle SQL "
+            "text holds (4000 bytes, 32767 with MAX_STRING_SIZE=EXTENDED); compare fewer "
+            "columns or map long LOB columns to null"
+        )
+    if failure.has("ORA-00904") and "ROUND_TIES_TO_EVEN" in failure.message.upper():
+        return f"{where}: float columns need Oracle 18c or later (ROUND_TIES_TO_EVEN)"
+    return f"{where}: Oracle {code}: {driver}"
+
+
+def is_table_missing(error: BaseException) -> bool:
+    return OracleFailure.of(error).has("ORA-00942")

@@ -1,0 +1,711 @@
+"""The Oracle engine against a recording stand-in for a python-oracledb connection.
+
+Golden SQL: every statement the engine sends (session set-up, table exists, columns, primary key,
+SCN, row count, period counts, period slices, column statistics over a table with a column of
+each type, bucket checksums, group rows, row texts, the analyzer's checks, extraction AS OF SCN)
+is recorded with its binds and compared with a reviewed file under `golden/oracle/`
+(`LAKESHIFT_UPDATE_GOLDEN=1` rewrites them); each statement must parse with sqlglot's Oracle
+dialect and must not use what sqlglot accepts but Oracle refuses (`%`, `>>`, `&`, `GROUP BY 1`).
+
+Engine behaviour: which statements run (one SCN per table, none when snapshots are off), what
+they bind, how results come back (sums and hashes exact, checksums recombined), how fetched Arrow
+batches become the logical types, and what is refused before any row is read.
+
+Not exercised: a real server. Whether Oracle accepts each statement, and what it answers, is only
+known from a live run (docs/engines/oracle.md); `test_oracle_canonical.py` evaluates the
+canonical-text formulas with a model of Oracle's semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import oracledb
+import pyarrow as pa
+import pytest
+import sqlglot
+
+from lakeshift.config import MigrationConfig
+from lakeshift.engines import oracle
+from lakeshift.engines.base import Column, KeyRange, RowPlan, Scope
+from lakeshift.engines.oracle import OracleEngine, parse_url
+from lakeshift.engines.oracle_types import OracleType, column_reading
+from lakeshift.errors import (
+    ConfigError,
+    ConversionError,
+    TableMissingError,
+    TerminalError,
+    TransientError,
+)
+from lakeshift.inventory import Period
+from lakeshift.types import LogicalType
+
+GOLDEN = Path(__file__).parent / "golden" / "oracle"
+POLICY = LogicalType.parse("decimal(38,10)")
+SCN = 4711
+TABLE = "hr.all_types"
+
+# ALL_TAB_COLUMNS rows: COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE
+ALL_TYPES = [
+    ("ID", "NUMBER", 10, 0, "N"),
+    ("AMOUNT", "NUMBER", 12, 2, "Y"),
+    ("FREE_NUMBER", "NUMBER", None, None, "Y"),
+    ("RATIO", "BINARY_DOUBLE", None, None, "Y"),
+    ("WIDE_FLOAT", "FLOAT", 126, None, "Y"),
+    ("FLAG", "BOOLEAN", None, None, "Y"),
+    ("NAME", "VARCHAR2", None, None, "Y"),
+    ("LOCAL_NAME", "NVARCHAR2", None, None, "Y"),
+    ("NOTES", "CLOB", None, None, "Y"),
+    ("PAYLOAD", "RAW", None, None, "Y"),
+    ("IMAGE", "BLOB", None, None, "Y"),
+    ("CREATED", "DATE", None, None, "Y"),
+    ("UPDATED_AT", "TIMESTAMP(9)", None, 9, "Y"),
+    ("EVENT_AT", "TIMESTAMP(6) WITH TIME ZONE", None, 6, "Y"),
+    ("WAITED", "INTERVAL DAY(2) TO SECOND(6)", None, 6, "Y"),
+    ("RID", "ROWID", None, None, "Y"),
+]
+
+
+# --- a recording stand-in for python-oracledb -------------------------------------------------------
+@dataclass
+class Call:
+    kind: str
+    sql: str
+    binds: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeCursor:
+    arraysize = 100
+
+    def __init__(self, connection: FakeConnection):
+        self.connection = connection
+        self.rows: list[tuple[Any, ...]] = []
+        self.outputtypehandler: Any = None
+
+    def execute(self, sql: str, binds: Any = None) -> None:
+        self.connection.calls.append(Call("execute", sql, binds))
+        self.rows = self.connection.answer(sql)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def close(self) -> None:
+        pass
+
+
+Answer = list[tuple[Any, ...]] | BaseException | Callable[[str], list[tuple[Any, ...]]]
+
+
+class FakeConnection:
+    """Answers by the first rule whose marker the statement contains; records every call."""
+
+    def __init__(
+        self,
+        rules: Sequence[tuple[str, Answer]] = (),
+        version: str = "19.3.0.0.0",
+        frames: Sequence[pa.Table] = (),
+    ):
+        self.calls: list[Call] = []
+        self.rules = list(rules)
+        self.version = version
+        self.frames = list(frames)
+        self.closed = False
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self)
+
+    def answer(self, sql: str) -> list[tuple[Any, ...]]:
+        for marker, answer in self.rules:
+            if marker in sql:
+                if isinstance(answer, BaseException):
+                    raise answer
+                return answer(sql) if callable(answer) else answer
+        return []
+
+    def fetch_df_batches(
+        self,
+        statement: str,
+        parameters: Any = None,
+        size: int | None = None,
+        *,
+        requested_schema: Any = None,
+    ) -> Iterator[pa.Table]:
+        self.calls.append(
+            Call(
+                "fetch_df_batches",
+                statement,
+                parameters,
+                {"size": size, "requested_schema": requested_schema},
+            )
+        )
+        return iter(self.frames)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def stats_row(columns: int) -> Callable[[str], list[tuple[Any, ...]]]:
+    """COUNT(*), then per column: count, distinct, min, max, sum, min length, max length."""
+    return lambda sql: [
+        (Decimal(3),) + (Decimal(2), Decimal(2), "a", "b", None, None, None) * columns
+    ]
+
+
+def rules() -> list[tuple[str, Answer]]:
+    """What every test needs: the SCN, the ALL_TYPES table, its primary key, its existence."""
+    return [
+        ("V$DATABASE", [(Decimal(SCN),)]),
+        ("ALL_TAB_COLUMNS", ALL_TYPES),
+        ("ALL_CONSTRAINTS", [("ID",)]),
+        ("ALL_VIEWS", [(Decimal(1),)]),
+    ]
+
+
+def engine_for(connection: FakeConnection, **options: Any) -> OracleEngine:
+    return OracleEngine(
+        connection, POLICY, source="oracle://scott:***@db:1521/?service_name=PCDS", **options
+    )
+
+
+def all_types(engine: OracleEngine) -> list[Column]:
+    return engine.columns(TABLE)
+
+
+# --- golden files ----------------------------------------------------------------------------------
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_NOT_ORACLE = re.compile(r"%|>>|<<|&|::|\bGROUP BY \d|\bLIMIT\b|\bILIKE\b")
+
+
+def assert_oracle_sql(sql: str) -> None:
+    sqlglot.parse_one(sql, read="oracle")  # raises on anything sqlglot cannot read as Oracle
+    code = _LITERAL.sub("''", sql)
+    assert not _NOT_ORACLE.search(code), f"not Oracle SQL: {_NOT_ORACLE.search(code)}"
+
+
+def render(calls: list[Call]) -> str:
+    blocks = []
+    for call in calls:
+        header = f"-- {call.kind}"
+        if call.binds:
+            header += f" binds={json.dumps(call.binds, sort_keys=True, default=str)}"
+        if call.extra.get("size"):
+            header += f" size={call.extra['size']}"
+        schema = call.extra.get("requested_schema")
+        if schema is not None:
+            header += "\n-- requested: " + ", ".join(f"{f.name} {f.type}" for f in schema)
+        blocks.append(f"{header}\n{call.sql};\n")
+    return "\n".join(blocks)
+
+
+def check_golden(name: str, calls: list[Call]) -> None:
+    for call in calls:
+        assert_oracle_sql(call.sql)
+    text = render(calls)
+    path = GOLDEN / f"{name}.sql"
+    if os.environ.get("LAKESHIFT_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"{path} is missing; run with LAKESHIFT_UPDATE_GOLDEN=1 and review it"
+    assert path.read_text(encoding="utf-8") == text, f"{path} differs from what the engine sends"
+
+
+def _period_scope(engine: OracleEngine, **changes: Any) -> Scope:
+    created = next(c for c in all_types(engine) if c.name == "CREATED")
+    return Scope(TABLE, where='"AMOUNT" > 0', period_column=created, period=Period.MONTH, **changes)
+
+
+def test_golden_session_and_metadata() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    assert engine.table_exists(TABLE)
+    assert [c.name for c in engine.columns(TABLE)] == [row[0] for row in ALL_TYPES]
+    assert engine.primary_key(TABLE) == ["ID"]
+    check_golden("metadata", connection.calls)
+
+
+def test_golden_counts() -> None:
+    connection = FakeConnection(
+        [
+            ("GROUP BY", [("2024-01", Decimal(2)), (None, Decimal(1))]),
+            ("COUNT(*) FROM", [(Decimal(3),)]),
+            *rules(),
+        ]
+    )
+    engine = engine_for(connection)
+    scope = _period_scope(engine)
+    start = len(connection.calls)
+    assert engine.row_count(scope) == 3
+    assert scope.period_column is not None
+    assert engine.period_counts(scope, scope.period_column, Period.MONTH) == {"2024-01": 2, None: 1}
+    sliced = _period_scope(engine, only_periods=frozenset({"2024-01", None}))
+    assert engine.row_count(sliced) == 3
+    zoned = next(c for c in all_types(engine) if c.name == "EVENT_AT")
+    engine.row_count(Scope(TABLE, period_column=zoned, only_periods=frozenset({"2024-12"})))
+    engine.row_count(
+        Scope(
+            TABLE,
+            key_range=KeyRange("ID", 100, 200),
+            period_column=scope.period_column,
+            excluded_periods=frozenset({"2023-02", None}),
+        )
+    )
+    check_golden("counts", connection.calls[start:])
+
+
+def test_golden_column_stats_of_every_type() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    columns = all_types(engine)
+    connection.rules.insert(0, ("COUNT(DISTINCT", stats_row(len(columns))))
+    start = len(connection.calls)
+    stats = engine.column_stats(Scope(TABLE), columns, [c.logical for c in columns])
+    assert set(stats) == {c.name for c in columns}
+    name = stats["NAME"]
+    assert (name.rows, name.nulls, name.distinct, name.min, name.max) == (3, 1, 2, "a", "b")
+    check_golden("column_stats", connection.calls[start:])
+
+
+def _plan(engine: OracleEngine, keyed: bool) -> RowPlan:
+    columns = tuple(
+        c
+        for c in all_types(engine)
+        if c.name in {"ID", "AMOUNT", "RATIO", "NAME", "IMAGE", "EVENT_AT"}
+    )
+    return RowPlan(
+        columns, tuple(c.logical for c in columns), key=(0,) if keyed else (), buckets=256
+    )
+
+
+def test_golden_row_hashes() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    scope = _period_scope(engine)
+    keyed, unkeyed = _plan(engine, True), _plan(engine, False)
+    connection.rules.insert(
+        0, ("SUM(TRUNC(h", [("2024-01", Decimal(7), Decimal(2), Decimal(2**30 - 1), Decimal(5))])
+    )
+    texts_row = ("1", "1", "10.00", "1.00000000000000e+00", "n", "ff", "2024-01-01 00:00:00.000000")
+    connection.rules.insert(0, ("IN ('1', '2')", [texts_row]))
+    start = len(connection.calls)
+    sums = engine.bucket_checksums(scope, keyed)
+    assert sums[("2024-01", 7)].count == 2
+    assert sums[("2024-01", 7)].checksum == ((2**30 - 1) << 30) + 5
+    engine.bucket_checksums(Scope(TABLE), unkeyed)
+    engine.group_rows(scope, keyed, [("2024-01", 7), (None, 3)])
+    texts = engine.row_texts(scope, keyed, [("2024-01", 7)], ["1", "2"])
+    assert texts == {"1": list(texts_row[1:])}
+    check_golden("row_hashes", connection.calls[start:])
+
+
+def test_golden_extraction_and_checks() -> None:
+    zeros = ("COUNT(CASE", lambda sql: [(Decimal(0),) * sql.count("COUNT(CASE")])
+    connection = FakeConnection([zeros, *rules()])
+    engine = engine_for(connection)
+    columns = all_types(engine)
+    start = len(connection.calls)
+    assert engine.fit_warnings(Scope(TABLE), columns) == []
+    assert list(engine.stream(Scope(TABLE, where='"ID" > 10'), columns, 1000)) == []
+    check_golden("extraction", connection.calls[start:])
+
+
+def test_golden_without_snapshots_and_with_scn_fallback() -> None:
+    refused = oracledb.DatabaseError(oracledb_error("ORA-00942: table or view does not exist", 942))
+    fallback = FakeConnection(
+        [
+            ("V$DATABASE", refused),
+            ("DBMS_FLASHBACK", [(Decimal(99),)]),
+            ("COUNT(*)", [(Decimal(0),)]),
+            *rules(),
+        ]
+    )
+    engine = engine_for(fallback)
+    engine.row_count(Scope(TABLE))
+    plain = FakeConnection([("COUNT(*)", [(Decimal(0),)]), *rules()])
+    engine_for(plain, flashback=False).row_count(Scope(TABLE))
+    check_golden("snapshots", fallback.calls + plain.calls)
+
+
+def oracledb_error(message: str, code: int = 0) -> Any:
+    from oracledb import errors
+
+    return errors._Error(message, code=code)
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+def _count_rules() -> list[tuple[str, Answer]]:
+    return [("COUNT(*) FROM", [(Decimal(5),)]), *rules()]
+
+
+def test_one_scn_per_table_taken_once_and_bound_to_every_read() -> None:
+    connection = FakeConnection(_count_rules())
+    engine = engine_for(connection)
+    engine.row_count(Scope("hr.emp"))
+    engine.row_count(Scope("hr.emp"))
+    engine.row_count(Scope("hr.dept"))
+    scn_reads = [c for c in connection.calls if "V$DATABASE" in c.sql]
+    reads = [c for c in connection.calls if "COUNT(*) FROM" in c.sql]
+    assert len(scn_reads) == 2  # one per table, not one per statement
+    assert all(" AS OF SCN :scn" in c.sql and c.binds == {"scn": SCN} for c in reads)
+    assert engine.snapshot_token() == str(SCN)
+
+
+def test_recorded_snapshot_is_used_without_taking_a_new_one() -> None:
+    connection = FakeConnection(_count_rules())
+    engine = engine_for(connection)
+    engine.use_snapshot("HR.EMP", "1234")
+    engine.row_count(Scope("hr.emp"))
+    assert not any("V$DATABASE" in c.sql for c in connection.calls)
+    assert connection.calls[-1].binds == {"scn": 1234}
+    assert engine.snapshot_token() == "1234"
+
+
+def test_snapshots_off_reads_current_state() -> None:
+    connection = FakeConnection(_count_rules())
+    engine = engine_for(connection, flashback=False)
+    engine.row_count(Scope("hr.emp"))
+    assert engine.capabilities.snapshot == "none"
+    assert engine.snapshot_token() is None
+    assert "AS OF" not in connection.calls[-1].sql and connection.calls[-1].binds == []
+
+
+def test_no_scn_privilege_names_the_table_and_the_grants() -> None:
+    refused = oracledb.DatabaseError(oracledb_error("ORA-01031: insufficient privileges", 1031))
+    connection = FakeConnection([("V$DATABASE", refused), ("DBMS_FLASHBACK", refused), *rules()])
+    with pytest.raises(TerminalError) as raised:
+        engine_for(connection).row_count(Scope("hr.emp"))
+    message = str(raised.value)
+    assert message.startswith("hr.emp: cannot read the current SCN (ORA-01031, ORA-01031)")
+    assert "V_$DATABASE or EXECUTE on DBMS_FLASHBACK" in message and "snapshot=none" in message
+
+
+def test_a_connection_lost_while_taking_the_scn_stays_transient() -> None:
+    dropped = oracledb.DatabaseError(oracledb_error("ORA-03135: connection lost contact", 3135))
+    connection = FakeConnection([("V$DATABASE", dropped), *rules()])
+    with pytest.raises(TransientError):
+        engine_for(connection).row_count(Scope("hr.emp"))
+    assert not any("DBMS_FLASHBACK" in c.sql for c in connection.calls)
+
+
+# --- names, metadata, types -----------------------------------------------------------------------
+def test_names_are_upper_cased_unless_quoted_and_bound() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    engine.columns('hr."Mixed"')
+    engine.table_exists("emp")
+    assert connection.calls[-2].binds == {"owner": "HR", "name": "Mixed"}
+    assert connection.calls[-1].binds == {"owner": None, "name": "EMP"}
+    assert engine.table_sql('hr."Mixed"').startswith('"HR"."Mixed" AS OF SCN')
+
+
+@pytest.mark.parametrize(
+    ("version", "limit"), [("12.1.0.2.0", 30), ("12.2.0.1.0", 128), ("23.4.0.24.5", 128)]
+)
+def test_identifier_limit_follows_the_server_version(version: str, limit: int) -> None:
+    engine = engine_for(FakeConnection(rules(), version=version))
+    assert engine.capabilities.max_identifier_length == limit
+    engine.table_sql("HR." + "X" * limit)
+    with pytest.raises(ConfigError, match=f"longer than {limit} bytes"):
+        engine.table_sql("HR." + "X" * (limit + 1))
+
+
+def test_missing_table_has_no_columns() -> None:
+    connection = FakeConnection([("ALL_TAB_COLUMNS", []), *rules()])
+    with pytest.raises(TableMissingError, match=r"HR\.NOPE"):
+        engine_for(connection).columns("HR.NOPE")
+
+
+TYPE_MATRIX = [
+    (OracleType("NUMBER", 10, 0), "integer"),
+    (OracleType("NUMBER", 18, 0), "integer"),
+    (OracleType("NUMBER", 19, 0), "decimal(19,0)"),
+    (OracleType("NUMBER", 12, 2), "decimal(12,2)"),
+    (OracleType("NUMBER", 5, -2), "integer"),
+    (OracleType("NUMBER", 18, -3), "decimal(21,0)"),
+    (OracleType("NUMBER", 3, 5), "decimal(5,5)"),
+    (OracleType("NUMBER", None, 0), "decimal(38,0)"),
+    (OracleType("NUMBER"), "decimal(38,10)"),
+    (OracleType("FLOAT", 49), "float"),
+    (OracleType("FLOAT", 126), "float"),
+    (OracleType("BINARY_FLOAT"), "float"),
+    (OracleType("BINARY_DOUBLE"), "float"),
+    (OracleType("DATE"), "timestamp"),
+    (OracleType("TIMESTAMP(0)", None, 0), "timestamp"),
+    (OracleType("TIMESTAMP(9)", None, 9), "timestamp"),
+    (OracleType("TIMESTAMP(6) WITH TIME ZONE", None, 6), "timestamp[UTC]"),
+    (OracleType("TIMESTAMP(3) WITH LOCAL TIME ZONE", None, 3), "timestamp[UTC]"),
+    (OracleType("CHAR"), "string"),
+    (OracleType("NCHAR"), "string"),
+    (OracleType("VARCHAR2"), "string"),
+    (OracleType("NVARCHAR2"), "string"),
+    (OracleType("CLOB"), "string"),
+    (OracleType("NCLOB"), "string"),
+    (OracleType("BLOB"), "binary"),
+    (OracleType("RAW"), "binary"),
+    (OracleType("ROWID"), "string"),
+    (OracleType("INTERVAL YEAR(2) TO MONTH", 2, 0), "string"),
+    (OracleType("INTERVAL DAY(2) TO SECOND(6)", 2, 6), "string"),
+    (OracleType("BOOLEAN"), "boolean"),
+]
+
+
+@pytest.mark.parametrize(
+    ("oracle_type", "logical"), TYPE_MATRIX, ids=lambda t: getattr(t, "native", t)
+)
+def test_type_matrix(oracle_type: OracleType, logical: str) -> None:
+    reading = column_reading(oracle_type, POLICY)
+    assert str(reading.logical) == logical
+    assert reading.unsupported is None
+    # Column.native_type is all the engine keeps: it must lead back to the same reading.
+    again = column_reading(OracleType.parse(oracle_type.native), POLICY)
+    assert again == reading
+    if oracle_type.name in ("NUMBER", "FLOAT"):
+        assert OracleType.parse(oracle_type.native) == oracle_type
+
+
+@pytest.mark.parametrize(
+    "name", ["LONG", "LONG RAW", "BFILE", "XMLTYPE", "JSON", "VECTOR", "SDO_GEOMETRY"]
+)
+def test_unsupported_types_are_refused_when_used_and_can_be_mapped_away(name: str) -> None:
+    connection = FakeConnection(
+        [
+            ("ALL_TAB_COLUMNS", [("ID", "NUMBER", 10, 0, "N"), ("DOC", name, None, None, "Y")]),
+            ("COUNT(", [(Decimal(0),)]),
+            *rules(),
+        ]
+    )
+    engine = engine_for(connection)
+    identifier, document = engine.columns("hr.docs")
+    with pytest.raises(ConversionError, match=r"DOC.*map it to null"):
+        list(engine.stream(Scope("hr.docs"), [identifier, document], 10))
+    assert not [c for c in connection.calls if c.kind == "fetch_df_batches"]
+    assert any(
+        "cannot be moved exactly" in w
+        for w in engine.fit_warnings(Scope("hr.docs"), [identifier, document])
+    )
+    assert list(engine.stream(Scope("hr.docs"), [identifier], 10)) == []  # mapped to null: fine
+
+
+# --- results -------------------------------------------------------------------------------------
+def test_query_asks_for_numbers_as_decimals() -> None:
+    """Sums of NUMBER(38,10) and 60-bit hashes must not pass through a float."""
+
+    class Cursor:
+        arraysize = 7
+
+        def var(self, kind: Any, arraysize: int) -> tuple[Any, int]:
+            return kind, arraysize
+
+    number = type("Meta", (), {"type_code": oracledb.DB_TYPE_NUMBER})()
+    text = type("Meta", (), {"type_code": oracledb.DB_TYPE_VARCHAR})()
+    assert oracle._numbers_as_decimals(Cursor(), number) == (Decimal, 7)
+    assert oracle._numbers_as_decimals(Cursor(), text) is None
+
+
+def test_statistics_keep_exact_sums() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    amount = next(c for c in all_types(engine) if c.name == "AMOUNT")
+    total = Decimal("12345678901234567890.12")
+    connection.rules.insert(
+        0,
+        (
+            "COUNT(DISTINCT",
+            [(Decimal(4), Decimal(3), Decimal(2), "1.00", "9.00", total, None, None)],
+        ),
+    )
+    stats = engine.column_stats(Scope(TABLE), [amount], [amount.logical])["AMOUNT"]
+    assert (stats.rows, stats.nulls, stats.distinct, stats.sum) == (
+        4,
+        1,
+        2,
+        "12345678901234567890.12",
+    )
+
+
+def _frame(columns: list[Column], arrays: list[pa.Array]) -> pa.Table:
+    return pa.table(arrays, names=[c.name for c in columns])
+
+
+def test_stream_casts_fetched_arrow_to_logical_types() -> None:
+    connection = FakeConnection([("COUNT(CASE", [(Decimal(0),)]), *rules()])
+    engine = engine_for(connection)
+    by_name = {c.name: c for c in all_types(engine)}
+    columns = [by_name[n] for n in ("ID", "FREE_NUMBER", "EVENT_AT", "NOTES", "IMAGE")]
+    moment = datetime(1969, 7, 20, 20, 17, 40, 123456)
+    connection.frames = [
+        _frame(
+            columns,
+            [
+                pa.array([], pa.int64()),
+                pa.array([], pa.decimal128(38, 10)),
+                pa.array([], pa.timestamp("us")),
+                pa.array([], pa.string()),
+                pa.array([], pa.binary()),
+            ],
+        ),
+        _frame(
+            columns,
+            [
+                pa.array([1, 2], pa.int64()),
+                pa.array([Decimal("1.5"), None], pa.decimal128(38, 10)),
+                pa.array([moment, None], pa.timestamp("us")),
+                pa.array(["", "text"], pa.string()),
+                pa.array([b"", b"\x00\xff"], pa.binary()),
+            ],
+        ),
+    ]
+    batches = list(engine.stream(Scope(TABLE), columns, 1000))
+    assert len(batches) == 1
+    batch = batches[0]
+    assert batch.schema == pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])
+    assert batch.column(2).type == pa.timestamp("us", tz="UTC")
+    assert batch.column(2)[0].as_py().replace(tzinfo=None) == moment
+    assert batch.column(3).to_pylist() == [None, "text"]  # an empty CLOB is NULL, like ''
+    assert batch.column(4).to_pylist() == [None, b"\x00\xff"]
+    fetch = next(c for c in connection.calls if c.kind == "fetch_df_batches")
+    assert fetch.binds == {"scn": SCN} and fetch.extra["size"] == 1000
+    assert [f.type for f in fetch.extra["requested_schema"]] == [
+        pa.int64(),
+        pa.decimal128(38, 10),
+        pa.timestamp("us"),
+        pa.string(),
+        pa.binary(),
+    ]
+
+
+def test_stream_refuses_finer_than_microseconds_rather_than_rounding() -> None:
+    """python-oracledb cuts to microseconds when asked for them; should a driver ever hand back
+    nanoseconds anyway, the cast refuses to lose them silently."""
+    connection = FakeConnection([("COUNT(CASE", [(Decimal(0),)]), *rules()])
+    engine = engine_for(connection)
+    updated = next(c for c in all_types(engine) if c.name == "UPDATED_AT")
+    connection.frames = [_frame([updated], [pa.array([1_000_000_001], pa.timestamp("ns"))])]
+    with pytest.raises(ConversionError, match="UPDATED_AT"):
+        list(engine.stream(Scope(TABLE), [updated], 10))
+
+
+def test_stream_refuses_numbers_that_do_not_fit_the_policy_before_reading() -> None:
+    connection = FakeConnection([("COUNT(CASE", [(Decimal(2),)]), *rules()])
+    engine = engine_for(connection)
+    free = next(c for c in all_types(engine) if c.name == "FREE_NUMBER")
+    with pytest.raises(ConversionError, match=r"FREE_NUMBER: 2 value.*number_without_precision"):
+        list(engine.stream(Scope(TABLE), [free], 10))
+    assert not [c for c in connection.calls if c.kind == "fetch_df_batches"]
+
+
+def test_fit_warnings_name_column_and_count() -> None:
+    connection = FakeConnection(
+        [
+            ("COUNT(CASE", lambda sql: [tuple(Decimal(i) for i in range(sql.count("COUNT(CASE")))]),
+            *rules(),
+        ]
+    )
+    engine = engine_for(connection)
+    columns = all_types(engine)
+    warnings = engine.fit_warnings(Scope(TABLE), columns)
+    assert any(
+        w.startswith(f"{TABLE}.UPDATED_AT: ") and "below a microsecond" in w for w in warnings
+    )
+    assert any(f"{TABLE}.WIDE_FLOAT: " in w and "15 significant digits" in w for w in warnings)
+    assert any(f"{TABLE}.NOTES: " in w for w in warnings)
+    assert not any(w.startswith("0 value") for w in warnings)
+
+
+# --- connections ---------------------------------------------------------------------------------
+def test_url_forms() -> None:
+    service = parse_url("oracle://scott:t%40ger@db.example:1521/?service_name=PCDS")
+    assert (service.user, service.password, service.host, service.port) == (
+        "scott",
+        "t@ger",
+        "db.example",
+        1521,
+    )
+    assert (
+        service.connect_arguments()["service_name"] == "PCDS"
+        and "sid" not in service.connect_arguments()
+    )
+    sid = parse_url("oracle+oracledb://scott:tiger@db/ORCL?snapshot=none")
+    assert (sid.sid, sid.port, sid.flashback) == ("ORCL", 1521, False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "oracle://scott:tiger@db:1521/",
+        "oracle://scott:tiger@db:1521/ORCL?service_name=PCDS",
+        "oracle://scott:tiger@db:1521/?service_name=PCDS&mode=sysdba",
+        "oracle://scott:tiger@db:1521/?service_name=PCDS&snapshot=yes",
+        "oracle://db:1521/?service_name=PCDS",
+    ],
+)
+def test_bad_urls_say_why_without_the_password(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_url(url)
+    assert "tiger" not in str(raised.value)
+
+
+def test_connect_uses_thin_mode_arguments_and_hides_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_connect(**arguments: Any) -> FakeConnection:
+        seen.update(arguments)
+        return FakeConnection(rules())
+
+    monkeypatch.setattr(oracledb, "connect", fake_connect)
+    engine = oracle.connect(
+        "oracle://scott:s3cret-pw@db:1521/?service_name=PCDS", MigrationConfig(lake=Path("x"))
+    )
+    assert seen == {
+        "user": "scott",
+        "password": "s3cret-pw",
+        "host": "db",
+        "port": 1521,
+        "service_name": "PCDS",
+    }
+    assert "s3cret-pw" not in repr(engine) and oracledb.is_thin_mode()
+
+    def refuse(**arguments: Any) -> None:
+        raise oracledb.DatabaseError(
+            oracledb_error(
+                f"ORA-01017: invalid username/password; logon denied (tried {arguments['password']})",
+                1017,
+            )
+        )
+
+    monkeypatch.setattr(oracledb, "connect", refuse)
+    with pytest.raises(ConfigError) as raised:
+        oracle.connect(
+            "oracle://scott:s3cret-pw@db:1521/?service_name=PCDS", MigrationConfig(lake=Path("x"))
+        )
+    assert "ORA-01017" in str(raised.value) and "s3cret-pw" not in str(raised.value)
+
+
+def test_dropped_connection_is_transient_and_the_next_statement_reconnects() -> None:
+    dropped = oracledb.DatabaseError(
+        oracledb_error("ORA-03113: end-of-file on communication channel", 3113)
+    )
+    first = FakeConnection([("COUNT(*) FROM", dropped), *rules()])
+    second = FakeConnection(_count_rules())
+    engine = engine_for(first, reopen=lambda: second)
+    with pytest.raises(TransientError, match=f"{TABLE}: .*ORA-03113"):
+        engine.row_count(Scope(TABLE))
+    assert engine.row_count(Scope(TABLE)) == 5
+    assert second.calls[0].sql == oracle.SESSION_SQL  # the new session is prepared too
+    assert second.calls[-1].binds == {"scn": SCN}  # the SCN outlives the session
+
+
+def test_close_closes_the_connection() -> None:
+    connection = FakeConnection(rules())
+    engine_for(connection).close()
+    assert connection.closed
