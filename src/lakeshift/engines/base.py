@@ -287,41 +287,33 @@ class SqlEngine(Engine):
         )
         return {row[0]: int(row[1]) for row in self.query(sql)}
 
+    def stat_value_sql(self, column: Column) -> str:
+        """The value statistics count and order (engines without MIN on some types convert)."""
+        return self.quote(column.name)
+
+    def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
+        """The seven statistics of one column, in the order `stats_from_row` reads them."""
+        text = logical.kind is Kind.STRING
+        return [
+            f"COUNT({value})",
+            f"COUNT(DISTINCT {value})",
+            self.canonical_sql(f"MIN({value})", logical),
+            self.canonical_sql(f"MAX({value})", logical),
+            self.sum_sql(value, logical) if logical.is_numeric else "NULL",
+            f"MIN({self.length_sql(value)})" if text else "NULL",
+            f"MAX({self.length_sql(value)})" if text else "NULL",
+        ]
+
     def column_stats(
         self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
     ) -> dict[str, ColumnStats]:
         selects = ["COUNT(*)"]
         for column, logical in zip(columns, types, strict=True):
-            name = self.quote(column.name)
-            selects += [
-                f"COUNT({name})",
-                f"COUNT(DISTINCT {name})",
-                self.canonical_sql(f"MIN({name})", logical),
-                self.canonical_sql(f"MAX({name})", logical),
-                self.sum_sql(name, logical) if logical.is_numeric else "NULL",
-                f"MIN({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
-                f"MAX({self.length_sql(name)})" if logical.kind is Kind.STRING else "NULL",
-            ]
+            selects += self.stat_selects(self.stat_value_sql(column), logical)
         sql = (
             f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
-        row = self.query(sql)[0]
-        rows = int(row[0])
-        stats: dict[str, ColumnStats] = {}
-        for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
-            non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
-            stats[column.name] = ColumnStats(
-                rows=rows,
-                nulls=rows - int(non_null),
-                distinct=int(distinct),
-                min=low,
-                max=high,
-                sum=_sum_text(total, logical),
-                mean=_mean_text(total, int(non_null), logical),
-                min_length=None if short is None else int(short),
-                max_length=None if long is None else int(long),
-            )
-        return stats
+        return stats_from_row(self.query(sql)[0], columns, types)
 
     def _row_text_sql(self, plan: RowPlan, positions: Sequence[int]) -> str:
         parts = []
@@ -435,6 +427,28 @@ class SqlEngine(Engine):
         lists = [literals[i : i + 1000] for i in range(0, len(literals), 1000)]
         tests = [f"{expression} IN ({', '.join(items)})" for items in lists]
         return "(" + " OR ".join(tests) + ")" if tests else "1 = 0"
+
+
+def stats_from_row(
+    row: Sequence[Any], columns: Sequence[Column], types: Sequence[LogicalType]
+) -> dict[str, ColumnStats]:
+    """Decode the statistics query's single row: COUNT(*), then seven values per column."""
+    rows = int(row[0])
+    stats: dict[str, ColumnStats] = {}
+    for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
+        non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
+        stats[column.name] = ColumnStats(
+            rows=rows,
+            nulls=rows - int(non_null),
+            distinct=int(distinct),
+            min=low,
+            max=high,
+            sum=_sum_text(total, logical),
+            mean=_mean_text(total, int(non_null), logical),
+            min_length=None if short is None else int(short),
+            max_length=None if long is None else int(long),
+        )
+    return stats
 
 
 def _sum_text(total: Any, logical: LogicalType) -> str | None:

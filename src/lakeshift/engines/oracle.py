@@ -43,8 +43,6 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
-    _mean_text,
-    _sum_text,
 )
 from lakeshift.engines.oracle_errors import OracleFailure, translate
 from lakeshift.engines.oracle_types import ColumnReading, OracleType, column_reading
@@ -405,28 +403,11 @@ class OracleEngine(SqlEngine, SourceEngine):
         """As the shared shape, but on each column's comparable value (LOBs and national text
         as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
         self._require_supported(scope.table, columns)
-        selects = ["COUNT(*)"]
-        for column, logical in zip(columns, types, strict=True):
-            selects += self._stat_selects(self._stat_value(column), logical)
         with self._about(scope.table):
-            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
-            row = self.query(f"SELECT {', '.join(selects)} FROM {table}")[0]
-        return _stats_from_row(row, columns, types)
+            return super().column_stats(scope, columns, types)
 
-    def _stat_value(self, column: Column) -> str:
+    def stat_value_sql(self, column: Column) -> str:
         return self._reading(column).stats.replace("{c}", self.quote(column.name))
-
-    def _stat_selects(self, value: str, logical: LogicalType) -> list[str]:
-        text = logical.kind is Kind.STRING
-        return [
-            f"COUNT({value})",
-            f"COUNT(DISTINCT {value})",
-            self.canonical_sql(f"MIN({value})", logical),
-            self.canonical_sql(f"MAX({value})", logical),
-            self.sum_sql(value, logical) if logical.is_numeric else "NULL",
-            f"MIN({self.length_sql(value)})" if text else "NULL",
-            f"MAX({self.length_sql(value)})" if text else "NULL",
-        ]
 
     def mod_sql(self, expression: str, divisor: int) -> str:
         """Oracle has no `%` operator; MOD takes the dividend's sign like the others."""
@@ -620,27 +601,6 @@ def to_logical(
         raise ConversionError(
             table, column, f"{array.type} cannot become {logical}: {error}"
         ) from None
-
-
-def _stats_from_row(
-    row: Sequence[Any], columns: Sequence[Column], types: Sequence[LogicalType]
-) -> dict[str, ColumnStats]:
-    rows = int(row[0])
-    stats: dict[str, ColumnStats] = {}
-    for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
-        non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
-        stats[column.name] = ColumnStats(
-            rows=rows,
-            nulls=rows - int(non_null),
-            distinct=int(distinct),
-            min=low,
-            max=high,
-            sum=_sum_text(total, logical),
-            mean=_mean_text(total, int(non_null), logical),
-            min_length=_whole(short),
-            max_length=_whole(long),
-        )
-    return stats
 
 
 def connect(url: str, config: MigrationConfig) -> OracleEngine:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -461,15 +460,10 @@ class PostgresEngine(SqlEngine, SourceEngine):
         collation. So booleans are compared as 0/1, bytea as its hex text and every string kind
         as its text output in the "C" collation (code point order, like DuckDB).
         """
-        selects = ["COUNT(*)"]
-        for column, logical in zip(columns, types, strict=True):
-            selects += self._stat_selects(self.quote(column.name), logical)
         with self._answering(scope.table):
-            sql = f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
-            row = self.query(sql)[0]
-        return _stats_from_row(row, columns, types)
+            return super().column_stats(scope, columns, types)
 
-    def _stat_selects(self, name: str, logical: LogicalType) -> list[str]:
+    def stat_selects(self, name: str, logical: LogicalType) -> list[str]:
         value, extreme = self._comparable(name, logical)
         is_text = logical.kind is Kind.STRING
         return [
@@ -584,43 +578,6 @@ class PostgresEngine(SqlEngine, SourceEngine):
         if self._snapshot is not None:
             self._snapshot.end()
         self._drop_connections()
-
-
-def _stats_from_row(
-    row: tuple[Any, ...], columns: Sequence[Column], types: Sequence[LogicalType]
-) -> dict[str, ColumnStats]:
-    """Decode `column_stats`' single row: COUNT(*), then seven values per column."""
-    rows = int(row[0])
-    stats: dict[str, ColumnStats] = {}
-    for index, (column, logical) in enumerate(zip(columns, types, strict=True)):
-        non_null, distinct, low, high, total, short, long = row[1 + 7 * index : 8 + 7 * index]
-        stats[column.name] = ColumnStats(
-            rows=rows,
-            nulls=rows - int(non_null),
-            distinct=int(distinct),
-            min=low,
-            max=high,
-            sum=_sum_text(total, logical),
-            mean=_mean_text(total, int(non_null), logical),
-            min_length=None if short is None else int(short),
-            max_length=None if long is None else int(long),
-        )
-    return stats
-
-
-def _sum_text(total: Any, logical: LogicalType) -> str | None:
-    # As the shared statistics write it; compare_stats compares the numbers, not the text.
-    if total is None:
-        return None
-    return repr(float(total)) if logical.kind is Kind.FLOAT else format(Decimal(total), "f")
-
-
-def _mean_text(total: Any, count: int, logical: LogicalType) -> str | None:
-    if total is None or count == 0:
-        return None
-    if logical.kind is Kind.FLOAT:
-        return repr(float(total) / count)
-    return str(Decimal(total) / Decimal(count))
 
 
 def connect(url: str, config: MigrationConfig) -> PostgresEngine:
