@@ -71,7 +71,21 @@ def create_postgres(rows: int) -> str:
     return POSTGRES_URL
 
 
-def run_lakeshift(url: str, out: Path) -> int:
+def write_project(url: str, folder: Path, chunk_size: int = CHUNK) -> Path:
+    """A lakeshift project over the benchmark table in `folder`; returns config_meta.cfg."""
+    schema = "main" if url.startswith("sqlite") else "public"
+    (folder / "tables.csv").write_text(f"source_table,key_columns\n{schema}.{TABLE},id\n")
+    (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n")
+    config = {"chunk_size": chunk_size, "max_memory_mb": 512, "lake": "lake"}
+    (folder / "migration_config.cfg").write_text(json.dumps(config))
+    (folder / "config_meta.cfg").write_text(
+        '[input]\ntable = "tables.csv"\nenv = ".env"\n[output]\nfolder = "output"\n'
+    )
+    return folder / "config_meta.cfg"
+
+
+def upload_with_lakeshift(meta: Path) -> None:
+    """analyze, then upload the whole table as one slice."""
     from lakeshift.artifacts import ANALYSIS_PICKLE
     from lakeshift.logs import configure_console
     from lakeshift.project import load_project
@@ -80,19 +94,14 @@ def run_lakeshift(url: str, out: Path) -> int:
     from lakeshift.steps.upload import upload
 
     configure_console(0)
-    schema = "main" if url.startswith("sqlite") else "public"
-    (out / "tables.csv").write_text(f"source_table,key_columns\n{schema}.{TABLE},id\n")
-    (out / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n")
-    (out / "migration_config.cfg").write_text(
-        json.dumps({"chunk_size": CHUNK, "max_memory_mb": 512, "lake": "lake"})
-    )
-    (out / "config_meta.cfg").write_text(
-        '[input]\ntable = "tables.csv"\nenv = ".env"\n[output]\nfolder = "output"\n'
-    )
-    project = load_project(out / "config_meta.cfg")
+    project = load_project(meta)
     analyze(project)
     [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE)
     assert outcome.status == "uploaded", outcome.detail
+
+
+def run_lakeshift(url: str, out: Path) -> int:
+    upload_with_lakeshift(write_project(url, out))
     return sum(_rows(p) for p in (out / "lake").rglob("*.parquet"))
 
 

@@ -30,32 +30,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from upload import TABLE, create_postgres, create_sqlite
+from upload import TABLE, create_postgres, create_sqlite, upload_with_lakeshift, write_project
 
 
 def prepare(url: str, folder: Path) -> Path:
     """A project over the generated table, analyzed and uploaded (strategy none)."""
-    from lakeshift.artifacts import ANALYSIS_PICKLE
-    from lakeshift.logs import configure_console
-    from lakeshift.project import load_project
-    from lakeshift.steps.analyze import analyze
-    from lakeshift.steps.slicing import PartitionStrategy
-    from lakeshift.steps.upload import upload
-
-    configure_console(0)
-    schema = "main" if url.startswith("sqlite") else "public"
-    (folder / "tables.csv").write_text(f"source_table,key_columns\n{schema}.{TABLE},id\n")
-    (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n")
-    (folder / "migration_config.cfg").write_text(
-        json.dumps({"chunk_size": 100_000, "lake": "lake"})
-    )
-    (folder / "config_meta.cfg").write_text(
-        '[input]\ntable = "tables.csv"\nenv = ".env"\n[output]\nfolder = "output"\n'
-    )
-    project = load_project(folder / "config_meta.cfg")
-    analyze(project)
-    upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE)
-    return folder / "config_meta.cfg"
+    meta = write_project(url, folder, chunk_size=100_000)
+    upload_with_lakeshift(meta)
+    return meta
 
 
 def change_lake(meta: Path, fraction: float) -> int:
