@@ -125,27 +125,26 @@ def main() -> None:
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
+        started = time.perf_counter()  # after this script's imports, before the contender's
         rows = CONTENDERS[args.child](args.source)
-        print(
-            json.dumps(
-                {"rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-            )
-        )
+        reading = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"rows": rows, "peak_mb": peak, "reading": reading}))
         return
     create(args.source, args.rows)
     results = {name: measure(name, args.source) for name in CONTENDERS}
-    print(
-        f"\nextraction of {args.rows:,} rows from {args.source}, chunks of {CHUNK:,} (process start included)"
-    )
-    print(f"{'contender':<12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}")
+    print(f"\nextraction of {args.rows:,} rows from {args.source}, chunks of {CHUNK:,}")
+    print(f"{'contender':<12} {'process s':>10} {'reading s':>10} {'rows/s':>12} {'peak MB':>9}")
     for name, r in results.items():
         assert r["rows"] == args.rows, f"{name} read {r['rows']} rows"
         print(
-            f"{name:<12} {r['seconds']:>9.2f} {r['rows'] / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f}"
+            f"{name:<12} {r['seconds']:>10.2f} {r['reading']:>10.2f} "
+            f"{r['rows'] / r['reading']:>12,.0f} {r['peak_mb']:>9.0f}"
         )
     ours, theirs = results["lakeshift"], results["pandas"]
     print(
-        f"lakeshift vs pandas: {theirs['seconds'] / ours['seconds']:.2f}x rows/s, "
+        f"lakeshift vs pandas: {theirs['reading'] / ours['reading']:.2f}x rows/s reading "
+        f"({theirs['seconds'] / ours['seconds']:.2f}x counting process start and imports), "
         f"{ours['peak_mb'] / theirs['peak_mb']:.2f}x peak memory"
     )
 
