@@ -1,0 +1,529 @@
+"""The MySQL/MariaDB source engine: connection errors and secrets, snapshots, dropped connections,
+zero dates, literals, time zones, periods and text statistics, on the real MariaDB service."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pymysql
+import pytest
+from loguru import logger
+
+from lakeshift.artifacts import ANALYSIS_PICKLE
+from lakeshift.config import MigrationConfig
+from lakeshift.engines.base import Column, Scope
+from lakeshift.engines.mysql import MySQLEngine, connect
+from lakeshift.engines.mysql_session import ConnectionSettings, connection_error
+from lakeshift.engines.mysql_types import mysql_type
+from lakeshift.errors import (
+    ConfigError,
+    ConversionError,
+    TableMissingError,
+    TerminalError,
+    TransientError,
+)
+from lakeshift.inventory import Period
+from lakeshift.project import load_project
+from lakeshift.redaction import redact
+from lakeshift.steps.analyze import analyze
+from lakeshift.steps.upload import upload
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import canonical_value, hash60
+
+pytestmark = pytest.mark.mariadb
+
+CONFIG = MigrationConfig()
+
+
+class Server:
+    """A root session that creates uniquely named tables and users, dropped at the end."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 3306
+        self.url = url
+        self.connection = pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=parts.username or "root",
+            password=parts.password or "",
+            database=parts.path.lstrip("/"),
+            autocommit=True,
+            charset="utf8mb4",
+        )
+        self.prefix = f"lst_{secrets.token_hex(4)}_"
+        self.tables: list[str] = []
+        self.users: list[str] = []
+        self.execute("SET SESSION lock_wait_timeout = 20")  # a leaked snapshot fails, not hangs
+
+    def execute(self, sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return list(cursor.fetchall())
+
+    def create(self, name: str, columns: str, rows: list[tuple[Any, ...]] | None = None) -> str:
+        table = self.prefix + name
+        self.execute(f"CREATE TABLE {table} ({columns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+        self.tables.append(table)
+        if rows:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            with self.connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        return table
+
+    def user(self, password: str, grants: list[str]) -> str:
+        name = self.prefix + f"u{len(self.users)}"
+        self.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s", (password,))
+        self.users.append(name)
+        for grant in grants:
+            self.execute(f"GRANT {grant} TO '{name}'@'%'")
+        return name
+
+    def url_for(self, user: str, password: str) -> str:
+        return f"mysql://{user}:{quote(password, safe='')}@{self.host}:{self.port}/test"
+
+    def close(self) -> None:
+        for table in self.tables:
+            self.execute(f"DROP TABLE IF EXISTS {table}")
+        for user in self.users:
+            self.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        self.connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(mariadb_url: str) -> Iterator[Server]:
+    server = Server(mariadb_url)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def engine(mariadb_url: str) -> Iterator[MySQLEngine]:
+    engine = connect(mariadb_url, CONFIG)
+    yield engine
+    engine.close()  # ends its snapshot, so the tables it read can be dropped
+
+
+def _rows(engine: MySQLEngine, table: str, batch_rows: int = 1000) -> list[dict[str, Any]]:
+    columns = engine.columns(table)
+    batches = list(engine.stream(Scope(table), columns, batch_rows))
+    return pa.Table.from_batches(batches).to_pylist() if batches else []
+
+
+# --- types -------------------------------------------------------------------------------------
+
+TYPE_CASES = [
+    ("tinyint(1)", LogicalType(Kind.INTEGER), "{}"),
+    ("int(10) unsigned zerofill", LogicalType(Kind.INTEGER), "{}"),
+    ("bigint(20)", LogicalType(Kind.INTEGER), "{}"),
+    ("bigint unsigned", LogicalType(Kind.DECIMAL, 20, 0), "{}"),
+    ("bit(63)", LogicalType(Kind.INTEGER), "({} + 0)"),
+    ("bit(64)", LogicalType(Kind.DECIMAL, 20, 0), "({} + 0)"),
+    ("decimal(65,30)", LogicalType(Kind.DECIMAL, 65, 30), "{}"),
+    ("float", LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
+    ("double(12,3)", LogicalType(Kind.FLOAT), "{}"),
+    ("enum('a','b)c')", LogicalType(Kind.STRING), "{}"),
+    ("time(6)", LogicalType(Kind.STRING), "CAST({} AS CHAR)"),
+    ("longtext", LogicalType(Kind.STRING), "{}"),
+    ("json", LogicalType(Kind.STRING), "{}"),
+    ("year(4)", LogicalType(Kind.INTEGER), "{}"),
+    ("varbinary(16)", LogicalType(Kind.BINARY), "{}"),
+    ("point", LogicalType(Kind.BINARY), "{}"),
+    ("datetime(6)", LogicalType(Kind.TIMESTAMP), "{}"),
+    ("timestamp(3)", LogicalType(Kind.TIMESTAMP, tz="UTC"), "{}"),
+]
+
+
+@pytest.mark.parametrize(("native", "logical", "read"), TYPE_CASES, ids=[c[0] for c in TYPE_CASES])
+def test_native_types_map_to_their_documented_logical_type(
+    native: str, logical: LogicalType, read: str
+) -> None:
+    mapped = mysql_type(native)
+    assert mapped is not None and (mapped.logical, mapped.read) == (logical, read)
+
+
+def test_a_type_without_an_exact_mapping_is_listed_then_refused_when_read(
+    engine: MySQLEngine, server: Server
+) -> None:
+    mapped = mysql_type("vector(3)")
+    assert mapped.unsupported and "vector(3)" in mapped.unsupported
+    assert mysql_type("int(11)").unsupported is None
+    table = server.create("vectorish", "id INT PRIMARY KEY, v BLOB", [(1, b"x")])
+    # As the server would list a column of a type lakeshift cannot move:
+    vector = Column("v", "vector(3)", mapped.logical)
+    scope = Scope(f"test.{table}")
+    assert engine.fit_warnings(scope, [vector]) == [f"test.{table}.v: {mapped.unsupported}"]
+    with pytest.raises(ConversionError, match=r"\.v: MySQL type 'vector\(3\)'.*map it to null"):
+        list(engine.stream(scope, [vector], 10))
+
+
+# --- connections, errors and secrets ------------------------------------------------------------
+
+
+def test_a_wrong_password_fails_in_one_line_that_never_shows_it(
+    server: Server, tmp_path: Path, make_project: Any
+) -> None:
+    good, wrong = f"Good-{secrets.token_hex(6)}", f"Wr0ng:p@ss/{secrets.token_hex(6)}"
+    user = server.user(good, ["SELECT ON test.*"])
+    captured: list[str] = []
+    sink = logger.add(lambda message: captured.append(str(message)), level="DEBUG")  # unredacted
+    try:
+        meta = make_project(server.url_for(user, wrong), [{"source_table": "test.anything"}])
+        with pytest.raises(ConfigError) as caught:
+            analyze(load_project(meta))
+        logger.error("analyze failed: {}", caught.value)
+    finally:
+        logger.remove(sink)
+    message = str(caught.value)
+    assert "\n" not in message and "access denied" in message and user in message
+    everything = message + "".join(captured)
+    assert "analyze failed" in everything
+    for secret in (wrong, quote(wrong, safe="")):
+        assert secret not in everything
+    connect(server.url_for(user, good), CONFIG).close()  # the user itself works
+
+
+def test_a_password_with_url_escapes_connects_and_is_redacted_decoded(server: Server) -> None:
+    password = f"p@ss:w/rd%{secrets.token_hex(4)}"
+    user = server.user(password, ["SELECT ON test.*"])
+    engine = connect(server.url_for(user, password), CONFIG)
+    try:
+        assert engine.query("SELECT CURRENT_USER()")[0][0].startswith(user)
+    finally:
+        engine.close()
+    assert password not in redact(f"the driver said {password}")
+
+
+def test_connection_settings_never_show_the_password() -> None:
+    settings = ConnectionSettings.from_url("mysql://u:s3cret%2Fpw@db:3307/sales?connect_timeout=5")
+    assert (settings.user, settings.password, settings.port, settings.database) == (
+        "u",
+        "s3cret/pw",
+        3307,
+        "sales",
+    )
+    assert "s3cret" not in repr(settings) and "s3cret" not in settings.display
+    with pytest.raises(ConfigError, match="connect_timeout must be a number"):
+        ConnectionSettings.from_url("mysql://u:pw@db/sales?connect_timeout=soon")
+
+
+def test_connection_failures_are_one_clear_line(mariadb_url: str, server: Server) -> None:
+    with pytest.raises(ConfigError, match="database 'lst_no_such_db' does not exist"):
+        connect(mariadb_url.rsplit("/", 1)[0] + "/lst_no_such_db", CONFIG)
+    with pytest.raises(
+        ConfigError, match=r"cannot connect to 127\.0\.0\.1:1 .*server running"
+    ) as refused:
+        connect("mysql://root:hunter2x@127.0.0.1:1/test?connect_timeout=3", CONFIG)
+    assert "hunter2x" not in str(refused.value)
+    with pytest.raises(ConfigError, match="unknown option 'sslmode'"):
+        connect(mariadb_url + "?sslmode=require", CONFIG)
+    # Name resolution is never attempted here (no network); the driver's error is mapped.
+    settings = ConnectionSettings.from_url("mysql://u:topsecret@db.invalid:3306/test")
+    lookup = pymysql.err.OperationalError(
+        2003, "Can't connect to MySQL server on 'db.invalid' ([Errno -2] Name or service not known)"
+    )
+    error = connection_error(lookup, settings)
+    assert isinstance(error, ConfigError) and "unknown host 'db.invalid'" in str(error)
+    assert "topsecret" not in str(error)
+
+
+def test_a_missing_privilege_names_the_table(server: Server) -> None:
+    password = f"Pw-{secrets.token_hex(6)}"
+    table = server.create("guarded", "id INT PRIMARY KEY", [(1,)])
+    user = server.user(password, [f"INSERT ON test.{table}"])  # sees the table, cannot read it
+    engine = connect(server.url_for(user, password), CONFIG)
+    try:
+        columns = engine.columns(f"test.{table}")
+        with pytest.raises(TerminalError) as caught:
+            list(engine.stream(Scope(f"test.{table}"), columns, 10))
+    finally:
+        engine.close()
+    message = str(caught.value)
+    assert f"test.{table}" in message and "SELECT" in message and "privilege" in message
+    assert password not in message
+
+
+def test_a_missing_table_is_reported_by_name_and_skipped_by_analyze(
+    engine: MySQLEngine, server: Server, make_project: Any, mariadb_url: str
+) -> None:
+    missing = f"test.{server.prefix}ghost"
+    assert not engine.table_exists(missing)
+    with pytest.raises(TableMissingError, match=missing):
+        engine.columns(missing)
+    [outcome] = analyze(load_project(make_project(mariadb_url, [{"source_table": missing}])))
+    assert outcome.status == "skipped"
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+
+
+def test_reads_of_a_table_share_one_snapshot_until_the_engine_moves_on(
+    engine: MySQLEngine, server: Server
+) -> None:
+    original = [(i, f"v{i}") for i in range(1, 501)]
+    table = server.create("isolated", "id INT PRIMARY KEY, v VARCHAR(10)", original)
+    scope = Scope(f"test.{table}")
+    assert engine.row_count(scope) == 500  # the first question opens the snapshot
+    server.execute(f"INSERT INTO {table} VALUES (1000, 'new'), (1001, 'new')")
+    stream = engine.stream(scope, engine.columns(f"test.{table}"), 50)
+    seen = next(stream).to_pylist()
+    server.execute(f"UPDATE {table} SET v = 'changed' WHERE id IN (2, 400)")
+    server.execute(f"DELETE FROM {table} WHERE id = 450")
+    for batch in stream:
+        seen += batch.to_pylist()
+    assert seen == [{"id": i, "v": v} for i, v in original]
+    assert "started" in (engine.snapshot_token() or "")
+    engine.close()  # a new snapshot sees the writes
+    assert engine.row_count(scope) == 501
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_every_slice_of_an_upload_reads_the_same_snapshot(
+    server: Server,
+    make_project: Any,
+    mariadb_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    """Writes made after the upload planned its slices do not leak into any slice, also when
+    slices are read by several workers, each with a connection of its own."""
+    rows = [(i, datetime(2024, 1 + i % 3, 1 + i % 28, 12), i * 10) for i in range(1, 301)]
+    table = server.create(
+        f"sliced{workers}", "id INT PRIMARY KEY, at DATETIME(6), amount INT", rows
+    )
+    original = MySQLEngine.stream
+    writes: list[str] = []
+    lock = threading.Lock()  # workers call stream at once
+
+    def write_then_stream(
+        self: MySQLEngine, scope: Scope, columns: Any, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        with lock:
+            if not writes:  # once: after the upload planned its slices, before any is read
+                writes.extend(
+                    [
+                        f"INSERT INTO {table} VALUES (900, '2024-03-05', 1), (901, '2024-06-01', 1)",
+                        f"UPDATE {table} SET amount = -1 WHERE id IN (2, 3, 297)",
+                        f"DELETE FROM {table} WHERE id IN (1, 299)",
+                    ]
+                )
+                for sql in writes:
+                    server.execute(sql)
+        yield from original(self, scope, columns, batch_rows)
+
+    monkeypatch.setattr(MySQLEngine, "stream", write_then_stream)
+    spec = {
+        "source_table": f"test.{table}",
+        "target_table": "sliced",
+        "key_columns": "id",
+        "date_column": "at",
+    }
+    project = load_project(make_project(mariadb_url, [spec], chunk_size=20))
+    analyze(project)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, workers=workers)
+    assert outcome.status == "uploaded" and writes
+    lake = pa.concat_tables(
+        pq.read_table(p) for p in (project.output.parent / "lake").rglob("*.parquet")
+    )
+    assert (
+        len({p.parent for p in (project.output.parent / "lake").rglob("*.parquet")}) == 3
+    )  # 3 slices
+    got = sorted(
+        (r["id"], r["at"], r["amount"]) for r in lake.select(["id", "at", "amount"]).to_pylist()
+    )
+    assert got == rows
+    metadata = json.loads(
+        next(project.output.glob("upload_metadata_*.json")).read_text(encoding="utf-8")
+    )
+    assert metadata["tables"][0]["snapshot"]["kind"] == "consistent_snapshot"
+
+
+def test_a_connection_dropped_mid_read_is_transient_and_the_engine_reconnects(
+    engine: MySQLEngine, server: Server
+) -> None:
+    table = server.create("big", "id INT PRIMARY KEY, filler TEXT")
+    # About 30 MB: more than the socket buffers hold, so the kill lands mid-read.
+    server.execute(f"INSERT INTO {table} SELECT seq, REPEAT('x', 10000) FROM seq_1_to_3000")
+    columns = engine.columns(f"test.{table}")
+    own_id = engine.query("SELECT CONNECTION_ID()")[0][0]
+    stream = engine.stream(Scope(f"test.{table}"), columns, 10)
+    next(stream)
+    server.execute(f"KILL CONNECTION {int(own_id)}")
+    with pytest.raises(TransientError, match=table):
+        for _ in stream:
+            pass
+    assert engine.row_count(Scope(f"test.{table}")) == 3000  # a new connection, a new snapshot
+
+
+def test_a_query_while_a_stream_is_open_is_refused_clearly(
+    engine: MySQLEngine, server: Server
+) -> None:
+    table = server.create("interleaved", "id INT PRIMARY KEY", [(i,) for i in range(100)])
+    stream = engine.stream(Scope(f"test.{table}"), engine.columns(f"test.{table}"), 10)
+    next(stream)
+    with pytest.raises(TerminalError, match="being streamed"):
+        engine.row_count(Scope(f"test.{table}"))
+    assert sum(batch.num_rows for batch in stream) == 90  # the stream itself is unharmed
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def test_zero_dates_fail_their_column_clearly(
+    engine: MySQLEngine, server: Server, make_project: Any, mariadb_url: str
+) -> None:
+    table = server.create("zeros", "id INT PRIMARY KEY, d DATE, at DATETIME")
+    server.execute("SET SESSION sql_mode = ''")  # how zero dates get in
+    server.execute(
+        f"INSERT INTO {table} VALUES (1, '2024-01-05', '2024-01-05 10:00:00'), "
+        "(2, '0000-00-00', '2024-01-06 00:00:00'), (3, '2024-02-01', '2024-03-00 00:00:00')"
+    )
+    server.execute("SET SESSION sql_mode = DEFAULT")
+    with pytest.raises(
+        ConversionError, match=r"\.d: '0000-00-00' is a zero or invalid date.*where"
+    ):
+        _rows(engine, f"test.{table}")
+    warnings = engine.fit_warnings(Scope(f"test.{table}"), engine.columns(f"test.{table}"))
+    assert warnings == [
+        f"test.{table}.d: 1 row(s) hold zero or invalid dates such as '0000-00-00'; upload "
+        "refuses them: exclude them with the inventory's `where`",
+        f"test.{table}.at: 1 row(s) hold zero or invalid dates such as '2024-03-00 00:00:00'; "
+        "upload refuses them: exclude them with the inventory's `where`",
+    ]
+    engine.close()
+    spec = {
+        "source_table": f"test.{table}",
+        "target_table": "zeros",
+        "key_columns": "id",
+        "date_column": "at",
+    }
+    project = load_project(make_project(mariadb_url, [spec]))
+    analyze(project)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE)
+    assert outcome.status == "failed"
+    assert f"test.{table}.at" in outcome.detail and "2024-03-00" in outcome.detail
+
+
+LITERALS = [
+    "plain",
+    "it's",
+    "back\\slash",
+    "\\N",
+    "nul\x00byte",
+    "new\nline\r",
+    "\x1a",
+    "%Y %s %%",
+    "😀|é",
+]
+
+
+@pytest.mark.parametrize("sql_mode", ["DEFAULT", "CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')"])
+def test_string_literals_mean_exactly_their_value(engine: MySQLEngine, sql_mode: str) -> None:
+    engine.query(f"SET SESSION sql_mode = {sql_mode}")
+    selects = ", ".join(engine.string_literal(value) for value in LITERALS)
+    assert list(engine.query(f"SELECT {selects}")[0]) == LITERALS
+    string = LogicalType(Kind.STRING)
+    texts = ", ".join(
+        engine.canonical_sql(engine.string_literal(value), string) for value in LITERALS
+    )
+    assert list(engine.query(f"SELECT {texts}")[0]) == [
+        canonical_value(v, string) for v in LITERALS
+    ]
+
+
+def test_hash60_is_the_first_60_bits_of_md5_of_the_utf8_text(engine: MySQLEngine) -> None:
+    texts = ["", "a|b", "\\N", "Zürich 東京 😀", "x" * 5000]
+    selects = ", ".join(engine.hash60_sql(engine.string_literal(t)) for t in texts)
+    assert list(engine.query(f"SELECT {selects}")[0]) == [hash60(t) for t in texts]
+
+
+def test_timestamps_are_read_in_utc_whatever_the_session_time_zone(
+    engine: MySQLEngine, server: Server
+) -> None:
+    table = server.create("zoned", "id INT PRIMARY KEY, ts TIMESTAMP(6) NULL, dt DATETIME(6)")
+    server.execute("SET time_zone = '+05:30'")
+    server.execute(
+        f"INSERT INTO {table} VALUES (1, '2024-03-10 05:30:00.000001', '2024-03-10 05:30:00.000001')"
+    )
+    server.execute("SET time_zone = SYSTEM")
+    engine.query("SET time_zone = '-08:00'")  # as a user's init or filter might
+    [row] = _rows(engine, f"test.{table}")
+    assert row["ts"] == datetime(2024, 3, 10, 0, 0, 0, 1, tzinfo=UTC)
+    assert row["dt"] == datetime(2024, 3, 10, 5, 30, 0, 1)  # DATETIME has no zone: as written
+    [column] = [c for c in engine.columns(f"test.{table}") if c.name == "ts"]
+    assert engine.period_counts(Scope(f"test.{table}"), column, Period.DAY) == {"2024-03-10": 1}
+
+
+@pytest.mark.parametrize("period", list(Period))
+def test_period_ranges_select_exactly_the_rows_of_each_period(
+    engine: MySQLEngine, server: Server, period: Period
+) -> None:
+    moments = [
+        datetime(2023, 12, 31, 23, 59, 59, 999999),
+        datetime(2024, 1, 1),
+        datetime(2024, 2, 29, 12),
+        datetime(2024, 12, 31, 23, 59, 59, 999999),
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ]
+    table = server.create(
+        f"periods_{period.value}",
+        "id INT PRIMARY KEY, at DATETIME(6), d DATE",
+        [(i, m, m.date()) for i, m in enumerate(moments)] + [(99, None, None)],
+    )
+    scope = Scope(f"test.{table}", period=period)
+    for column in [c for c in engine.columns(f"test.{table}") if c.name != "id"]:
+        counts = engine.period_counts(scope, column, period)
+        assert sum(counts.values()) == len(moments) + 1
+        for value, rows in counts.items():
+            only = Scope(
+                scope.table, period_column=column, period=period, only_periods=frozenset({value})
+            )
+            assert engine.row_count(only) == rows, (column.name, value)
+
+
+def test_text_statistics_count_and_order_by_code_point_not_by_collation(
+    engine: MySQLEngine, server: Server
+) -> None:
+    values = ["a", "A", "a ", "b", "é", "😀", "Z", "a\t", ""]
+    table = server.create(
+        "collation",
+        "id INT PRIMARY KEY, v VARCHAR(10) COLLATE utf8mb4_general_ci",
+        [(i, v) for i, v in enumerate(values)],
+    )
+    column = Column("v", "varchar(10)", LogicalType(Kind.STRING))
+    stats = engine.column_stats(Scope(f"test.{table}"), [column], [column.logical])["v"]
+    assert (stats.min, stats.max, stats.distinct) == (min(values), max(values), len(set(values)))
+    assert (stats.min_length, stats.max_length) == (0, 2)
+
+
+def test_decimal_beyond_38_digits_is_read_exactly_as_decimal256(
+    engine: MySQLEngine, server: Server
+) -> None:
+    values = [
+        Decimal("12345678901234567890123456789012345.123456789012345678901234567890"),
+        Decimal("-0.000000000000000000000000000001"),
+    ]
+    table = server.create("wide", "id INT PRIMARY KEY, d DECIMAL(65,30)", list(enumerate(values)))
+    assert [r["d"] for r in _rows(engine, f"test.{table}")] == values
+    columns = engine.columns(f"test.{table}")
+    assert columns[1].logical.to_arrow() == pa.decimal256(65, 30)
+    [warning] = engine.fit_warnings(Scope(f"test.{table}"), columns)
+    assert warning.startswith(f"test.{table}.d: decimal(65,30) is wider than 38 digits")
+
+
+def test_date_values_before_1970_and_after_2038_arrive_as_written(
+    engine: MySQLEngine, server: Server
+) -> None:
+    days = [date(1000, 1, 1), date(1969, 12, 31), date(2038, 1, 20), date(9999, 12, 31)]
+    table = server.create("days", "id INT PRIMARY KEY, d DATE", list(enumerate(days)))
+    assert [r["d"] for r in _rows(engine, f"test.{table}", batch_rows=1)] == days
