@@ -59,7 +59,7 @@ def create(source: str, rows: int) -> None:
             " ratio DOUBLE, label VARCHAR(40), flag TINYINT(1))"
         )
         cursor.execute(
-            f"INSERT INTO {TABLE} SELECT seq, TIMESTAMP '2020-09-13' + INTERVAL seq * 37 SECOND,"
+            f"INSERT INTO {TABLE} SELECT seq, TIMESTAMP '2020-09-13 00:00:00' + INTERVAL seq * 37 SECOND,"
             " ROUND((seq % 100000) / 7.0, 2), seq / 3.0, CONCAT('label-', seq % 997), seq % 2"
             f" FROM seq_1_to_{rows}"
         )
