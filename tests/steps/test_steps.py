@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -296,3 +297,82 @@ class TestSourceCutoff:
         engine = self._Flashback(kind)
         method = _read_at_upload_snapshot(engine, TableSpec("s.t", "t"), {"snapshot": snapshot})  # type: ignore[arg-type]
         assert method == CURRENT_STATE and engine.pinned == []
+
+
+def test_a_source_type_changed_after_upload_fails_the_schema_level(orders_project: Path) -> None:
+    """The lake holds 10:00:00.000123 where the source now holds a DATE: rendering both as dates
+    would round the difference away, so the type change itself must fail the table."""
+    project = load_project(orders_project)
+    run_pipeline(project)
+    connection = sqlite3.connect(orders_project.parent.parent / "source.db")
+    connection.executescript(
+        "CREATE TABLE orders_new (order_id INTEGER PRIMARY KEY, placed_at DATE NOT NULL, "
+        "total NUMERIC(10,2), status TEXT, internal_memo TEXT);"
+        "INSERT INTO orders_new SELECT order_id, date(placed_at), total, status, internal_memo FROM orders;"
+        "DROP TABLE orders; ALTER TABLE orders_new RENAME TO orders;"
+    )
+    connection.close()
+    compare(project)
+    [orders, _] = align(project)
+    assert orders.status == "mismatch"
+    entry = _alignment(orders_project)["main.orders"]
+    assert entry["levels"]["schema"] is False
+    assert any("placed_at" in problem for problem in entry["type_mismatches"])
+
+
+def test_a_null_in_an_integer_key_is_compared_not_a_crash(
+    tmp_path: Path, make_project: Any
+) -> None:
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute("CREATE TABLE refs (ref_id INTEGER, label TEXT)")
+    connection.executemany("INSERT INTO refs VALUES (?, ?)", [(None, "orphan"), (1, "a"), (2, "b")])
+    connection.commit()
+    connection.close()
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.refs", "key_columns": "ref_id"}],
+    )
+    project = load_project(meta)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (meta.parent / "lake").rglob("*.parquet")
+    table = pq.read_table(lake_file)
+    labels = ["changed" if v == "orphan" else v for v in table.column("label").to_pylist()]
+    pq.write_table(table.set_column(1, "label", pa.array(labels)), lake_file)
+    compare(project)
+    assert [o.status for o in align(project)] == ["mismatch"]
+
+
+def test_sqlite_statistics_are_of_values_not_of_their_spelling(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """The same instants spelled differently, and text in a NOCASE column, compare equal."""
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, at TIMESTAMP, zoned TIMESTAMPTZ, name TEXT COLLATE NOCASE)"
+    )
+    connection.executemany(
+        "INSERT INTO events VALUES (?,?,?,?)",
+        [
+            (1, "2024-01-01T10:00:00", "2024-01-01 10:00:00+02:00", "Alpha"),
+            (2, "2024-01-01 10:00:00.000000", "2024-01-01 08:00:00+00:00", "alpha"),
+            (3, "2024-01-02 09:00:00.5", "2024-01-01 03:00:00-05:00", "beta"),
+        ],
+    )
+    connection.commit()
+    connection.close()
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.events", "key_columns": "id"}],
+    )
+    project = load_project(meta)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    stats = json.loads(
+        (project.output / "events_stats_comparison.json").read_text(encoding="utf-8")
+    )
+    by_name = {c["column"]: c["source"] for c in stats["columns"]}
+    assert by_name["at"]["distinct"] == 2 and by_name["at"]["max"] == "2024-01-02 09:00:00.500000"
+    assert (
+        by_name["zoned"]["distinct"] == 1
+        and by_name["zoned"]["min"] == "2024-01-01 08:00:00.000000"
+    )
+    assert by_name["name"]["distinct"] == 3 and by_name["name"]["min"] == "Alpha"

@@ -162,3 +162,29 @@ def test_zero_tolerance_requires_equal_floats() -> None:
 def test_float_nan_and_infinity(a: str, b: str, match: bool) -> None:
     differences = compare_stats(replace(FLOATS, sum=a), replace(FLOATS, sum=b), FLOAT, TOLERANCE)
     assert (differences == []) is match
+
+
+def _float_stats(total: float, rows: int = 3) -> ColumnStats:
+    return ColumnStats(
+        rows=rows,
+        nulls=0,
+        distinct=rows,
+        min="-3.00000000000000e-01",
+        max="2.00000000000000e-01",
+        sum=repr(total),
+        mean=repr(total / rows),
+    )
+
+
+def test_float_sums_that_cancel_tolerate_the_order_engines_add_in() -> None:
+    # 0.1 + 0.2 - 0.3 added in two orders: 5.55e-17 and 2.78e-17, the same data.
+    source, lake = _float_stats(5.551115123125783e-17), _float_stats(2.7755575615628914e-17)
+    assert compare_stats(source, lake, LogicalType.parse("float"), 1e-9) == []
+
+
+def test_float_sums_beyond_the_summation_error_still_differ() -> None:
+    source, lake = _float_stats(5.551115123125783e-17), _float_stats(1e-3)
+    assert [d.stat for d in compare_stats(source, lake, LogicalType.parse("float"), 1e-9)] == [
+        "sum",
+        "mean",
+    ]

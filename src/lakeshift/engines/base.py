@@ -343,7 +343,8 @@ class SqlEngine(Engine):
     def key_spread_sql(self, plan: RowPlan) -> str | None:
         """The integer the bucket is taken from (None without a key: the row hash is used)."""
         if len(plan.key) == 1 and plan.types[plan.key[0]].kind is Kind.INTEGER:
-            return self.quote(plan.columns[plan.key[0]].name)
+            # A NULL key joins bucket 0 on every side (the row hash still tells rows apart).
+            return f"COALESCE({self.quote(plan.columns[plan.key[0]].name)}, 0)"
         if plan.key:
             return self.hash60_sql(self._row_text_sql(plan, plan.key))
         return None

@@ -25,7 +25,7 @@ from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, Sou
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period
-from lakeshift.types import Kind, LogicalType
+from lakeshift.types import TEMPORAL_KINDS, Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value, hash60
 
 CAPABILITIES = Capabilities(
@@ -200,6 +200,28 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return f"CASE WHEN {expression} IS NULL THEN NULL WHEN {test} THEN {text} ELSE {slow} END"
 
     materialize_hint = "MATERIALIZED "
+
+    def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
+        """Statistics of the values, not of how SQLite stored them.
+
+        Dates and timestamps are stored as text in several spellings ('T' or ' ', offsets, with
+        or without fractions): their statistics run on the canonical text, which sorts as time
+        does. Text compares in binary order whatever collation the column declares.
+        """
+        if logical.kind in TEMPORAL_KINDS:
+            canonical = self.canonical_sql(value, logical)
+            return [
+                f"COUNT({value})",
+                f"COUNT(DISTINCT {canonical})",
+                f"MIN({canonical})",
+                f"MAX({canonical})",
+                "NULL",
+                "NULL",
+                "NULL",
+            ]
+        if logical.kind is Kind.STRING:
+            value = f"{value} COLLATE BINARY"
+        return super().stat_selects(value, logical)
 
     def hash60_sql(self, text_expression: str) -> str:
         return f"ls_hash60({text_expression})"

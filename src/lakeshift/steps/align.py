@@ -147,7 +147,9 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         period["localized"] = _summary(located)
 
     levels = {
-        "schema": not pair.missing_in_lake,
+        # A lake type that cannot hold the source's values fails here even if the values
+        # compare equal: rendering both in one type could have rounded the difference away.
+        "schema": not pair.missing_in_lake and not pair.type_mismatches,
         "counts": not excluded_periods and diff.rows_source == diff.rows_target,
         "statistics": not excluded_columns,
         # Any mismatching group fails, even if pass 2 could not name a row (e.g. the source
@@ -163,6 +165,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "key_columns": pair.key_columns,
         "columns_compared": [c.source.name for c in compared],
         "columns_missing_in_lake": pair.missing_in_lake,
+        "type_mismatches": pair.type_mismatches,
         "columns_excluded": excluded_columns,
         "periods_excluded": excluded_periods,
         "rows_compared": diff.rows_source,
@@ -197,6 +200,7 @@ def _mismatch_lines(
         if pair.missing_in_lake
         else []
     )
+    lines += [f"type differs: {problem}" for problem in pair.type_mismatches]
     lines += [f"column {c['column']}: {c['reason']}" for c in columns]
     lines += [
         f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}"

@@ -81,6 +81,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 if pair.missing_in_lake
                 else []
             )
+            problems += [f"type differs: {problem}" for problem in pair.type_mismatches]
             if source_rows != lake_rows:
                 problems.append(f"row count differs: source {source_rows}, lake {lake_rows}")
             if mismatched:
@@ -96,6 +97,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 "float_relative_tolerance": tolerance,
                 "columns": columns,
                 "columns_missing_in_lake": pair.missing_in_lake,
+                "type_mismatches": pair.type_mismatches,
                 "seconds": round((now_utc() - started).total_seconds(), 3),
             }
             name = stats_comparison_name(pair.spec.target_table)

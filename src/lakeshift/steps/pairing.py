@@ -10,7 +10,7 @@ from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
 from lakeshift.inventory import TableSpec
 from lakeshift.mapping import map_columns
 from lakeshift.project import Project
-from lakeshift.types import LogicalType, common_type
+from lakeshift.types import LogicalType, common_type, compatibility
 
 CURRENT_STATE = "current_state"
 SNAPSHOT = "snapshot"
@@ -30,6 +30,7 @@ class TablePair:
     lake_scope: Scope
     columns: list[ColumnPair]
     missing_in_lake: list[str]
+    type_mismatches: list[str]  # "column: why the lake's type cannot hold the source's values"
     key_columns: list[str]  # source names
     cutoff: datetime
     cutoff_method: str
@@ -89,6 +90,11 @@ def pair_table(
         lake_scope=lake_scope,
         columns=pairs,
         missing_in_lake=missing,
+        type_mismatches=[
+            f"{p.source.name}: {problem}"
+            for p in pairs
+            if (problem := compatibility(p.source.logical, p.lake.logical))
+        ],
         key_columns=keys,
         cutoff=cutoff,
         cutoff_method=_read_at_upload_snapshot(source, spec, upload),

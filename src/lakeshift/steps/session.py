@@ -72,6 +72,10 @@ def each_uploaded_table(
         except LakeshiftError as error:
             logger.error("{}: {} failed: {}", spec.source_table, step, error)
             entry = {"status": "error", "reason": redact(str(error))}
+        except Exception as error:  # a defect must fail its table, not every table after it
+            logger.opt(exception=error).error("{}: {} failed unexpectedly", spec.source_table, step)
+            reason = f"internal error ({type(error).__name__}: {error}); see lakeshift.log"
+            entry = {"status": "error", "reason": redact(reason)}
         logger.info("{}: {} {}", spec.source_table, step, entry["status"])
         entries.append({**base, "batch_id": metadata["batch_id"], **entry})
     return entries
