@@ -1,13 +1,15 @@
 """Corruption injection: every rule of the verification contract fails on a real difference.
 
-A SQLite table holding every logical type is uploaded once into a local lake; each test copies
-the project, corrupts the lake's Parquet files in one known way, runs `align`, and checks that the
-results name exactly the injected difference (table, period, key, column) and nothing else.
+A table holding every logical type, in SQLite and in PostgreSQL (the same rows in each engine's
+own types), is uploaded once into a local lake; each test copies the project, corrupts the lake's
+Parquet files in one known way, runs `align`, and checks that the results name exactly the
+injected difference (table, period, key, column) and nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -58,24 +60,75 @@ def _rows() -> list[tuple[Any, ...]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def uploaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose single table was analyzed and uploaded; tests work on copies of it."""
-    folder = tmp_path_factory.mktemp("corruption") / "project"
-    folder.mkdir()
+def _sqlite_source(folder: Path) -> tuple[str, str]:
     connection = sqlite3.connect(folder / "source.db")
     connection.execute(
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, price NUMERIC(12,2), ratio REAL, label TEXT, note TEXT, "
-        "created_at TIMESTAMP, created_tz TIMESTAMPTZ, day DATE, flag BOOLEAN, payload BLOB)"
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, price NUMERIC(12,2), ratio REAL, label TEXT, "
+        "note TEXT, created_at TIMESTAMP, created_tz TIMESTAMPTZ, day DATE, flag BOOLEAN, payload BLOB)"
     )
     connection.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?)", _rows())
     connection.commit()
     connection.close()
+    return "sqlite:///source.db", "main.items"
+
+
+def _postgres_source(url: str, schema: str) -> tuple[str, str]:
+    """The same rows in PostgreSQL's own types, in a schema of this test module."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(
+            f"CREATE TABLE {schema}.items (id bigint PRIMARY KEY, price numeric(12,2), ratio double precision,"
+            " label text, note text, created_at timestamp, created_tz timestamptz, day date,"
+            " flag boolean, payload bytea)"
+        )
+        rows = [
+            (
+                i,
+                Decimal(str(p)),
+                r,
+                label,
+                note,
+                datetime.fromisoformat(at),
+                datetime.fromisoformat(tz),
+                datetime.fromisoformat(day).date(),
+                flag,
+                payload,
+            )
+            for i, p, r, label, note, at, tz, day, flag, payload in _rows()
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {schema}.items VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows
+            )
+    return url, f"{schema}.items"
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def uploaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose single table was analyzed and uploaded; tests work on copies of it."""
+    folder = tmp_path_factory.mktemp(f"corruption-{request.param}") / "project"
+    folder.mkdir()
+    if request.param == "sqlite":
+        url, table = _sqlite_source(folder)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        schema = f"lst_corruption_{os.getpid()}_{random.randrange(10**6)}"
+        request.addfinalizer(lambda: _drop_schema(url, schema))
+        url, table = _postgres_source(url, schema)
     (folder / "input_tables.csv").write_text(
-        "source_table,date_column,key_columns,period\nmain.items,created_at,id,month\n",
+        f"source_table,target_table,date_column,key_columns,period\n{table},items,created_at,id,month\n",
         encoding="utf-8",
     )
-    (folder / ".env").write_text("LAKESHIFT_SOURCE_URL=sqlite:///source.db\n", encoding="utf-8")
+    (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n", encoding="utf-8")
     (folder / "migration_config.cfg").write_text(
         json.dumps({"chunk_size": 100, "lake": "lake"}), encoding="utf-8"
     )
@@ -85,7 +138,8 @@ def uploaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     project = load_project(folder / "config_meta.cfg")
     analyze(project)
-    upload(project, project.output / ANALYSIS_PICKLE)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE)
+    assert outcome.status == "uploaded", outcome.detail
     return folder
 
 
