@@ -1,7 +1,7 @@
 """Corruption injection: every rule of the verification contract fails on a real difference.
 
-A table holding every logical type, in SQLite and in PostgreSQL (the same rows in each engine's
-own types), is uploaded once into a local lake; each test copies the project, corrupts the lake's
+A table holding every logical type, in SQLite, PostgreSQL and MariaDB (the same rows in each
+engine's own types), is uploaded once into a local lake; each test copies the project, corrupts the lake's
 Parquet files in one known way, runs `align`, and checks that the results name exactly the
 injected difference (table, period, key, column) and nothing else.
 """
@@ -14,7 +14,7 @@ import random
 import shutil
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,51 @@ def _postgres_source(url: str, schema: str) -> tuple[str, str]:
     return url, f"{schema}.items"
 
 
+def _mariadb_source(url: str, table: str) -> tuple[str, str]:
+    """The same rows in MariaDB's own types (BOOLEAN is TINYINT(1); TIMESTAMP is UTC)."""
+    import pymysql
+
+    connection = pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", database="test", autocommit=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.execute(
+            f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, price DECIMAL(12,2), ratio DOUBLE, label TEXT,"
+            " note TEXT, created_at DATETIME(6), created_tz TIMESTAMP(6) NULL, day DATE, flag BOOLEAN,"
+            " payload BLOB) CHARACTER SET utf8mb4"
+        )
+        rows = [
+            (
+                i,
+                Decimal(str(p)),
+                r,
+                label,
+                note,
+                datetime.fromisoformat(at),
+                datetime.fromisoformat(tz).astimezone(UTC).replace(tzinfo=None),
+                datetime.fromisoformat(day).date(),
+                int(flag),
+                payload,
+            )
+            for i, p, r, label, note, at, tz, day, flag, payload in _rows()
+        ]
+        cursor.executemany(f"INSERT INTO {table} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+    connection.close()
+    return url, f"test.{table}"
+
+
+def _drop_mariadb_table(table: str) -> None:
+    import pymysql
+
+    connection = pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", database="test", autocommit=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    connection.close()
+
+
 def _drop_schema(url: str, schema: str) -> None:
     import psycopg
 
@@ -112,13 +157,17 @@ def _drop_schema(url: str, schema: str) -> None:
         connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
 def uploaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project whose single table was analyzed and uploaded; tests work on copies of it."""
     folder = tmp_path_factory.mktemp(f"corruption-{request.param}") / "project"
     folder.mkdir()
     if request.param == "sqlite":
         url, table = _sqlite_source(folder)
+    elif request.param == "mariadb":
+        name = f"lst_corruption_{os.getpid()}_{random.randrange(10**6)}"
+        request.addfinalizer(lambda: _drop_mariadb_table(name))
+        url, table = _mariadb_source(request.getfixturevalue("mariadb_url"), name)
     else:
         url = request.getfixturevalue("postgres_url")
         schema = f"lst_corruption_{os.getpid()}_{random.randrange(10**6)}"
@@ -213,7 +262,7 @@ CHANGES: list[tuple[str, str, Callable[[Any], Any], int]] = [
     ("a time-zone shift", "created_tz", lambda v: v + timedelta(hours=1), 30),
     ("a trailing space", "label", lambda v: v + " ", 40),
     ("a float beyond the statistics' tolerance", "ratio", lambda v: v * (1 + 1e-12), 45),
-    ("a boolean flipped", "flag", lambda v: not v, 46),
+    ("a boolean flipped", "flag", lambda v: (not v) if isinstance(v, bool) else 1 - v, 46),
     ("one byte of a blob", "payload", lambda v: bytes([v[0] ^ 1]) + v[1:], 47),
     ("a date moved by a day", "day", lambda v: v + timedelta(days=1), 48),
 ]
