@@ -346,3 +346,15 @@ def test_mappings_must_be_objects(tmp_path: Path, content: object) -> None:
 def test_missing_mappings_file_names_it(tmp_path: Path) -> None:
     path = tmp_path / "column_mappings.json"
     assert _error(lambda: load_column_mappings(path, SPECS)).file == str(path)
+
+
+def test_period_bounds_cover_exactly_one_period() -> None:
+    from datetime import date
+
+    from lakeshift.inventory import Period, period_bounds
+
+    assert period_bounds("2024-12", Period.MONTH) == (date(2024, 12, 1), date(2025, 1, 1))
+    assert period_bounds("2024", Period.YEAR) == (date(2024, 1, 1), date(2025, 1, 1))
+    assert period_bounds("2024-02-29", Period.DAY) == (date(2024, 2, 29), date(2024, 3, 1))
+    assert period_bounds("0000-00", Period.MONTH) is None  # a MySQL zero date
+    assert period_bounds("9999-12-31", Period.DAY) is None  # no next day to bound it

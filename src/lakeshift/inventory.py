@@ -12,6 +12,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,25 @@ class Period(StrEnum):
     DAY = "day"
     MONTH = "month"
     YEAR = "year"
+
+
+def period_bounds(value: str, period: Period) -> tuple[date, date] | None:
+    """First day of a period (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) and of the next one, or None
+    when no date range can express it (a zero date, the end of year 9999).
+
+    >>> period_bounds("2024-12", Period.MONTH)
+    (datetime.date(2024, 12, 1), datetime.date(2025, 1, 1))
+    """
+    try:
+        year, month, day = (int(part) for part in [*value.split("-"), "1", "1"][:3])
+        first = date(year, month, day)
+        if period is Period.YEAR:
+            return first, date(year + 1, 1, 1)
+        if period is Period.MONTH:
+            return first, date(year + month // 12, month % 12 + 1, 1)
+        return first, first + timedelta(days=1)
+    except (ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, NoReturn
 
 import pyarrow as pa
@@ -58,7 +58,7 @@ from lakeshift.errors import (
     TerminalError,
     TransientError,
 )
-from lakeshift.inventory import Period
+from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import Kind, LogicalType
 
 CAPABILITIES = Capabilities(
@@ -294,7 +294,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
         if bounds is None:
             return super().period_predicate(column, period, value)
         name = self.quote(column.name)
-        low, high = (self.string_literal(bound) for bound in bounds)
+        low, high = (self.string_literal(bound.isoformat()) for bound in bounds)
         return f"({name} >= {low} AND {name} < {high})"
 
     def timestamp_literal(self, value: datetime) -> str:
@@ -543,26 +543,6 @@ class MySQLEngine(SqlEngine, SourceEngine):
 def read_sql(column: Column) -> str:
     """The SQL that reads `column` as its logical type (see `mysql_types`)."""
     return mysql_type(column.native_type).read.format(mysql_sql.quote(column.name))
-
-
-def period_bounds(value: str, period: Period) -> tuple[str, str] | None:
-    """First day of a period and of the next one, or None when a range cannot express it.
-
-    >>> period_bounds("2024-12", Period.MONTH)
-    ('2024-12-01', '2025-01-01')
-    """
-    try:
-        year, month, day = (int(part) for part in [*value.split("-"), "1", "1"][:3])
-        first = date(year, month, day)
-        if period is Period.YEAR:
-            following = date(year + 1, 1, 1)
-        elif period is Period.MONTH:
-            following = date(year + month // 12, month % 12 + 1, 1)
-        else:
-            following = first + timedelta(days=1)
-    except (ValueError, OverflowError):
-        return None  # zero dates ('0000-00', refused by `_check_period_dates`) or year 9999's end
-    return first.isoformat(), following.isoformat()
 
 
 def _text(value: Any) -> str:

@@ -16,10 +16,10 @@ Assumptions every fragment relies on (stated once, checked nowhere but on a live
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from lakeshift.errors import ConfigError
-from lakeshift.inventory import Period
+from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import HALF_BITS, NULL_TOKEN
 
@@ -182,24 +182,16 @@ def period_sql(expression: str, logical: LogicalType, period: Period) -> str:
     return f"TO_CHAR({value}, '{_PERIOD_FORMAT[period]}')"
 
 
-def period_bounds(value: str, period: Period) -> tuple[date, date]:
-    """First day of a period (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) and of the next one."""
-    year, month, day = (int(part) for part in [*value.split("-"), "1", "1"][:3])
-    first = date(year, month, day)
-    if period is Period.YEAR:
-        return first, date(year + 1, 1, 1)
-    if period is Period.MONTH:
-        return first, date(year + month // 12, month % 12 + 1, 1)
-    return first, first + timedelta(days=1)
-
-
 def range_predicate(column: str, native_type: str, value: str, period: Period) -> str:
     """`column` within period `value`, as a range an index or partition pruning can use.
 
     The literal has the column's own type: a DATE column compared with a TIMESTAMP literal would
     be converted row by row, and Oracle could no longer prune on it.
     """
-    low, high = period_bounds(value, period)
+    bounds = period_bounds(value, period)
+    if bounds is None:
+        raise ConfigError(f"{column}: period {value!r} is not a date range")
+    low, high = bounds
     if native_type == "DATE":
         return f"({column} >= DATE '{low}' AND {column} < DATE '{high}')"
     return f"({column} >= TIMESTAMP '{low} 00:00:00' AND {column} < TIMESTAMP '{high} 00:00:00')"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,7 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SourceEngine, SqlEngine
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
-from lakeshift.inventory import Period
+from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import TEMPORAL_KINDS, Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value, hash60
 
@@ -65,19 +65,6 @@ def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | Non
     if any(word in text for word in ("REAL", "FLOA", "DOUB")):
         return LogicalType(Kind.FLOAT)
     return None
-
-
-def period_bounds(value: str, period: Period) -> tuple[str, str]:
-    """First day of a period and of the next one, as ISO dates."""
-    year, month, day = (int(part) for part in [*value.split("-"), "1", "1"][:3])
-    first = date(year, month, day)
-    if period is Period.YEAR:
-        following = date(year + 1, 1, 1)
-    elif period is Period.MONTH:
-        following = date(year + month // 12, month % 12 + 1, 1)
-    else:
-        following = first + timedelta(days=1)
-    return first.isoformat(), following.isoformat()
 
 
 _DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"
@@ -240,9 +227,10 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         exactly the values whose period is `value`. Zoned text does not sort that way: those
         columns use the period function itself.
         """
-        if value is None or column.logical.tz is not None:
+        bounds = period_bounds(value, period) if value is not None else None
+        if bounds is None or column.logical.tz is not None:
             return super().period_predicate(column, period, value)
-        low, high = period_bounds(value, period)
+        low, high = (bound.isoformat() for bound in bounds)
         name = self.quote(column.name)
         return f"({name} >= '{low}' AND {name} < '{high}')"
 
