@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -186,6 +187,10 @@ class SqlEngine(Engine):
     # "MATERIALIZED " where an engine would otherwise inline the row hash into both half sums
     materialize_hint = ""
 
+    def about(self, table: str) -> AbstractContextManager[None]:
+        """Context every question about `table` runs in: a snapshot to read, errors to name."""
+        return nullcontext()
+
     # --- fragments each dialect renders --------------------------------------------------------
     @abstractmethod
     def quote(self, identifier: str) -> str: ...
@@ -273,9 +278,14 @@ class SqlEngine(Engine):
         column = scope.period_column
         return self.period_sql(self.quote(column.name), column.logical, scope.period)
 
+    def ask(self, scope: Scope, sql: str) -> list[tuple[Any, ...]]:
+        """Run one of the shared questions about `scope.table` inside `about`."""
+        with self.about(scope.table):
+            return self.query(sql)
+
     def row_count(self, scope: Scope) -> int:
-        rows = self.query(
-            f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        rows = self.ask(
+            scope, f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
         return int(rows[0][0])
 
@@ -285,7 +295,7 @@ class SqlEngine(Engine):
             f"SELECT {expression} AS p, COUNT(*) FROM {self.table_sql(scope.table)}"
             f"{self.where_sql(scope)} GROUP BY 1"
         )
-        return {row[0]: int(row[1]) for row in self.query(sql)}
+        return {row[0]: int(row[1]) for row in self.ask(scope, sql)}
 
     def stat_value_sql(self, column: Column) -> str:
         """The value statistics count and order (engines without MIN on some types convert)."""
@@ -313,7 +323,7 @@ class SqlEngine(Engine):
         sql = (
             f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
-        return stats_from_row(self.query(sql)[0], columns, types)
+        return stats_from_row(self.ask(scope, sql)[0], columns, types)
 
     def _row_text_sql(self, plan: RowPlan, positions: Sequence[int]) -> str:
         parts = []
@@ -361,7 +371,7 @@ class SqlEngine(Engine):
         )
         return {
             (p, int(b)): GroupSum(int(count), split_checksum(hi, lo))
-            for p, b, count, hi, lo in self.query(sql)
+            for p, b, count, hi, lo in self.ask(scope, sql)
         }
 
     def _group_predicate(
@@ -393,7 +403,7 @@ class SqlEngine(Engine):
             f"SELECT {period}, {bucket}, {key_text}, {row_hash} FROM {self.table_sql(scope.table)}"
             f"{self.where_sql(scope, [predicate])}"
         )
-        return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.query(sql)]
+        return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.ask(scope, sql)]
 
     def row_texts(
         self,
@@ -419,7 +429,7 @@ class SqlEngine(Engine):
                 f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
                 f"{self.where_sql(scope, predicates)}"
             )
-            for row in self.query(sql):
+            for row in self.ask(scope, sql):
                 found[row[0]] = list(row[1:])
         return found
 

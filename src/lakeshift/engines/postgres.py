@@ -13,8 +13,8 @@ rounded `%.14e`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,10 +26,6 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import (
     Capabilities,
     Column,
-    ColumnStats,
-    GroupSum,
-    RowDigest,
-    RowPlan,
     Scope,
     SourceEngine,
     SqlEngine,
@@ -421,49 +417,16 @@ class PostgresEngine(SqlEngine, SourceEngine):
         return [row[0] for row in rows]
 
     # --- questions, each answered inside the table's snapshot ---------------------------------
-    def row_count(self, scope: Scope) -> int:
-        with self._answering(scope.table):
-            return super().row_count(scope)
+    def about(self, table: str) -> AbstractContextManager[None]:
+        return self._answering(table)
 
-    def period_counts(self, scope: Scope, column: Column, period: Period) -> dict[str | None, int]:
-        with self._answering(scope.table):
-            return super().period_counts(scope, column, period)
-
-    def bucket_checksums(
-        self, scope: Scope, plan: RowPlan
-    ) -> dict[tuple[str | None, int], GroupSum]:
-        with self._answering(scope.table):
-            return super().bucket_checksums(scope, plan)
-
-    def group_rows(
-        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
-    ) -> list[RowDigest]:
-        with self._answering(scope.table):
-            return super().group_rows(scope, plan, groups)
-
-    def row_texts(
-        self,
-        scope: Scope,
-        plan: RowPlan,
-        groups: Sequence[tuple[str | None, int]],
-        keys: Sequence[str],
-    ) -> dict[str, list[str | None]]:
-        with self._answering(scope.table):
-            return super().row_texts(scope, plan, groups, keys)
-
-    def column_stats(
-        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
-    ) -> dict[str, ColumnStats]:
+    def stat_selects(self, name: str, logical: LogicalType) -> list[str]:
         """The shared statistics, over each value as the lake holds it and ordered as DuckDB does.
 
         PostgreSQL has no MIN for boolean or bytea and none for json; text ordering follows the
         collation. So booleans are compared as 0/1, bytea as its hex text and every string kind
         as its text output in the "C" collation (code point order, like DuckDB).
         """
-        with self._answering(scope.table):
-            return super().column_stats(scope, columns, types)
-
-    def stat_selects(self, name: str, logical: LogicalType) -> list[str]:
         value, extreme = self._comparable(name, logical)
         is_text = logical.kind is Kind.STRING
         return [
