@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import math
 import random
-import secrets
 import shutil
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +37,7 @@ from lakeshift.steps.compare import compare
 from lakeshift.steps.upload import upload
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value
+from mariadb_support import MariaDBServer as Server
 
 pytestmark = pytest.mark.mariadb
 
@@ -257,49 +256,6 @@ def _insert(connection: pymysql.connections.Connection[Any], table: str) -> None
             [tuple(cell(row, name) for name in NAMES) for row in ROWS],
         )
         cursor.execute("SET time_zone = SYSTEM")
-
-
-class Server:
-    """A root session that creates uniquely named tables and drops them at the end."""
-
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        self.url = url
-        self.connection = pymysql.connect(
-            host=parts.hostname,
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            database=parts.path.lstrip("/"),
-            autocommit=True,
-            charset="utf8mb4",
-        )
-        self.prefix = f"lst_{secrets.token_hex(4)}_"
-        self.tables: list[str] = []
-        self.execute("SET SESSION lock_wait_timeout = 20")  # a leaked snapshot fails, not hangs
-
-    def execute(self, sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, parameters)
-            return list(cursor.fetchall())
-
-    def create(self, name: str, columns: str) -> str:
-        table = self.prefix + name
-        self.execute(f"CREATE TABLE {table} ({columns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
-        self.tables.append(table)
-        return table
-
-    def close(self) -> None:
-        for table in self.tables:
-            self.execute(f"DROP TABLE IF EXISTS {table}")
-        self.connection.close()
-
-
-@pytest.fixture(scope="module")
-def server(mariadb_url: str) -> Iterator[Server]:
-    server = Server(mariadb_url)
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
