@@ -21,6 +21,11 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from upload import create_postgres
 
 TABLE = "bench_extract"
 CHUNK = 50_000
@@ -33,19 +38,7 @@ URLS = {
 
 def create(source: str, rows: int) -> None:
     if source == "postgres":
-        import psycopg
-
-        with psycopg.connect(URLS[source], autocommit=True) as connection:
-            connection.execute(f"DROP TABLE IF EXISTS {TABLE}")
-            connection.execute(
-                f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, created_at timestamp, amount numeric(12,2),"
-                " ratio double precision, label text, flag boolean)"
-            )
-            connection.execute(
-                f"INSERT INTO {TABLE} SELECT i, timestamp '2020-09-13' + i * interval '37 seconds',"
-                " round(((i % 100000) / 7.0)::numeric, 2), i / 3.0, 'label-' || (i % 997), i % 2 = 0"
-                f" FROM generate_series(1, {rows}) AS i"
-            )
+        create_postgres(rows, TABLE)
         return
     import pymysql
 

@@ -54,17 +54,18 @@ def create_sqlite(path: Path, rows: int) -> str:
     return f"sqlite:///{path}"
 
 
-def create_postgres(rows: int) -> str:
+def create_postgres(rows: int, table: str = TABLE) -> str:
+    """The mixed-type benchmark table in the PostgreSQL service; returns its URL."""
     import psycopg
 
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
         connection.execute(
-            f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, created_at timestamp, amount numeric(12,2),"
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, created_at timestamp, amount numeric(12,2),"
             " ratio double precision, label text, flag boolean)"
         )
         connection.execute(
-            f"INSERT INTO {TABLE} SELECT i, timestamp '2020-09-13' + i * interval '37 seconds',"
+            f"INSERT INTO {table} SELECT i, timestamp '2020-09-13' + i * interval '37 seconds',"
             " round(((i % 100000) / 7.0)::numeric, 2), i / 3.0, 'label-' || (i % 997), i % 2 = 0"
             f" FROM generate_series(1, {rows}) AS i"
         )
