@@ -407,3 +407,28 @@ def test_password_and_secret_variables_are_registered_but_other_settings_are_not
     load_source_settings(env)
 
     assert redact(f"{password} {secret} {host}") == f"{MASK} {MASK} {host}"
+
+
+def test_lake_engine_defaults_to_duckdb_and_reads_athena_for_an_s3_lake(tmp_path: Path) -> None:
+    assert load_migration_config(_migration(tmp_path, {"lake": "lake"})).lake_engine == "duckdb"
+    config = load_migration_config(
+        _migration(tmp_path, {"lake_engine": "athena", "aws": {"s3_bucket": "b"}})
+    )
+    assert config.lake_engine == "athena"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"lake_engine": "athena", "lake": "lake"},
+        {"lake_engine": "athena"},
+        {"lake_engine": "trino", "aws": {"s3_bucket": "b"}},
+    ],
+)
+def test_a_lake_engine_that_cannot_query_the_lake_names_the_file(
+    tmp_path: Path, content: dict[str, object]
+) -> None:
+    path = _migration(tmp_path, content)
+    error = _error(lambda: load_migration_config(path))
+    assert "migration_config.cfg" in str(error)
+    assert "lake_engine" in str(error) or "athena" in str(error)

@@ -29,6 +29,7 @@ from pydantic import (
     StrictInt,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from lakeshift.errors import ConfigError
@@ -90,6 +91,17 @@ class MigrationConfig(_Strict):
     compression: Literal["zstd", "snappy"] = "zstd"
     target_file_mb: StrictInt = Field(128, ge=1)
     number_without_precision: str = "decimal(38,10)"
+    # The lake's query engine for analyze, compare and align: DuckDB reads the files in place
+    # (local or S3, no per-query cost); Athena queries the Glue tables (S3 lakes only).
+    lake_engine: Literal["duckdb", "athena"] = "duckdb"
+
+    @model_validator(mode="after")
+    def _athena_needs_s3(self) -> MigrationConfig:
+        if self.lake_engine == "athena" and (self.lake is not None or not self.aws.s3_bucket):
+            raise ValueError(
+                'lake_engine "athena" queries a lake on S3: set aws.s3_bucket and remove "lake"'
+            )
+        return self
 
     @field_validator("lake", mode="before")
     @classmethod
@@ -117,7 +129,8 @@ def _explain(error: ValidationError) -> str:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        problems.append(f"{where}: {message}")
+        message = message.removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
     return "; ".join(problems)
 
 

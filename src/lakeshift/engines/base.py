@@ -19,9 +19,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshift.errors import TerminalError
 from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import HALF_BITS, HALF_MASK, split_checksum
+from lakeshift.verify.canonical import (
+    HALF_BITS,
+    HALF_MASK,
+    TIMESTAMP_PRECISION,
+    split_checksum,
+)
 
 KEYS_PER_QUERY = 20_000
 
@@ -112,6 +118,20 @@ class Engine(ABC):
     """An engine that holds tables and answers questions about them."""
 
     capabilities: Capabilities
+    # The precision canonical timestamps, periods and distinct counts render at: the coarsest of
+    # the two engines being compared (`verify.canonical.common_precision`).
+    timestamps_at: str = TIMESTAMP_PRECISION
+
+    @property
+    def bytes_scanned(self) -> int | None:
+        """Bytes this engine has scanned (and billed) so far, where it says (Athena)."""
+        return None
+
+    def compare_timestamps_at(self, precision: str) -> None:
+        """Render timestamps at `precision` from now on ("microsecond" or "millisecond")."""
+        if precision not in ("microsecond", "millisecond"):
+            raise ValueError(f"{self.capabilities.name} cannot compare timestamps at {precision}")
+        self.timestamps_at = precision
 
     @abstractmethod
     def table_exists(self, table: str) -> bool: ...
@@ -213,6 +233,16 @@ class SqlEngine(Engine):
     @abstractmethod
     def timestamp_literal(self, value: datetime) -> str: ...
 
+    def round_to_millisecond_sql(self, expression: str) -> str:
+        """SQL of a UTC wall-time timestamp rounded half up to the millisecond (a timestamp)."""
+        raise TerminalError(f"{self.capabilities.name} cannot compare timestamps at milliseconds")
+
+    def at_common_precision(self, expression: str) -> str:
+        """A UTC wall-time timestamp expression at the precision timestamps compare at."""
+        if self.timestamps_at == "millisecond":
+            return self.round_to_millisecond_sql(expression)
+        return expression
+
     @abstractmethod
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -301,12 +331,19 @@ class SqlEngine(Engine):
         """The value statistics count and order (engines without MIN on some types convert)."""
         return self.quote(column.name)
 
+    def distinct_sql(self, value: str, logical: LogicalType) -> str:
+        """What COUNT(DISTINCT ...) counts: two timestamps within one millisecond are one value
+        once rounded to a common millisecond precision; other values count as they are."""
+        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+            return self.canonical_sql(value, logical)
+        return value
+
     def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
         """The seven statistics of one column, in the order `stats_from_row` reads them."""
         text = logical.kind is Kind.STRING
         return [
             f"COUNT({value})",
-            f"COUNT(DISTINCT {value})",
+            f"COUNT(DISTINCT {self.distinct_sql(value, logical)})",
             self.canonical_sql(f"MIN({value})", logical),
             self.canonical_sql(f"MAX({value})", logical),
             self.sum_sql(value, logical) if logical.is_numeric else "NULL",

@@ -10,12 +10,13 @@ import importlib
 from urllib.parse import urlsplit
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import SourceEngine, SqlEngine
+from lakeshift.engines.base import Engine, SourceEngine, SqlEngine
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import Catalog, LocalCatalog
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.redaction import display_url
+from lakeshift.verify.canonical import common_precision
 
 SOURCE_MODULES = {
     "sqlite": "lakeshift.engines.sqlite",
@@ -78,13 +79,24 @@ def open_catalog(storage: LakeStorage, config: MigrationConfig) -> Catalog:
 
 
 def connect_lake_engine(
-    storage: LakeStorage, config: MigrationConfig, engine: str = "duckdb"
+    storage: LakeStorage, config: MigrationConfig, engine: str | None = None
 ) -> SqlEngine:
-    """The lake's query engine: DuckDB reading the files in place (local or S3, no per-query
-    cost), or `engine="athena"` for Athena over the Glue catalog (S3 lakes only)."""
+    """The lake's query engine (`engine`, else the config's `lake_engine`): DuckDB reading the
+    files in place (local or S3, no per-query cost), or Athena over the Glue catalog (S3 only)."""
     catalog = open_catalog(storage, config)
-    if engine == "athena":
+    if (engine or config.lake_engine) == "athena":
         from lakeshift.engines.athena import connect_athena
 
         return connect_athena(catalog, config)
     return DuckDBEngine(catalog, memory_limit_mb=max(config.max_memory_mb, 256))
+
+
+def compare_timestamps_at_common_precision(source: Engine, lake: Engine) -> str:
+    """Make both engines render timestamps at the coarsest precision either keeps (Athena:
+    milliseconds), so sub-millisecond data is compared where both can see it; returns it."""
+    precision = common_precision(
+        source.capabilities.timestamp_precision, lake.capabilities.timestamp_precision
+    )
+    source.compare_timestamps_at(precision)
+    lake.compare_timestamps_at(precision)
+    return precision

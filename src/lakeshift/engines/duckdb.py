@@ -97,7 +97,8 @@ class DuckDBEngine(SqlEngine):
         if kind is Kind.DATE:
             return f"strftime(CAST({expression} AS DATE), '%Y-%m-%d')"
         if kind is Kind.TIMESTAMP:
-            return f"strftime({self._utc(expression, logical)}, '%Y-%m-%d %H:%M:%S.%f')"
+            value = self.at_common_precision(self._utc(expression, logical))
+            return f"strftime({value}, '%Y-%m-%d %H:%M:%S.%f')"
         raise TerminalError(f"DuckDB cannot render canonical text for {logical}")
 
     def _utc(self, expression: str, logical: LogicalType) -> str:
@@ -106,8 +107,13 @@ class DuckDBEngine(SqlEngine):
     def hash60_sql(self, text_expression: str) -> str:
         return f"CAST('0x' || substr(md5({text_expression}), 1, 15) AS BIGINT)"
 
+    def round_to_millisecond_sql(self, expression: str) -> str:
+        return f"date_trunc('millisecond', ({expression}) + INTERVAL 500 MICROSECOND)"
+
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
-        value = self._utc(expression, logical) if logical.kind is Kind.TIMESTAMP else expression
+        value = expression
+        if logical.kind is Kind.TIMESTAMP:
+            value = self.at_common_precision(self._utc(expression, logical))
         return f"strftime({value}, '{_PERIOD_FORMAT[period]}')"
 
     def timestamp_literal(self, value: datetime) -> str:

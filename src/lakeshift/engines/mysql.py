@@ -276,12 +276,19 @@ class MySQLEngine(SqlEngine, SourceEngine):
         return ".".join(self.quote(part) for part in self._split(table))
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
+        if logical.kind is Kind.TIMESTAMP:
+            expression = self.at_common_precision(expression)
         return mysql_sql.canonical_sql(expression, logical, self._backslash_escapes)
+
+    def round_to_millisecond_sql(self, expression: str) -> str:
+        return mysql_sql.round_to_millisecond_sql(expression)
 
     def hash60_sql(self, text_expression: str) -> str:
         return mysql_sql.hash60_sql(text_expression)
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
+        if logical.kind is Kind.TIMESTAMP:
+            expression = self.at_common_precision(expression)
         return mysql_sql.period_sql(expression, period)
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
@@ -291,7 +298,8 @@ class MySQLEngine(SqlEngine, SourceEngine):
         refuses a table's period slices when its date column holds any (`_check_period_dates`).
         """
         bounds = period_bounds(value, period) if value is not None else None
-        if bounds is None:
+        rounded = column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
+        if bounds is None or rounded:
             return super().period_predicate(column, period, value)
         name = self.quote(column.name)
         low, high = (self.string_literal(bound.isoformat()) for bound in bounds)
@@ -343,7 +351,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
         ordered = mysql_sql.ordered_text_sql(value) if is_text else value
         aggregates = {
             "count": f"COUNT({value})",
-            "distinct": f"COUNT(DISTINCT {ordered})",
+            "distinct": f"COUNT(DISTINCT {self.distinct_sql(ordered, logical)})",
             "min": f"MIN({ordered})",
             "max": f"MAX({ordered})",
             "sum": self.sum_sql(value, logical) if logical.is_numeric else "NULL",

@@ -111,6 +111,13 @@ def canonical_sql(expression: str, logical: LogicalType, backslash_escapes: bool
     raise ValueError(f"no canonical text for {logical}")
 
 
+def round_to_millisecond_sql(expression: str) -> str:
+    """The DATETIME rounded half up to the millisecond: add 500 µs, drop the sub-millisecond
+    microseconds (a CAST to DATETIME(3) would round a second time)."""
+    shifted = f"(({expression}) + INTERVAL 500 MICROSECOND)"
+    return f"DATE_SUB({shifted}, INTERVAL MICROSECOND({shifted}) % 1000 MICROSECOND)"
+
+
 def hash60_sql(text_expression: str) -> str:
     """First 15 hex digits of md5 of the UTF-8 text, as a BIGINT."""
     return f"CAST(CONV(SUBSTR(MD5(CONVERT({text_expression} USING utf8mb4)), 1, 15), 16, 10) AS SIGNED)"

@@ -258,7 +258,8 @@ class OracleEngine(SqlEngine, SourceEngine):
         return f"{name} AS OF SCN :scn"
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
-        return oracle_sql.canonical_sql(expression, logical, lob=expression in self._lob_binaries)
+        lob = expression in self._lob_binaries
+        return oracle_sql.canonical_sql(expression, logical, lob, self.timestamps_at)
 
     def hash60_sql(self, text_expression: str) -> str:
         return oracle_sql.hash60_sql(text_expression)
@@ -267,10 +268,11 @@ class OracleEngine(SqlEngine, SourceEngine):
         return oracle_sql.shift_sql(expression)
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
-        return oracle_sql.period_sql(expression, logical, period)
+        return oracle_sql.period_sql(expression, logical, period, self.timestamps_at)
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
-        if value is None or column.logical.tz is not None:
+        rounded = column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
+        if value is None or column.logical.tz is not None or rounded:
             return super().period_predicate(column, period, value)
         return oracle_sql.range_predicate(
             self.quote(column.name), column.native_type, value, period

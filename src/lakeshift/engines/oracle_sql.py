@@ -84,11 +84,26 @@ def binary_sql(expression: str, lob: bool = False) -> str:
     return f"LOWER(RAWTOHEX({raw}))"
 
 
-def timestamp_sql(expression: str, zoned: bool) -> str:
+def timestamp_sql(expression: str, zoned: bool, precision: str = "microsecond") -> str:
     """`YYYY-MM-DD HH24:MI:SS.ffffff`: nine digits printed, six kept, so sub-microsecond digits are
-    cut (as the driver cuts them on extraction), whatever TO_CHAR's own rounding of FF6 would do."""
-    value = f"SYS_EXTRACT_UTC({expression})" if zoned else expression
-    return f"SUBSTR(TO_CHAR(CAST({value} AS TIMESTAMP(9)), 'YYYY-MM-DD HH24:MI:SS.FF9'), 1, 26)"
+    cut (as the driver cuts them on extraction), whatever TO_CHAR's own rounding of FF6 would do.
+
+    At milliseconds: 500 µs added, three digits kept, three zeros appended. Cutting the
+    microseconds first would not change the result: both floors land on the same millisecond.
+    """
+    value = f"CAST({_utc(expression, zoned)} AS TIMESTAMP(9))"
+    if precision == "millisecond":
+        shifted = f"TO_CHAR({_half_millisecond_later(value)}, 'YYYY-MM-DD HH24:MI:SS.FF9')"
+        return f"SUBSTR({shifted}, 1, 23) || '000'"
+    return f"SUBSTR(TO_CHAR({value}, 'YYYY-MM-DD HH24:MI:SS.FF9'), 1, 26)"
+
+
+def _utc(expression: str, zoned: bool) -> str:
+    return f"SYS_EXTRACT_UTC({expression})" if zoned else expression
+
+
+def _half_millisecond_later(value: str) -> str:
+    return f"({value} + INTERVAL '0.0005' SECOND)"
 
 
 def float_sql(expression: str) -> str:
@@ -140,8 +155,11 @@ def _magnitude_text(magnitude: str) -> str:
     return rf"REGEXP_REPLACE({picked}, 'e([+-])(\d)$', 'e\10\2')"
 
 
-def canonical_sql(expression: str, logical: LogicalType, lob: bool = False) -> str:
-    """Canonical text of `expression` (NULL stays NULL), equal to `canonical_value`."""
+def canonical_sql(
+    expression: str, logical: LogicalType, lob: bool = False, precision: str = "microsecond"
+) -> str:
+    """Canonical text of `expression` (NULL stays NULL), equal to `canonical_value`; timestamps
+    at `precision`."""
     kind = logical.kind
     if kind is Kind.INTEGER:
         return f"TO_CHAR({expression})"
@@ -158,7 +176,7 @@ def canonical_sql(expression: str, logical: LogicalType, lob: bool = False) -> s
         return binary_sql(expression, lob)
     if kind is Kind.DATE:
         return f"TO_CHAR({expression}, 'YYYY-MM-DD')"
-    return timestamp_sql(expression, logical.tz is not None)
+    return timestamp_sql(expression, logical.tz is not None, precision)
 
 
 def hash60_sql(text_expression: str) -> str:
@@ -177,8 +195,12 @@ def null_or_text_sql(text: str) -> str:
 
 
 # --- periods and literals ------------------------------------------------------------------------
-def period_sql(expression: str, logical: LogicalType, period: Period) -> str:
-    value = f"SYS_EXTRACT_UTC({expression})" if logical.tz else expression
+def period_sql(
+    expression: str, logical: LogicalType, period: Period, precision: str = "microsecond"
+) -> str:
+    value = _utc(expression, logical.tz is not None)
+    if logical.kind is Kind.TIMESTAMP and precision == "millisecond":
+        value = _half_millisecond_later(f"CAST({value} AS TIMESTAMP(9))")
     return f"TO_CHAR({value}, '{_PERIOD_FORMAT[period]}')"
 
 

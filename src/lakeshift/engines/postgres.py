@@ -197,7 +197,8 @@ class PostgresEngine(SqlEngine, SourceEngine):
         if kind is Kind.FLOAT:
             return float_canonical_sql(f"CAST({expression} AS float8)")
         if kind is Kind.TIMESTAMP:
-            return f"to_char({self._utc(expression, logical)}, '{_TIMESTAMP_FORMAT}')"
+            value = self.at_common_precision(self._utc(expression, logical))
+            return f"to_char({value}, '{_TIMESTAMP_FORMAT}')"
         if kind is Kind.STRING:
             escaped = f"replace(replace(concat({expression}), '\\', '\\\\'), '|', '\\|')"
             return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE {escaped} END"
@@ -215,13 +216,20 @@ class PostgresEngine(SqlEngine, SourceEngine):
         md5 = f"md5(convert_to({text_expression}, 'UTF8'))"
         return f"CAST(CAST('x' || substr({md5}, 1, 15) AS bit(60)) AS bigint)"
 
+    def round_to_millisecond_sql(self, expression: str) -> str:
+        return f"date_trunc('milliseconds', ({expression}) + interval '500 microseconds')"
+
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
-        return f"to_char({self._utc(expression, logical)}, '{_PERIOD_FORMAT[period]}')"
+        value = self._utc(expression, logical)
+        if logical.kind is Kind.TIMESTAMP:
+            value = self.at_common_precision(value)
+        return f"to_char({value}, '{_PERIOD_FORMAT[period]}')"
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
         """A range on the column itself, which PostgreSQL can answer from an index."""
         kind = column.logical.kind
-        if value is None or kind not in (Kind.DATE, Kind.TIMESTAMP):
+        rounded = kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
+        if value is None or kind not in (Kind.DATE, Kind.TIMESTAMP) or rounded:
             return super().period_predicate(column, period, value)
         low, high = period_range(value, period)
         keyword = (
@@ -431,7 +439,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
         is_text = logical.kind is Kind.STRING
         return [
             f"COUNT({name})",
-            f"COUNT(DISTINCT {value})",
+            f"COUNT(DISTINCT {self.distinct_sql(value, logical)})",
             extreme("MIN"),
             extreme("MAX"),
             self.sum_sql(name, logical) if logical.is_numeric else "NULL",

@@ -26,7 +26,7 @@ from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import TEMPORAL_KINDS, Kind, LogicalType
-from lakeshift.verify.canonical import canonical_value, hash60
+from lakeshift.verify.canonical import TIMESTAMP_PRECISION, canonical_value, hash60
 
 CAPABILITIES = Capabilities(
     name="SQLite",
@@ -92,7 +92,7 @@ def _types(spec: str) -> tuple[LogicalType, ...]:
     return tuple(LogicalType.parse(part) for part in spec.split(";"))
 
 
-def _canon(spec: str, value: Any) -> str | None:
+def _canon(spec: str, value: Any, precision: str = TIMESTAMP_PRECISION) -> str | None:
     logical = _types(spec)[0]
     if logical.kind is Kind.DECIMAL and type(value) is float:
         # The reference reads a float as its shortest text: when that text is plain notation
@@ -104,15 +104,15 @@ def _canon(spec: str, value: Any) -> str | None:
             if places <= scale:
                 text += "0" * (scale - places)
                 return text[1:] if text.startswith("-") and not text.strip("-0.") else text
-    return canonical_value(python_value(value, logical), logical)
+    return canonical_value(python_value(value, logical), logical, precision)
 
 
-def _period(value: Any, spec: str, period: str) -> str | None:
+def _period(value: Any, spec: str, period: str, precision: str = TIMESTAMP_PRECISION) -> str | None:
     logical = _types(spec)[0]
     parsed = python_value(value, logical)
     if parsed is None:
         return None
-    text = canonical_value(parsed, logical)
+    text = canonical_value(parsed, logical, precision)
     assert text is not None
     return text[: _PERIOD_LENGTH[Period(period)]]
 
@@ -162,9 +162,11 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         self.connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
-        self.connection.create_function("ls_canon", 2, _canon, deterministic=True)
+        for arguments in (2, 3):  # the third: the precision timestamps compare at
+            self.connection.create_function("ls_canon", arguments, _canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
-        self.connection.create_function("ls_period", 3, _period, deterministic=True)
+        for arguments in (3, 4):
+            self.connection.create_function("ls_period", arguments, _period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -179,6 +181,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         """Plain SQL for values already stored in canonical form, the Python reference otherwise."""
+        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+            return f"ls_canon('{logical}', {expression}, '{self.timestamps_at}')"
         slow = f"ls_canon('{logical}', {expression})"
         fast = _FAST_CANONICAL.get(logical.kind if logical.tz is None else None)
         if fast is None:
@@ -215,6 +219,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
         slow = f"ls_period({expression}, '{logical}', '{period.value}')"
+        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+            return f"ls_period({expression}, '{logical}', '{period.value}', '{self.timestamps_at}')"
         if logical.tz is not None:
             return slow
         test = f"typeof({expression}) = 'text' AND {expression} GLOB '{_DATE_GLOB}*'"
@@ -228,7 +234,10 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         columns use the period function itself.
         """
         bounds = period_bounds(value, period) if value is not None else None
-        if bounds is None or column.logical.tz is not None:
+        rounded = (
+            column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION
+        )
+        if bounds is None or column.logical.tz is not None or rounded:
             return super().period_predicate(column, period, value)
         low, high = (bound.isoformat() for bound in bounds)
         name = self.quote(column.name)

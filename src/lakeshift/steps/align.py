@@ -17,7 +17,7 @@ from lakeshift.project import Project
 from lakeshift.steps.compare import column_statistics, recorded_statistics
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.pairing import ColumnPair, TablePair
-from lakeshift.steps.session import Engines, each_uploaded_table, open_engines
+from lakeshift.steps.session import Engines, each_uploaded_table, open_engines, scanned_since
 from lakeshift.verify.canonical import FLOAT_SIGNIFICANT_DIGITS
 from lakeshift.verify.diff import DiffResult, Side, bucket_diff
 
@@ -80,6 +80,7 @@ def _summary(diff: DiffResult) -> dict[str, Any]:
 
 def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str, Any]:
     started = time.perf_counter()
+    scanned_before = engines.lake.bytes_scanned
     spec = pair.spec
     excluded_periods: list[dict[str, Any]] = []
     largest_period = None
@@ -172,24 +173,14 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "buckets": buckets,
         "values": _summary(diff),
         "precision": {
-            "timestamp": _coarsest(
-                engines.source.capabilities.timestamp_precision,
-                engines.lake.capabilities.timestamp_precision,
-            ),
+            "timestamp": engines.lake.timestamps_at,
             "float": f"{FLOAT_SIGNIFICANT_DIGITS} significant digits",
             "decimal": "exact, at the column's scale",
         },
-        "bytes_scanned": None,
+        "bytes_scanned": scanned_since(engines.lake, scanned_before),
         "seconds": round(time.perf_counter() - started, 3),
         "mismatches": _mismatch_lines(pair, excluded_columns, excluded_periods, diff),
     }
-
-
-_PRECISIONS = ["second", "millisecond", "microsecond", "nanosecond"]
-
-
-def _coarsest(a: str, b: str) -> str:
-    return min(a, b, key=_PRECISIONS.index)
 
 
 def _mismatch_lines(

@@ -22,7 +22,12 @@ from lakeshift.artifacts import (
     write_pickle,
 )
 from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
-from lakeshift.engines.connect import connect_lake_engine, connect_source, open_lake
+from lakeshift.engines.connect import (
+    compare_timestamps_at_common_precision,
+    connect_lake_engine,
+    connect_source,
+    open_lake,
+)
 from lakeshift.errors import ConfigError, LakeshiftError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.writer import METADATA_COLUMNS
@@ -209,6 +214,7 @@ def analyze(project: Project) -> list[TableOutcome]:
     source = connect_source(project.source.url, project.migration)
     storage = open_lake(project.migration)
     lake = connect_lake_engine(storage, project.migration)
+    compare_timestamps_at_common_precision(source, lake)  # period counts of rounded timestamps
     try:
         found = preflight(project, source)
         uploads = uploads_by_table(project.output)

@@ -13,7 +13,7 @@ from lakeshift.engines.base import ColumnStats, Engine
 from lakeshift.project import Project
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.pairing import TablePair
-from lakeshift.steps.session import each_uploaded_table, open_engines
+from lakeshift.steps.session import each_uploaded_table, open_engines, scanned_since
 from lakeshift.verify.stats import compare_stats
 
 
@@ -72,6 +72,7 @@ def compare(project: Project) -> list[TableOutcome]:
 
         def work(pair: TablePair) -> dict[str, Any]:
             started = now_utc()
+            scanned_before = engines.lake.bytes_scanned
             columns, source_rows, lake_rows = column_statistics(
                 pair, engines.source, engines.lake, tolerance
             )
@@ -98,6 +99,8 @@ def compare(project: Project) -> list[TableOutcome]:
                 "columns": columns,
                 "columns_missing_in_lake": pair.missing_in_lake,
                 "type_mismatches": pair.type_mismatches,
+                "precision": {"timestamp": engines.lake.timestamps_at},
+                "bytes_scanned": scanned_since(engines.lake, scanned_before),
                 "seconds": round((now_utc() - started).total_seconds(), 3),
             }
             name = stats_comparison_name(pair.spec.target_table)

@@ -12,7 +12,12 @@ from loguru import logger
 
 from lakeshift.artifacts import uploads_by_table
 from lakeshift.engines.base import Engine, SourceEngine
-from lakeshift.engines.connect import connect_lake_engine, connect_source, open_lake
+from lakeshift.engines.connect import (
+    compare_timestamps_at_common_precision,
+    connect_lake_engine,
+    connect_source,
+    open_lake,
+)
 from lakeshift.errors import LakeshiftError
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.project import Project
@@ -33,6 +38,7 @@ def open_engines(project: Project) -> Iterator[Engines]:
     source = connect_source(project.source.url, project.migration)
     storage = open_lake(project.migration)
     lake = connect_lake_engine(storage, project.migration)
+    compare_timestamps_at_common_precision(source, lake)
     try:
         yield Engines(source, storage, lake)
     finally:
@@ -79,3 +85,9 @@ def each_uploaded_table(
         logger.info("{}: {} {}", spec.source_table, step, entry["status"])
         entries.append({**base, "batch_id": metadata["batch_id"], **entry})
     return entries
+
+
+def scanned_since(engine: Engine, before: int | None) -> int | None:
+    """Bytes `engine` scanned since it had scanned `before` (None where it does not say)."""
+    now = engine.bytes_scanned
+    return None if now is None or before is None else now - before

@@ -17,6 +17,13 @@ Per logical type:
 | date      | `YYYY-MM-DD`                                                             |
 | timestamp | `YYYY-MM-DD HH:MM:SS.ffffff`, in UTC when the type has a time zone        |
 
+Timestamps are compared at the common precision of the two engines (`PRECISIONS`). When one of
+them keeps only milliseconds (Athena reads Parquet timestamps of Glue tables at milliseconds,
+rounding half up as Trino's Parquet reader does), both render the value rounded to the
+millisecond first: `floor((t + 500 µs) / 1 ms)`, still with six fraction digits, the last three
+zero. The rounding can carry into the second, day or year, so engines round the timestamp
+itself, never its text; periods and distinct counts use the rounded value too.
+
 A row is its columns' texts joined with `|`, NULL written as `\\N`; because `|` and `\\` are
 escaped inside strings, the join is unambiguous (NULL, '' and 'NULL' all differ). The row hash
 is the first 60 bits of the md5 of the UTF-8 row text, as an integer.
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
 from typing import Any
 
@@ -39,6 +46,18 @@ HASH_BITS = 60
 HALF_BITS = 30
 HALF_MASK = (1 << HALF_BITS) - 1
 TIMESTAMP_PRECISION = "microsecond"
+_HALF_MILLISECOND = timedelta(microseconds=500)
+
+
+def common_precision(*precisions: str) -> str:
+    """The precision two engines' timestamps compare at: the coarsest either keeps, and never
+    finer than canonical text's microseconds."""
+    ranks = {"millisecond": 0, "microsecond": 1, "nanosecond": 2}
+    unknown = [p for p in precisions if p not in ranks]
+    if unknown:
+        raise ValueError(f"no canonical text at timestamp precision {unknown[0]!r}")
+    coarsest = min(precisions, key=ranks.__getitem__, default=TIMESTAMP_PRECISION)
+    return "millisecond" if coarsest == "millisecond" else TIMESTAMP_PRECISION
 
 
 def escape_text(text: str) -> str:
@@ -71,14 +90,27 @@ def canonical_decimal(value: Decimal | int | float, scale: int) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
-def canonical_timestamp(value: datetime) -> str:
+def round_timestamp(value: datetime, precision: str = TIMESTAMP_PRECISION) -> datetime:
+    """The UTC wall time of `value` at `precision` (milliseconds: rounded half up)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    if precision == "millisecond":
+        shifted = value + _HALF_MILLISECOND
+        value = shifted.replace(microsecond=shifted.microsecond // 1000 * 1000)
+    elif precision != TIMESTAMP_PRECISION:
+        raise ValueError(f"no canonical text at timestamp precision {precision}")
+    return value
 
 
-def canonical_value(value: Any, logical: LogicalType) -> str | None:
-    """The canonical text of one Python value of the given logical type (None for NULL)."""
+def canonical_timestamp(value: datetime, precision: str = TIMESTAMP_PRECISION) -> str:
+    return round_timestamp(value, precision).isoformat(sep=" ", timespec="microseconds")
+
+
+def canonical_value(
+    value: Any, logical: LogicalType, precision: str = TIMESTAMP_PRECISION
+) -> str | None:
+    """The canonical text of one Python value of the given logical type (None for NULL);
+    timestamps at `precision`."""
     if value is None:
         return None
     kind = logical.kind
@@ -99,7 +131,7 @@ def canonical_value(value: Any, logical: LogicalType) -> str | None:
         assert isinstance(day, date)
         return day.isoformat()
     if kind is Kind.TIMESTAMP:
-        return canonical_timestamp(value)
+        return canonical_timestamp(value, precision)
     raise ValueError(f"no canonical text for {logical}")
 
 
