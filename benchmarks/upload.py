@@ -9,11 +9,19 @@ mixed types and writes Parquet into its own folder:
 - lakeshift: `lakeshift.steps.upload.upload`, partition strategy `none`, one worker;
 - pandas: `pandas.read_sql(..., chunksize=chunk_size)` then one Parquet file per chunk (the
   users' original scripts);
+- dlt: dlt's `sql_database` source with its pyarrow backend, loaded as Parquet into a
+  filesystem destination (dlt adds its own `_dlt_load_id`/`_dlt_id` columns and state files);
 - adbc floor (PostgreSQL only): a bare ADBC fetch of Arrow batches into one ParquetWriter, no
   conversion checks, no bookkeeping.
 
-It prints rows/s and peak RSS of each, and the ratios against pandas and the floor. Needs the
-`bench` extra (pandas) and, for PostgreSQL, the service on 127.0.0.1:5432.
+It prints rows/s and peak RSS of each, and the ratios against pandas, dlt and the floor.
+
+    python benchmarks/upload.py --source postgres --memory 1000000,10000000
+
+measures lakeshift's peak RSS alone at each size, beside the interpreter's baseline (a child that
+imports the same modules and uploads nothing) and the `max_memory_mb` budget, to show the peak
+does not grow with the table. Needs the `bench` extra (pandas, dlt) and, for PostgreSQL, the
+service on 127.0.0.1:5432.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TABLE = "bench_upload"
 CHUNK = 50_000
 COLUMNS = "id, created_at, amount, ratio, label, flag"
+BUDGET_MB = 512
 
 
 def create_sqlite(path: Path, rows: int) -> str:
@@ -77,7 +86,7 @@ def write_project(url: str, folder: Path, chunk_size: int = CHUNK) -> Path:
     schema = "main" if url.startswith("sqlite") else "public"
     (folder / "tables.csv").write_text(f"source_table,key_columns\n{schema}.{TABLE},id\n")
     (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n")
-    config = {"chunk_size": chunk_size, "max_memory_mb": 512, "lake": "lake"}
+    config = {"chunk_size": chunk_size, "max_memory_mb": BUDGET_MB, "lake": "lake"}
     (folder / "migration_config.cfg").write_text(json.dumps(config))
     (folder / "config_meta.cfg").write_text(
         '[input]\ntable = "tables.csv"\nenv = ".env"\n[output]\nfolder = "output"\n'
@@ -127,6 +136,36 @@ def run_pandas(url: str, out: Path) -> int:
     return rows
 
 
+def run_dlt(url: str, out: Path) -> int:
+    import os
+
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    import dlt
+    from dlt.sources.sql_database import sql_database
+
+    engine_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    source = sql_database(engine_url, table_names=[TABLE], backend="pyarrow", chunk_size=CHUNK)
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_upload",
+        pipelines_dir=str(out / "pipelines"),
+        destination=dlt.destinations.filesystem(bucket_url=str(out / "lake")),
+        dataset_name="bench",
+    )
+    pipeline.run(source, loader_file_format="parquet")
+    return sum(_rows(p) for p in (out / "lake" / "bench" / TABLE).rglob("*.parquet"))
+
+
+def run_baseline(url: str, out: Path) -> int:
+    """The interpreter with lakeshift's modules imported and a source connection: no upload."""
+    from lakeshift.engines.connect import connect_source
+    from lakeshift.project import load_project
+    from lakeshift.steps import analyze, upload  # noqa: F401  (imported for their footprint)
+
+    project = load_project(write_project(url, out))
+    connect_source(project.source.url, project.migration).close()
+    return 0
+
+
 def run_adbc_floor(url: str, out: Path) -> int:
     import adbc_driver_postgresql.dbapi as adbc
     import pyarrow.parquet as pq
@@ -148,7 +187,13 @@ def _rows(path: Path) -> int:
     return int(pq.read_metadata(path).num_rows)
 
 
-CONTENDERS = {"lakeshift": run_lakeshift, "pandas": run_pandas, "adbc-floor": run_adbc_floor}
+CONTENDERS = {
+    "lakeshift": run_lakeshift,
+    "pandas": run_pandas,
+    "dlt": run_dlt,
+    "adbc-floor": run_adbc_floor,
+    "baseline": run_baseline,
+}
 
 
 def measure(name: str, url: str) -> dict[str, float]:
@@ -170,12 +215,47 @@ def child(name: str, url: str, out: Path) -> None:
     print(json.dumps({"rows": rows, "peak_mb": peak_kb / 1024}))
 
 
+def create_table(source: str, folder: Path, rows: int) -> str:
+    if source == "sqlite":
+        return create_sqlite(folder / "bench.db", rows)
+    return create_postgres(rows)
+
+
+def memory_scaling(source: str, sizes: list[int]) -> None:
+    """lakeshift's peak RSS at each table size, beside the interpreter baseline and the budget."""
+    results: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in sizes:
+            url = create_table(source, Path(folder), rows)
+            results[rows] = measure("lakeshift", url)
+            assert results[rows]["rows"] == rows, f"lakeshift wrote {results[rows]['rows']} rows"
+        baseline = measure("baseline", url)
+    print(f"\nlakeshift upload peak memory from {source}, max_memory_mb {BUDGET_MB}")
+    print(f"baseline (interpreter, imports, one connection): {baseline['peak_mb']:.0f} MB")
+    print(f"{'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'above baseline':>15}")
+    for rows, r in results.items():
+        print(
+            f"{rows:>12,} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f}"
+            f" {r['peak_mb'] - baseline['peak_mb']:>15.0f}"
+        )
+    peaks = [r["peak_mb"] for r in results.values()]
+    print(
+        f"largest / smallest peak: {max(peaks) / min(peaks):.2f}x for"
+        f" {max(sizes) / min(sizes):.0f}x the rows;"
+        f" every peak under budget + baseline ({BUDGET_MB + baseline['peak_mb']:.0f} MB):"
+        f" {'yes' if max(peaks) <= BUDGET_MB + baseline['peak_mb'] else 'NO'}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--source", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--memory", help="comma-separated table sizes: lakeshift's peak RSS at each, no peers"
+    )
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--out", type=Path)
@@ -183,13 +263,13 @@ def main() -> None:
     if args.child:
         child(args.child, args.url, args.out)
         return
+    if args.memory:
+        memory_scaling(args.source, [int(n) for n in args.memory.split(",")])
+        return
     with tempfile.TemporaryDirectory() as folder:
-        url = (
-            create_sqlite(Path(folder) / "bench.db", args.rows)
-            if args.source == "sqlite"
-            else create_postgres(args.rows)
-        )
-        names = ["lakeshift", "pandas"] + (["adbc-floor"] if args.source == "postgres" else [])
+        url = create_table(args.source, Path(folder), args.rows)
+        names = ["lakeshift", "pandas", "dlt"]
+        names += ["adbc-floor"] if args.source == "postgres" else []
         results = {name: measure(name, url) for name in names}
     print(f"\nupload of {args.rows:,} rows from {args.source}, chunk {CHUNK:,}")
     print(f"{'contender':<12} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}")
@@ -200,7 +280,7 @@ def main() -> None:
         )
     ours = results["lakeshift"]
     for name, r in results.items():
-        if name != "lakeshift":
+        if name not in ("lakeshift", "baseline"):
             speed = (ours["rows"] / ours["seconds"]) / (r["rows"] / r["seconds"])
             print(
                 f"lakeshift vs {name}: {speed:.2f}x rows/s, {ours['peak_mb'] / r['peak_mb']:.2f}x peak memory"
