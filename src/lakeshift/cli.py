@@ -6,17 +6,19 @@ was skipped, 2 bad usage or configuration.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from loguru import logger
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from lakeshift import __version__
 from lakeshift.artifacts import read_analysis
-from lakeshift.config import META_CONFIG_NAME, MIGRATION_CONFIG_NAME
+from lakeshift.config import META_CONFIG_NAME, MIGRATION_CONFIG_NAME, ExecutorSection
 from lakeshift.errors import ConfigError, LakeshiftError
 from lakeshift.logs import configure_console, log_to_folder
 from lakeshift.project import Project, load_project
@@ -61,6 +63,27 @@ Force = Annotated[
     ),
 ]
 
+
+class ExecutorName(StrEnum):
+    LOCAL = "local"
+    DASK = "dask"
+
+
+ExecutorKind = Annotated[
+    ExecutorName | None,
+    typer.Option(
+        "--executor",
+        help="where slices run: local threads or a Dask cluster (default: the config's executor)",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help='Dask scheduler address (tcp://host:8786) or "local" (default: the config\'s)',
+    ),
+]
+
 STATUS_STYLE = {
     "match": "green",
     "uploaded": "green",
@@ -90,6 +113,20 @@ def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
     )
     console.print(f"{step}: {verdict}")
     return code
+
+
+def _executor(
+    project: Project, kind: ExecutorName | None, scheduler: str | None
+) -> ExecutorSection:
+    """The config's `executor` section with the command line's choices over it."""
+    chosen = project.migration.executor.model_dump()
+    chosen.update(
+        {k: v for k, v in {"kind": kind and kind.value, "scheduler": scheduler}.items() if v}
+    )
+    try:
+        return ExecutorSection.model_validate(chosen)
+    except ValidationError as error:
+        raise ConfigError(f"--scheduler: {error.errors()[0]['msg']}") from None
 
 
 def _project(config: Path | None, migration: Path | None, verbose: int) -> Project:
@@ -128,6 +165,8 @@ def upload(
     ] = None,
     force: Force = False,
     workers: Workers = 1,
+    executor: ExecutorKind = None,
+    scheduler: Scheduler = None,
     verbose: Verbose = 0,
 ) -> None:
     """Extract source tables into Parquet in the lake; write upload_metadata_{timestamp}.json."""
@@ -137,8 +176,10 @@ def upload(
         configure_console(verbose)
         meta = meta_config or Path(read_analysis(analysis_output)["config_meta"])
         project = _project(meta, config, verbose)
+        running = _executor(project, executor, scheduler)
         return print_summary(
-            "upload", run_upload(project, analysis_output, partition_strategy, force, workers)
+            "upload",
+            run_upload(project, analysis_output, partition_strategy, force, workers, running),
         )
 
     _exit(run)
@@ -188,6 +229,8 @@ def run(
     partition_strategy: Strategy = PartitionStrategy.DATE,
     force: Force = False,
     workers: Workers = 1,
+    executor: ExecutorKind = None,
+    scheduler: Scheduler = None,
     verbose: Verbose = 0,
 ) -> None:
     """Run analyze, upload, compare and align in order, then write report.html.
@@ -198,7 +241,10 @@ def run(
 
     def go() -> int:
         project = _project(config, migration_config, verbose)
-        return print_summary("run", run_pipeline(project, partition_strategy, force, workers))
+        running = _executor(project, executor, scheduler)
+        return print_summary(
+            "run", run_pipeline(project, partition_strategy, force, workers, running)
+        )
 
     _exit(go)
 

@@ -82,6 +82,21 @@ class AwsSection(_Strict):
     endpoint_url: str | None = None
 
 
+class ExecutorSection(_Strict):
+    """Where upload slices run: `local` threads, or a Dask cluster's `scheduler` address
+    (`tcp://host:8786`, `tls://...`), or `local` for a Dask cluster on this machine."""
+
+    kind: Literal["local", "dask"] = "local"
+    scheduler: str = "local"
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str) -> str:
+        if value != "local" and not re.fullmatch(r"(tcp|tls|ucx|inproc|ws|wss)://\S+", value):
+            raise ValueError('must be "local" or an address like tcp://host:8786')
+        return value
+
+
 class MigrationConfig(_Strict):
     chunk_size: StrictInt = Field(50_000, gt=0)
     max_memory_mb: StrictInt = Field(512, ge=64)
@@ -91,6 +106,7 @@ class MigrationConfig(_Strict):
     compression: Literal["zstd", "snappy"] = "zstd"
     target_file_mb: StrictInt = Field(128, ge=1)
     number_without_precision: str = "decimal(38,10)"
+    executor: ExecutorSection = ExecutorSection()
     # The lake's query engine for analyze, compare and align: DuckDB reads the files in place
     # (local or S3, no per-query cost); Athena queries the Glue tables (S3 lakes only).
     lake_engine: Literal["duckdb", "athena"] = "duckdb"

@@ -7,6 +7,7 @@ place that knows which module serves which URL scheme.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lakeshift.config import MigrationConfig
@@ -17,6 +18,9 @@ from lakeshift.lake.catalog import Catalog, LocalCatalog
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.redaction import display_url
 from lakeshift.verify.canonical import common_precision
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 SOURCE_MODULES = {
     "sqlite": "lakeshift.engines.sqlite",
@@ -79,16 +83,25 @@ def open_catalog(storage: LakeStorage, config: MigrationConfig) -> Catalog:
 
 
 def connect_lake_engine(
-    storage: LakeStorage, config: MigrationConfig, engine: str | None = None
+    storage: LakeStorage,
+    config: MigrationConfig,
+    engine: str | None = None,
+    cluster: Client | None = None,
 ) -> SqlEngine:
     """The lake's query engine (`engine`, else the config's `lake_engine`): DuckDB reading the
-    files in place (local or S3, no per-query cost), or Athena over the Glue catalog (S3 only)."""
+    files in place (local or S3, no per-query cost), or Athena over the Glue catalog (S3 only).
+    With a Dask `cluster`, DuckDB's pass-1 checksums run file by file on its workers."""
     catalog = open_catalog(storage, config)
     if (engine or config.lake_engine) == "athena":
         from lakeshift.engines.athena import connect_athena
 
         return connect_athena(catalog, config)
-    return DuckDBEngine(catalog, memory_limit_mb=max(config.max_memory_mb, 256))
+    memory_limit_mb = max(config.max_memory_mb, 256)
+    if cluster is not None:
+        from lakeshift.engines.duckdb_cluster import ClusterDuckDBEngine
+
+        return ClusterDuckDBEngine(catalog, cluster, config, memory_limit_mb=memory_limit_mb)
+    return DuckDBEngine(catalog, memory_limit_mb=memory_limit_mb)
 
 
 def compare_timestamps_at_common_precision(source: Engine, lake: Engine) -> str:

@@ -169,6 +169,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
         self._snapshot: Snapshot | None = None
         self._tokens: list[str] = []  # snapshots `_snapshot_table` was read from
         self._snapshot_table: str | None = None
+        self._given: dict[str, str] = {}  # table -> a snapshot another process exported
         self._table: str | None = None  # the table whose question is being answered
         self._relations: dict[str, Relation | None] = {}
         self._readings: dict[tuple[str, str], ColumnReading] = {}
@@ -343,6 +344,9 @@ class PostgresEngine(SqlEngine, SourceEngine):
     def _read_snapshot(self, table: str) -> str:
         """The snapshot a slice of `table` is read from: ours, else the one another engine of
         this process holds for it (upload's parallel workers), else a new one of ours."""
+        given = self._given.get(table)
+        if given is not None:
+            return given
         own = self._snapshot
         if own is not None and own.table == table and own.alive:
             return own.token
@@ -353,6 +357,11 @@ class PostgresEngine(SqlEngine, SourceEngine):
             self._use_snapshot(table)
         assert self._snapshot is not None
         return self._snapshot.token
+
+    def use_snapshot(self, table: str, token: str) -> None:
+        """Read `table` from a snapshot another process exported (a Dask worker reads at the
+        upload client's snapshot); the exporting transaction must still be open."""
+        self._given[table] = token.rsplit(",", 1)[-1]  # the latest, after a renewal
 
     def snapshot_token(self) -> str | None:
         """The exported snapshot(s) the last table was read from, comma-separated."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lakeshift.artifacts import ANALYSIS_PICKLE
+from lakeshift.config import ExecutorSection
 from lakeshift.project import Project
 from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
@@ -18,10 +19,11 @@ def run_pipeline(
     strategy: PartitionStrategy = PartitionStrategy.DATE,
     force: bool = False,
     workers: int = 1,
+    executor: ExecutorSection | None = None,
 ) -> list[TableOutcome]:
     """Analyze, upload, compare, align; returns align's verdicts (upload failures kept)."""
     analyze(project)
-    uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force, workers)
+    uploaded = upload(project, project.output / ANALYSIS_PICKLE, strategy, force, workers, executor)
     compare(project)
     verdicts = align(project)
     write_report(project)

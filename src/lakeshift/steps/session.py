@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,15 +35,22 @@ class Engines:
 
 @contextmanager
 def open_engines(project: Project) -> Iterator[Engines]:
-    source = connect_source(project.source.url, project.migration)
-    storage = open_lake(project.migration)
-    lake = connect_lake_engine(storage, project.migration)
-    compare_timestamps_at_common_precision(source, lake)
-    try:
+    """Source and lake engines at their common timestamp precision; with the `dask` executor
+    (and DuckDB as the lake engine) the lake's pass-1 checksums run on the cluster."""
+    migration = project.migration
+    with ExitStack() as stack:
+        cluster = None
+        if migration.executor.kind == "dask" and migration.lake_engine == "duckdb":
+            from lakeshift.cluster import dask_client
+
+            cluster = stack.enter_context(dask_client(migration.executor.scheduler))
+        source = connect_source(project.source.url, migration)
+        stack.callback(source.close)
+        storage = open_lake(migration)
+        lake = connect_lake_engine(storage, migration, cluster=cluster)
+        stack.callback(lake.close)
+        compare_timestamps_at_common_precision(source, lake)
         yield Engines(source, storage, lake)
-    finally:
-        source.close()
-        lake.close()
 
 
 def each_uploaded_table(

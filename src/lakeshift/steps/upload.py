@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ import pyarrow as pa
 from loguru import logger
 
 from lakeshift.artifacts import new_upload_metadata_path, now_utc, read_analysis, write_json
+from lakeshift.config import ExecutorSection
 from lakeshift.engines.base import Scope, SourceEngine
 from lakeshift.engines.connect import connect_source, open_catalog, open_lake
 from lakeshift.errors import LakeshiftError
@@ -27,18 +28,22 @@ from lakeshift.inventory import TableSpec
 from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
-from lakeshift.lake.writer import METADATA_FIELDS, SliceWriter, with_metadata, write_in_background
+from lakeshift.lake.writer import METADATA_FIELDS
 from lakeshift.mapping import TableColumns, map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
 from lakeshift.steps.budget import BatchBudget
+from lakeshift.steps.executor import LocalExecutor, SliceExecutor, describe, open_executor
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.progress import RowProgress
+from lakeshift.steps.slice_task import SliceTask, write_slice
 from lakeshift.steps.slicing import PartitionStrategy, Slice, partition_keys, plan_slices
 from lakeshift.types import LogicalType
 
 UPLOADABLE = frozenset({"match", "mismatch", "not_migrated"})
 KEY_SLICE_CHUNKS = 20  # a key-range slice holds about this many chunks
+# Snapshots a Dask worker's own session can read at: Oracle's SCN, PostgreSQL's exported snapshot.
+SHAREABLE_SNAPSHOTS = frozenset({"flashback", "repeatable_read"})
 
 
 @dataclass
@@ -52,6 +57,7 @@ class UploadContext:
     force: bool
     workers: int = 1
     budget: BatchBudget | None = None
+    executor: SliceExecutor | None = None  # None: LocalExecutor(workers)
     readers: queue.Queue[SourceEngine] = field(default_factory=queue.Queue)
     bookkeeping: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,6 +107,67 @@ def _replace_table(context: UploadContext, target: str) -> None:
     context.catalog.drop(target)
 
 
+def slice_task(
+    context: UploadContext,
+    spec: TableSpec,
+    columns: TableColumns,
+    piece: Slice,
+    index: int,
+    uploaded_at: datetime,
+    owns_folder: bool = True,
+) -> SliceTask:
+    """The self-contained work of one slice; its folder is chosen here, by the client."""
+    location = context.storage.table_location(spec.target_table)
+    migration = context.project.migration
+    snapshot = context.source.snapshot_token()
+    return SliceTask(
+        target_table=spec.target_table,
+        slice_id=piece.slice_id,
+        index=index,
+        partition=piece.partition,
+        scope=piece.scope,
+        columns=tuple(m.source for m in columns.mapped),
+        names=tuple(m.target_name for m in columns.mapped),
+        schema=pa.schema(
+            [pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped]
+            + METADATA_FIELDS
+        ),
+        folder=f"{location}/{piece.partition}" if piece.partition else location,
+        owns_folder=owns_folder,
+        batch_id=context.batch_id,
+        uploaded_at=uploaded_at,
+        compression=migration.compression,
+        target_bytes=migration.target_file_mb * 1024 * 1024,
+        # Workers elsewhere can read at the client's snapshot where another session can name it:
+        # Oracle's SCN, PostgreSQL's exported snapshot (held open by the client); see docs/dask.md.
+        snapshot=snapshot if context.source.capabilities.snapshot in SHAREABLE_SNAPSHOTS else None,
+    )
+
+
+def write_here(
+    context: UploadContext, task: SliceTask, progress: RowProgress | None = None
+) -> SliceRecord:
+    """Write one slice in this process, on a source connection of this worker thread's own."""
+    migration = context.project.migration
+    budget = context.budget or BatchBudget(migration.max_memory_mb, 1, migration.chunk_size)
+    reader = context.reader()
+    try:
+        return write_slice(
+            task, context.storage, reader, budget, progress.advance if progress else None
+        )
+    finally:
+        context.give_back(reader)
+
+
+def finish_slice(
+    context: UploadContext, manifest: Manifest, task: SliceTask, record: SliceRecord
+) -> None:
+    """The slice's files are complete: record the slice, then make its partition visible."""
+    with context.bookkeeping:
+        manifest.record(record)
+        context.catalog.register_partitions(task.target_table, {task.partition: task.folder})
+
+
 def upload_slice(
     context: UploadContext,
     spec: TableSpec,
@@ -111,64 +178,10 @@ def upload_slice(
     progress: RowProgress,
     manifest: Manifest,
 ) -> SliceRecord:
-    storage = context.storage
-    location = storage.table_location(spec.target_table)
-    folder = f"{location}/{piece.partition}" if piece.partition else location
-    storage.delete_files(storage.list_files(folder))  # leftovers of an unfinished earlier attempt
-    names = [m.target_name for m in columns.mapped]
-    schema = pa.schema(
-        [pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped]
-        + METADATA_FIELDS
-    )
-    migration = context.project.migration
-    writer = SliceWriter(
-        storage,
-        folder,
-        f"{context.batch_id}-{index:05d}",
-        schema,
-        compression=migration.compression,
-        target_bytes=migration.target_file_mb * 1024 * 1024,
-    )
-    started = time.perf_counter()
-    budget = context.budget or BatchBudget(migration.max_memory_mb, 1, migration.chunk_size)
-    sources = [m.source for m in columns.mapped]
-    batch_rows = budget.rows_per_batch(spec.target_table, sources)
-
-    def write(batch: pa.RecordBatch) -> None:
-        budget.observe(spec.target_table, batch.nbytes, batch.num_rows)
-        renamed = pa.RecordBatch.from_arrays(batch.columns, names=names)
-        writer.write(with_metadata(renamed, uploaded_at, context.batch_id))
-        progress.advance(batch.num_rows, writer.rows / max(time.perf_counter() - started, 1e-9))
-
-    reader = context.reader()
-    try:
-        write_in_background(reader.stream(piece.scope, sources, batch_rows), write)
-    finally:
-        context.give_back(reader)
-    size = writer.close()
-    seconds = time.perf_counter() - started
-    record = SliceRecord(
-        slice_id=piece.slice_id,
-        partition=piece.partition,
-        batch_id=context.batch_id,
-        files=[path.removeprefix(storage.root + "/") for path in writer.files],
-        rows=writer.rows,
-        bytes=size,
-        seconds=round(seconds, 3),
-        uploaded_at=uploaded_at.isoformat(),
-    )
-    with context.bookkeeping:  # files complete: record the slice, then make it visible
-        manifest.record(record)
-        context.catalog.register_partitions(spec.target_table, {piece.partition: folder})
-    logger.info(
-        "{} {}: {} rows, {} bytes, {:.2f}s ({} rows per batch)",
-        spec.target_table,
-        piece.slice_id or "all",
-        writer.rows,
-        size,
-        seconds,
-        batch_rows,
-    )
+    """Upload one slice in this process: write its files, record it, register its partition."""
+    task = slice_task(context, spec, columns, piece, index, uploaded_at)
+    record = write_here(context, task, progress)
+    finish_slice(context, manifest, task, record)
     return record
 
 
@@ -222,20 +235,30 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
             },
         )
     total = sum(s.expected_rows or 0 for s in slices) or None
+    writers = Counter(s.partition for s in slices)  # slices sharing a folder delete only their own
+    tasks = [
+        slice_task(context, spec, columns, piece, index, uploaded_at, writers[piece.partition] == 1)
+        for index, piece in pending
+    ]
+    executor = context.executor or LocalExecutor(context.workers)
+    if executor.remote and tasks and tasks[0].snapshot is None and source.snapshot_token():
+        logger.warning(
+            "{}: Dask workers cannot join the {} snapshot; each slice reads the source as it is "
+            "when the slice starts",
+            spec.source_table,
+            source.capabilities.name,
+        )
     with RowProgress(f"upload {spec.target_table}", total) as progress:
         progress.advance(sum(r.rows for r in finished), 0)
+        started_writing = time.perf_counter()
 
-        def one(item: tuple[int, Slice]) -> SliceRecord:
-            index, piece = item
-            return upload_slice(
-                context, spec, columns, piece, index, uploaded_at, progress, manifest
-            )
+        def finish(task: SliceTask, record: SliceRecord) -> None:
+            finish_slice(context, manifest, task, record)
+            if executor.remote:  # rows of a remote slice show up when it is done
+                elapsed = max(time.perf_counter() - started_writing, 1e-9)
+                progress.advance(record.rows, record.rows / elapsed)
 
-        if context.workers == 1:
-            new = [one(item) for item in pending]
-        else:
-            with ThreadPoolExecutor(context.workers, thread_name_prefix="slice") as pool:
-                new = list(pool.map(one, pending))
+        new = executor.run(tasks, lambda task: write_here(context, task, progress), finish)
     records = sorted([*finished, *new], key=lambda r: r.slice_id)
     skipped = len(finished)
     seconds = time.perf_counter() - started
@@ -272,9 +295,15 @@ def upload(
     strategy: PartitionStrategy = PartitionStrategy.DATE,
     force: bool = False,
     workers: int = 1,
+    executor: ExecutorSection | None = None,
 ) -> list[TableOutcome]:
-    """Upload every table the analysis found in the source; write the upload metadata."""
+    """Upload every table the analysis found in the source; write the upload metadata.
+
+    Slices run on `workers` threads, or as tasks on a Dask cluster when `executor` (default:
+    the migration config's `executor` section) says `dask`.
+    """
     analysis = read_analysis(analysis_path)
+    choice = executor or project.migration.executor
     started = now_utc()
     batch_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     storage = open_lake(project.migration)
@@ -294,40 +323,12 @@ def upload(
     )
     by_source = {t["source_table"]: t for t in analysis["tables"]}
     tables: list[dict[str, Any]] = []
+    ran_on: dict[str, Any] = {}
     try:
-        for spec in project.tables:
-            base = {"source_table": spec.source_table, "target_table": spec.target_table}
-            analyzed = by_source.get(spec.source_table)
-            if not spec.enabled:
-                tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
-            elif analyzed is None:
-                tables.append(
-                    {
-                        **base,
-                        "status": "skipped",
-                        "reason": f"not in the analysis {analysis_path}; rerun analyze",
-                    }
-                )
-            elif analyzed["status"] not in UPLOADABLE:
-                tables.append(
-                    {
-                        **base,
-                        "status": "skipped",
-                        "reason": analyzed.get("reason") or analyzed["status"],
-                    }
-                )
-            else:
-                logger.info(
-                    "{}: upload to {}.{} started",
-                    spec.source_table,
-                    storage.database,
-                    spec.target_table,
-                )
-                try:
-                    tables.append({**base, **upload_table(context, spec)})
-                except LakeshiftError as error:
-                    logger.error("{}: upload failed: {}", spec.source_table, error)
-                    tables.append({**base, "status": "failed", "reason": redact(str(error))})
+        with open_executor(choice, workers, project.source.url, migration) as running:
+            context.executor = running
+            ran_on = describe(running)
+            tables = _upload_tables(context, analysis_path, by_source)
     finally:
         context.close_readers()
         source.close()
@@ -340,6 +341,7 @@ def upload(
         "cutoff": finished,
         "partition_strategy": strategy.value,
         "workers": workers,
+        "executor": ran_on,
         "max_memory_mb": migration.max_memory_mb,
         "source": display_url(project.source.url),
         "lake": storage.display_root(),
@@ -349,3 +351,44 @@ def upload(
     path = write_json(new_upload_metadata_path(project.output, started), content)
     logger.info("upload metadata written to {}", path)
     return [TableOutcome.from_entry(t) for t in tables]
+
+
+def _upload_tables(
+    context: UploadContext, analysis_path: Any, by_source: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    storage = context.storage
+    tables: list[dict[str, Any]] = []
+    for spec in context.project.tables:
+        base = {"source_table": spec.source_table, "target_table": spec.target_table}
+        analyzed = by_source.get(spec.source_table)
+        if not spec.enabled:
+            tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
+        elif analyzed is None:
+            tables.append(
+                {
+                    **base,
+                    "status": "skipped",
+                    "reason": f"not in the analysis {analysis_path}; rerun analyze",
+                }
+            )
+        elif analyzed["status"] not in UPLOADABLE:
+            tables.append(
+                {
+                    **base,
+                    "status": "skipped",
+                    "reason": analyzed.get("reason") or analyzed["status"],
+                }
+            )
+        else:
+            logger.info(
+                "{}: upload to {}.{} started",
+                spec.source_table,
+                storage.database,
+                spec.target_table,
+            )
+            try:
+                tables.append({**base, **upload_table(context, spec)})
+            except LakeshiftError as error:
+                logger.error("{}: upload failed: {}", spec.source_table, error)
+                tables.append({**base, "status": "failed", "reason": redact(str(error))})
+    return tables

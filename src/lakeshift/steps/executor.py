@@ -1,0 +1,197 @@
+"""Where slices run: threads of this process (`local`), or tasks on a Dask cluster (`dask`).
+
+With Dask, each pending slice is one task: the worker connects to the source and writes the
+slice's files to the lake itself, so no table data passes through the scheduler or the client.
+The client records each slice in the manifest and registers its partition as its task completes
+(`finish`), so it stays the single source of truth. A task whose worker dies is run again on
+another worker by the scheduler (up to `distributed.scheduler.allowed-failures` times); the
+slice's leftovers are deleted before it is written, so a rerun duplicates nothing. lakeshift
+adds no retries of its own: transient source and lake errors are retried inside the engines.
+
+Secrets: the source URL reaches the workers inside the task's pickled arguments, as a
+`WorkerSettings` whose `repr` masks the password, so it never appears in task keys (which are
+`upload-{table}-{slice}-{hash}`), in Dask's logs of a failed task, or on the dashboard. Use a
+`tls://` scheduler address on a network you do not trust (see docs/dask.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from lakeshift.cluster import dask_client, task_key
+from lakeshift.config import ExecutorSection, MigrationConfig
+from lakeshift.errors import (
+    ConfigError,
+    LakeshiftError,
+    TerminalError,
+    TransientError,
+)
+from lakeshift.lake.manifest import SliceRecord
+from lakeshift.redaction import display_url, redact, register_secret
+from lakeshift.steps.budget import BatchBudget
+from lakeshift.steps.slice_task import SliceTask, write_slice
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Finish = Callable[[SliceTask, SliceRecord], None]
+
+
+class SliceExecutor(Protocol):
+    remote: bool  # True: slices run elsewhere and report only when finished
+
+    def run(
+        self,
+        tasks: Sequence[SliceTask],
+        write_here: Callable[[SliceTask], SliceRecord],
+        finish: Finish,
+    ) -> list[SliceRecord]:
+        """Run every task; call `finish` (one call at a time) as each completes."""
+        ...
+
+
+@dataclass
+class LocalExecutor:
+    """Slices on `workers` threads of this process, written by `write_here`."""
+
+    workers: int = 1
+    remote: bool = False
+    _finishing: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(
+        self,
+        tasks: Sequence[SliceTask],
+        write_here: Callable[[SliceTask], SliceRecord],
+        finish: Finish,
+    ) -> list[SliceRecord]:
+        def one(task: SliceTask) -> SliceRecord:
+            record = write_here(task)
+            with self._finishing:
+                finish(task, record)
+            return record
+
+        if self.workers == 1:
+            return [one(task) for task in tasks]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="slice") as pool:
+            return list(pool.map(one, tasks))
+
+
+class WorkerSettings:
+    """What a worker needs to open the source and the lake; its repr never shows the password."""
+
+    def __init__(self, source_url: str, migration: MigrationConfig):
+        self._source_url = source_url
+        self.migration = migration
+
+    @property
+    def source_url(self) -> str:
+        return self._source_url
+
+    def __repr__(self) -> str:
+        return f"WorkerSettings(source={display_url(self._source_url)!r})"
+
+    __str__ = __repr__
+
+
+def portable_error(error: LakeshiftError) -> LakeshiftError:
+    """The error as a client can unpickle it (some errors take other arguments than a message),
+    of the same kind (terminal, transient or configuration), its text redacted."""
+    message = redact(str(error))
+    if isinstance(error, ConfigError):
+        return ConfigError(message)
+    if isinstance(error, TransientError):
+        return TransientError(message)
+    return TerminalError(message)
+
+
+def _worker_threads() -> int:
+    from distributed import get_worker
+
+    try:
+        return max(1, get_worker().state.nthreads)
+    except ValueError:  # not on a worker (called directly, e.g. in a test)
+        return 1
+
+
+def run_slice_task(task: SliceTask, settings: WorkerSettings) -> SliceRecord:
+    """The Dask task of one slice: open the source and the lake here, write, close."""
+    from lakeshift.engines.connect import connect_source, open_lake
+
+    password = urlsplit(settings.source_url).password
+    register_secret(password)  # this process's logs and errors mask it too
+    register_secret(unquote(password) if password else None)
+    migration = settings.migration
+    budget = BatchBudget(migration.max_memory_mb, _worker_threads(), migration.chunk_size)
+    try:
+        storage = open_lake(migration)
+        source = connect_source(settings.source_url, migration)
+        try:
+            if task.snapshot is not None:
+                source.use_snapshot(task.scope.table, task.snapshot)
+            return write_slice(task, storage, source, budget)
+        finally:
+            source.close()
+    except LakeshiftError as error:
+        raise portable_error(error) from None
+
+
+@dataclass
+class DaskExecutor:
+    """Slices as tasks on a Dask cluster the client is connected to."""
+
+    client: Client
+    settings: WorkerSettings
+    remote: bool = True
+
+    def run(
+        self,
+        tasks: Sequence[SliceTask],
+        write_here: Callable[[SliceTask], SliceRecord],
+        finish: Finish,
+    ) -> list[SliceRecord]:
+        from distributed import as_completed
+
+        by_key = {task_key("upload", t.target_table, t.slice_id, t.batch_id): t for t in tasks}
+        futures = [
+            self.client.submit(run_slice_task, task, self.settings, key=key, pure=False)
+            for key, task in by_key.items()
+        ]
+        records = []
+        try:
+            for future in as_completed(futures):
+                record = future.result()  # a failed slice raises its error here
+                finish(by_key[future.key], record)
+                records.append(record)
+        finally:
+            for future in futures:
+                future.cancel()  # after a failure: the other slices stay unfinished
+        return records
+
+
+@contextmanager
+def open_executor(
+    section: ExecutorSection, workers: int, source_url: str, migration: MigrationConfig
+) -> Iterator[SliceExecutor]:
+    """The executor a run asks for; a Dask client is closed (a local cluster stopped) after."""
+    if section.kind == "local":
+        yield LocalExecutor(workers)
+        return
+    with dask_client(section.scheduler, workers) as client:
+        yield DaskExecutor(client, WorkerSettings(source_url, migration))
+
+
+def describe(executor: Any) -> dict[str, Any]:
+    """What the upload metadata records about where slices ran."""
+    if isinstance(executor, DaskExecutor):
+        return {
+            "kind": "dask",
+            "scheduler": executor.client.scheduler_info().get("address"),
+            "workers": len(executor.client.nthreads()),
+        }
+    return {"kind": "local", "workers": getattr(executor, "workers", 1)}
