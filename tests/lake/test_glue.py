@@ -104,6 +104,35 @@ def test_unpartitioned_tables_become_visible_only_when_their_slice_is_registered
     assert catalog.get("orders") is None
 
 
+def test_replace_moves_partitions_adds_and_removes_them_and_changes_the_schema(
+    moto_aws: Any, bucket: str
+) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    table = catalog.create_or_check(_table(catalog.storage))
+    catalog.register_partitions(
+        "orders", {f"_period={p}": f"{table.location}/_period={p}" for p in range(130)}
+    )
+    generation = f"{table.location}/_v2"
+    widened = [*COLUMNS[:1], {**COLUMNS[1], "type": "decimal(14,2)"}, *COLUMNS[2:]]
+    replacement = _table(catalog.storage, widened)
+    replacement.location = generation
+    replacement.partitions = {f"_period={p}": f"{generation}/_period={p}" for p in range(10, 140)}
+    catalog.replace(replacement)
+    entry = catalog.get("orders")
+    assert entry is not None
+    assert entry.columns == widened and entry.location == generation
+    assert entry.partitions == replacement.partitions  # 120 moved, 10 added, 10 removed
+
+    unpartitioned = _table(catalog.storage)
+    unpartitioned.partition_keys = []
+    unpartitioned.location = f"{table.location}/_v3"
+    unpartitioned.partitions = {"": unpartitioned.location}
+    catalog.replace(unpartitioned)  # other partition keys: dropped and created again
+    entry = catalog.get("orders")
+    assert entry is not None and entry.partition_keys == []
+    assert entry.data_locations() == [unpartitioned.location]
+
+
 @pytest.mark.parametrize(
     ("logical", "expected"),
     [

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ import pytest
 
 from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.engines.base import Column
+from lakeshift.engines.duckdb import DuckDBEngine
+from lakeshift.errors import TerminalError
+from lakeshift.lake.catalog import LocalCatalog
+from lakeshift.lake.storage import LakeStorage
 from lakeshift.project import load_project
 from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
@@ -207,3 +212,90 @@ def test_the_budget_is_shared_by_the_workers(workers: int) -> None:
     single = BatchBudget(max_memory_mb=128, workers=1, chunk_size=10**9)
     single.observe("t", arrow_bytes=1000 * 1000, rows=1000)
     assert budget.rows_per_batch("t", []) * workers <= single.rows_per_batch("t", []) + workers
+
+
+def _what_readers_see(lake: Path) -> tuple[int, Decimal]:
+    """(rows, sum of amount) of `events` as a reader of the catalog sees it."""
+    engine = DuckDBEngine(LocalCatalog(LakeStorage.local(lake, "test")))
+    try:
+        [(rows, total)] = engine.query(
+            f"SELECT COUNT(*), SUM(amount) FROM {engine.table_sql('events')}"
+        )
+        return int(rows), Decimal(total)
+    finally:
+        engine.close()
+
+
+def test_a_forced_replacement_is_never_half_visible_even_when_killed(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """--force writes a new generation and swaps the catalog to it whole: killed at random
+    moments, readers see the old table or the new one, never a mix; the rerun finishes it and
+    leaves no file of the old generation on disk."""
+    database = tmp_path / "source.db"
+    meta = make_project(_source(database), [EVENTS], chunk_size=500)
+    project = load_project(meta)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    lake = meta.parent / "lake"
+    old = _what_readers_see(lake)
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE events SET amount = round(amount + 1, 2)")
+    new = (old[0], old[1] + ROWS)
+    force = [*_upload_command(meta), "--force"]
+    rng = random.Random(int(os.environ.get("LAKESHIFT_KILL_SEED", "2")))
+    kills = 0
+    for _ in range(3):
+        process = subprocess.Popen(force, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+        assert _what_readers_see(lake) in (old, new)
+    assert kills >= 2, "the replacement finished before it could be killed: make the table larger"
+    finished = subprocess.run(force, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert _what_readers_see(lake) == new
+    assert _lake_rows(lake) == (ROWS, ROWS), "no file of an earlier generation is left"
+    [manifest] = list((lake / "_lakeshift" / "manifest").rglob("*.json"))
+    files = {f for r in json.loads(manifest.read_text())["slices"].values() for f in r["files"]}
+    assert {str(p.relative_to(lake)) for p in lake.rglob("*.parquet")} == files
+    [events] = align(project)
+    assert events.status == "match", events.detail
+
+
+def test_a_replacement_that_fails_leaves_the_old_table_whole(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakeshift.steps import upload as upload_module
+
+    database = tmp_path / "source.db"
+    meta = make_project(_source(database, rows=20_000), [EVENTS], chunk_size=500)
+    project = load_project(meta)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    lake = meta.parent / "lake"
+    old = _what_readers_see(lake)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM events WHERE event_id % 2 = 0")
+    written = upload_module.write_here
+    calls: list[int] = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise TerminalError("the source went away")
+        record = written(*args, **kwargs)
+        assert _what_readers_see(lake) == old  # slices written so far are not visible
+        return record
+
+    monkeypatch.setattr(upload_module, "write_here", failing)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, force=True)
+    assert outcome.status == "failed"
+    assert _what_readers_see(lake) == old
+    monkeypatch.setattr(upload_module, "write_here", written)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, force=True)
+    assert outcome.status == "uploaded"
+    assert _what_readers_see(lake)[0] == 10_000
+    assert _lake_rows(lake) == (10_000, 10_000)

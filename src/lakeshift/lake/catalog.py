@@ -68,6 +68,10 @@ class Catalog(Protocol):
 
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None: ...
 
+    def replace(self, table: CatalogTable) -> None:
+        """Make `table` (schema, location, complete partitions) what readers see from now on."""
+        ...
+
     def drop(self, table: str) -> None: ...
 
 
@@ -126,6 +130,10 @@ class LocalCatalog:
             raise TerminalError(f"lake table {self.storage.database}.{table} is not registered")
         existing.partitions.update(partitions)
         self._save(existing)
+
+    def replace(self, table: CatalogTable) -> None:
+        """One atomic write: readers see the old definition or the new one, never a mix."""
+        self._save(table)
 
     def drop(self, table: str) -> None:
         self.storage.delete_files([self._path(table)])

@@ -28,7 +28,8 @@ T = TypeVar("T")
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARTITION_BATCH = 100  # BatchCreatePartition's limit
+PARTITION_BATCH = 100  # BatchCreatePartition and BatchUpdatePartition take at most 100
+PARTITION_DELETE_BATCH = 25  # BatchDeletePartition takes at most 25
 MAX_DECIMAL_PRECISION = 38  # Glue, Hive and Athena decimals
 TYPE_PARAMETER = "lakeshift.type"
 SOURCE_TYPE_PARAMETER = "lakeshift.source_type"
@@ -243,6 +244,100 @@ class GlueCatalog:
         logger.info(
             "Glue table {}.{}: {} partitions registered", self.glue_database, table, len(inputs)
         )
+
+    def replace(self, table: CatalogTable) -> None:
+        """Point the table at a replacement's files.
+
+        Glue has no transaction over a table and its partitions. The table's definition changes
+        in one UpdateTable; then each partition moves to its new folder (BatchUpdatePartition),
+        new ones are created and gone ones deleted, each partition at once and always complete.
+        While that runs, a query can see some partitions of the old generation and some of the
+        new: never a half-written partition. A change of partition keys cannot be updated in
+        place: the table is dropped and created again, and queries in between fail.
+        """
+        self.ensure_database()
+        self._definitions.pop(table.name, None)
+        existing = self.get(table.name)
+        if existing is not None and existing.partition_keys != table.partition_keys:
+            self.drop(table.name)
+            existing = None
+        complete = not table.partition_keys and "" in table.partitions
+        table_input = self._table_input(table, complete=complete)
+        if existing is None:
+            self._call(
+                f"create table {self.glue_database}.{table.name}",
+                lambda: self.client.create_table(
+                    DatabaseName=self.glue_database, TableInput=table_input
+                ),
+            )
+        else:
+            self._call(
+                f"update table {self.glue_database}.{table.name}",
+                lambda: self.client.update_table(
+                    DatabaseName=self.glue_database, TableInput=table_input
+                ),
+            )
+        if not table.partition_keys:
+            return
+        old = existing.partitions if existing is not None else {}
+        moved = {spec: folder for spec, folder in table.partitions.items() if spec in old}
+        self._update_partitions(table, moved)
+        self.register_partitions(
+            table.name,
+            {spec: folder for spec, folder in table.partitions.items() if spec not in old},
+        )
+        gone = [partition_values(spec) for spec in sorted(set(old) - set(table.partitions))]
+        for start in range(0, len(gone), PARTITION_DELETE_BATCH):
+            batch = [{"Values": values} for values in gone[start : start + PARTITION_DELETE_BATCH]]
+            self._call(
+                f"delete partitions of {self.glue_database}.{table.name}",
+                partial(
+                    self.client.batch_delete_partition,
+                    DatabaseName=self.glue_database,
+                    TableName=table.name,
+                    PartitionsToDelete=batch,
+                ),
+            )
+        logger.info(
+            "Glue table {}.{} replaced: {} partitions moved, {} added, {} removed",
+            self.glue_database,
+            table.name,
+            len(moved),
+            len(table.partitions) - len(moved),
+            len(gone),
+        )
+
+    def _update_partitions(self, table: CatalogTable, partitions: dict[str, str]) -> None:
+        entries = [
+            {
+                "PartitionValueList": partition_values(spec),
+                "PartitionInput": {
+                    "Values": partition_values(spec),
+                    "StorageDescriptor": storage_descriptor(
+                        self.storage.uri(folder), table.columns
+                    ),
+                    "Parameters": {},
+                },
+            }
+            for spec, folder in sorted(partitions.items())
+        ]
+        what = f"move partitions of {self.glue_database}.{table.name}"
+        for start in range(0, len(entries), PARTITION_BATCH):
+            response = self._call(
+                what,
+                partial(
+                    self.client.batch_update_partition,
+                    DatabaseName=self.glue_database,
+                    TableName=table.name,
+                    Entries=entries[start : start + PARTITION_BATCH],
+                ),
+            )
+            for error in (response or {}).get("Errors", []):
+                detail = error.get("ErrorDetail", {})
+                raise TerminalError(
+                    f"Glue {what}: partition {error.get('PartitionValueList')}: "
+                    f"{detail.get('ErrorCode', '')}: {detail.get('ErrorMessage', '')}"
+                )
 
     def drop(self, table: str) -> None:
         self._definitions.pop(table, None)

@@ -27,10 +27,14 @@ class SliceRecord:
 
 
 class Manifest:
-    def __init__(self, storage: LakeStorage, table: str):
+    """The finished slices of one generation of a table's files: the first upload's (generation
+    None, files under the table's folder), or a `--force` replacement's (`_v{batch}`)."""
+
+    def __init__(self, storage: LakeStorage, table: str, generation: str | None = None):
         self.storage = storage
         self.table = table
-        self.path = storage.bookkeeping_path("manifest", table)
+        self.generation = generation
+        self.path = storage.bookkeeping_path("manifest", table, generation)
         content = storage.read_json(self.path) or {}
         self.slices: dict[str, SliceRecord] = {
             slice_id: SliceRecord(**record)
@@ -48,10 +52,15 @@ class Manifest:
         self.slices = {}
         self._save()
 
+    def remove(self) -> None:
+        self.slices = {}
+        self.storage.delete_files([self.path])
+
     def _save(self) -> None:
         content: dict[str, Any] = {
             "schema_version": MANIFEST_SCHEMA_VERSION,
             "table": self.table,
+            "generation": self.generation,
             "slices": {
                 slice_id: asdict(record) for slice_id, record in sorted(self.slices.items())
             },

@@ -71,8 +71,12 @@ class LakeStorage:
     def table_location(self, table: str) -> str:
         return self.path(self.database, table)
 
-    def bookkeeping_path(self, kind: str, table: str) -> str:
-        return self.path(BOOKKEEPING, kind, self.database, f"{table}.json")
+    def bookkeeping_path(self, kind: str, table: str, generation: str | None = None) -> str:
+        """`_lakeshift/{kind}/{database}/{table}.json`; a replacement generation's own file is
+        `_lakeshift/{kind}/{database}/{table}/{generation}.json`."""
+        if generation is None:
+            return self.path(BOOKKEEPING, kind, self.database, f"{table}.json")
+        return self.path(BOOKKEEPING, kind, self.database, table, f"{generation}.json")
 
     def read_json(self, path: str) -> Any | None:
         if self.fs.get_file_info(path).type == pafs.FileType.NotFound:
@@ -95,6 +99,15 @@ class LakeStorage:
 
     def list_files(self, folder: str, suffix: str = ".parquet") -> list[str]:
         selector = pafs.FileSelector(folder, allow_not_found=True, recursive=False)
+        return sorted(
+            info.path
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.path.endswith(suffix)
+        )
+
+    def list_tree(self, folder: str, suffix: str = ".parquet") -> list[str]:
+        """Files under `folder` and all its subfolders."""
+        selector = pafs.FileSelector(folder, allow_not_found=True, recursive=True)
         return sorted(
             info.path
             for info in self.fs.get_file_info(selector)

@@ -26,6 +26,11 @@ from lakeshift.engines.connect import connect_source, open_catalog, open_lake
 from lakeshift.errors import LakeshiftError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.catalog import Catalog, CatalogTable
+from lakeshift.lake.generation import (
+    begin_replacement,
+    current_generation,
+    finish_replacement,
+)
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import METADATA_FIELDS
@@ -91,22 +96,6 @@ def lake_columns(columns: TableColumns) -> list[dict[str, str]]:
     return described
 
 
-def _replace_table(context: UploadContext, target: str) -> None:
-    """--force: remove the table's files, manifest and catalog entry before rewriting it."""
-    entry = context.catalog.get(target)
-    location = context.storage.table_location(target)
-    manifest = Manifest(context.storage, target)
-    stale = [path for record in manifest.slices.values() for path in record.files]
-    if entry is not None:
-        stale += [
-            p for folder in entry.data_locations() for p in context.storage.list_files(folder)
-        ]
-    stale += context.storage.list_files(location)
-    context.storage.delete_files(sorted(set(stale)))
-    manifest.clear()
-    context.catalog.drop(target)
-
-
 def slice_task(
     context: UploadContext,
     spec: TableSpec,
@@ -114,10 +103,10 @@ def slice_task(
     piece: Slice,
     index: int,
     uploaded_at: datetime,
+    folder: str,
     owns_folder: bool = True,
 ) -> SliceTask:
-    """The self-contained work of one slice; its folder is chosen here, by the client."""
-    location = context.storage.table_location(spec.target_table)
+    """The self-contained work of one slice, written into `folder` (chosen by the client)."""
     migration = context.project.migration
     snapshot = context.source.snapshot_token()
     return SliceTask(
@@ -132,7 +121,7 @@ def slice_task(
             [pa.field(m.target_name, m.source.logical.to_arrow()) for m in columns.mapped]
             + METADATA_FIELDS
         ),
-        folder=f"{location}/{piece.partition}" if piece.partition else location,
+        folder=folder,
         owns_folder=owns_folder,
         batch_id=context.batch_id,
         uploaded_at=uploaded_at,
@@ -160,29 +149,18 @@ def write_here(
 
 
 def finish_slice(
-    context: UploadContext, manifest: Manifest, task: SliceTask, record: SliceRecord
+    context: UploadContext,
+    manifest: Manifest,
+    task: SliceTask,
+    record: SliceRecord,
+    register: bool = True,
 ) -> None:
-    """The slice's files are complete: record the slice, then make its partition visible."""
+    """The slice's files are complete: record the slice, then make its partition visible (a
+    replacement's partitions become visible all at once, when the table is swapped)."""
     with context.bookkeeping:
         manifest.record(record)
-        context.catalog.register_partitions(task.target_table, {task.partition: task.folder})
-
-
-def upload_slice(
-    context: UploadContext,
-    spec: TableSpec,
-    columns: TableColumns,
-    piece: Slice,
-    index: int,
-    uploaded_at: datetime,
-    progress: RowProgress,
-    manifest: Manifest,
-) -> SliceRecord:
-    """Upload one slice in this process: write its files, record it, register its partition."""
-    task = slice_task(context, spec, columns, piece, index, uploaded_at)
-    record = write_here(context, task, progress)
-    finish_slice(context, manifest, task, record)
-    return record
+        if register:
+            context.catalog.register_partitions(task.target_table, {task.partition: task.folder})
 
 
 def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
@@ -196,23 +174,24 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         spec = TableSpec(
             **{**spec.__dict__, "key_columns": tuple(source.primary_key(spec.source_table))}
         )
-    if context.force:
-        _replace_table(context, spec.target_table)
-    context.catalog.create_or_check(
-        CatalogTable(
-            database=context.storage.database,
-            name=spec.target_table,
-            location=context.storage.table_location(spec.target_table),
-            columns=lake_columns(columns),
-            partition_keys=partition_keys(context.strategy),
-            properties={
-                "source_table": spec.source_table,
-                "partition_strategy": context.strategy.value,
-                "period": spec.period.value,
-                "date_column": spec.date_column,
-            },
-        )
+    entry = CatalogTable(
+        database=context.storage.database,
+        name=spec.target_table,
+        location=context.storage.table_location(spec.target_table),
+        columns=lake_columns(columns),
+        partition_keys=partition_keys(context.strategy),
+        properties={
+            "source_table": spec.source_table,
+            "partition_strategy": context.strategy.value,
+            "period": spec.period.value,
+            "date_column": spec.date_column,
+        },
     )
+    if context.force:  # a new generation, swapped in whole when every slice is written
+        generation = begin_replacement(context.storage, spec.target_table, context.batch_id)
+    else:
+        registered = context.catalog.create_or_check(entry)
+        generation = current_generation(context.storage, spec.target_table, registered.location)
     scope = Scope(spec.source_table, where=spec.where)
     slices = plan_slices(
         spec,
@@ -222,22 +201,26 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         [m.source for m in columns.mapped],
         context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
     )
-    manifest = Manifest(context.storage, spec.target_table)
+    manifest = generation.manifest
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
     pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
     if finished:  # registering again is harmless and repairs a crash between manifest and catalog
-        location = context.storage.table_location(spec.target_table)
         context.catalog.register_partitions(
-            spec.target_table,
-            {
-                r.partition: f"{location}/{r.partition}" if r.partition else location
-                for r in finished
-            },
+            spec.target_table, {r.partition: generation.folder(r.partition) for r in finished}
         )
     total = sum(s.expected_rows or 0 for s in slices) or None
     writers = Counter(s.partition for s in slices)  # slices sharing a folder delete only their own
     tasks = [
-        slice_task(context, spec, columns, piece, index, uploaded_at, writers[piece.partition] == 1)
+        slice_task(
+            context,
+            spec,
+            columns,
+            piece,
+            index,
+            uploaded_at,
+            generation.folder(piece.partition),
+            writers[piece.partition] == 1,
+        )
         for index, piece in pending
     ]
     executor = context.executor or LocalExecutor(context.workers)
@@ -253,13 +236,19 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         started_writing = time.perf_counter()
 
         def finish(task: SliceTask, record: SliceRecord) -> None:
-            finish_slice(context, manifest, task, record)
+            finish_slice(context, manifest, task, record, register=not context.force)
             if executor.remote:  # rows of a remote slice show up when it is done
                 elapsed = max(time.perf_counter() - started_writing, 1e-9)
                 progress.advance(record.rows, record.rows / elapsed)
 
         new = executor.run(tasks, lambda task: write_here(context, task, progress), finish)
     records = sorted([*finished, *new], key=lambda r: r.slice_id)
+    replaced = None
+    if context.force:
+        entry.location = generation.location
+        entry.partitions = {r.partition: generation.folder(r.partition) for r in records}
+        deleted = finish_replacement(context.storage, context.catalog, entry, generation)
+        replaced = {"generation": generation.name, "files_of_earlier_generations_deleted": deleted}
     skipped = len(finished)
     seconds = time.perf_counter() - started
     rows = sum(r.rows for r in records)
@@ -273,6 +262,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         "uploaded_at": uploaded_at,
         "snapshot": {"kind": source.capabilities.snapshot, "token": source.snapshot_token()},
         "slices_skipped_as_finished": skipped,
+        "replaced": replaced,
         "key_columns": list(spec.key_columns),
         "slices": [
             {

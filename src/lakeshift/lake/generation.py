@@ -1,0 +1,90 @@
+"""Generations of a table's files: how `--force` replaces a table without readers seeing half.
+
+A table's first upload writes under its folder, `{database}/{table}/`. A replacement (`--force`)
+writes a new generation beside it, `{database}/{table}/_v{batch}/`, with a manifest of its own,
+while readers still see the old files through the catalog. Only when every slice is written does
+one catalog write point the table at the new generation (`Catalog.replace`); then the files and
+manifests of every other generation are deleted. A crash before the swap leaves the old table
+whole (the next `--force` clears the unfinished generation); a crash after it leaves only
+files no reader is pointed at, cleared the same way.
+
+The folder starts with `_`, which Hive, Athena and Trino treat as hidden, so a reader listing the
+table's folder recursively never sees a generation that is still being written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loguru import logger
+
+from lakeshift.lake.catalog import Catalog, CatalogTable
+from lakeshift.lake.manifest import Manifest
+from lakeshift.lake.storage import BOOKKEEPING, LakeStorage
+
+PREFIX = "_v"
+
+
+@dataclass
+class Generation:
+    """Where one generation of a table's files lives, and the manifest of its slices."""
+
+    storage: LakeStorage
+    table: str
+    name: str | None  # None: the first upload's files, directly under the table's folder
+    manifest: Manifest = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.manifest = Manifest(self.storage, self.table, self.name)
+
+    @property
+    def location(self) -> str:
+        base = self.storage.table_location(self.table)
+        return base if self.name is None else f"{base}/{self.name}"
+
+    def folder(self, partition: str) -> str:
+        return f"{self.location}/{partition}" if partition else self.location
+
+
+def current_generation(storage: LakeStorage, table: str, location: str) -> Generation:
+    """The generation the catalog's `location` for `table` names."""
+    base = storage.table_location(table)
+    name = location.removeprefix(base + "/") if location != base else None
+    if name is not None and (not name.startswith(PREFIX) or "/" in name):
+        name = None  # a location lakeshift did not choose: treat it as the table's own folder
+    return Generation(storage, table, name)
+
+
+def begin_replacement(storage: LakeStorage, table: str, batch_id: str) -> Generation:
+    """A new, empty generation for a `--force` upload of `table`."""
+    generation = Generation(storage, table, f"{PREFIX}{batch_id}")
+    storage.delete_files(storage.list_tree(generation.location))  # none, unless a batch repeats
+    generation.manifest.clear()
+    return generation
+
+
+def finish_replacement(
+    storage: LakeStorage, catalog: Catalog, entry: CatalogTable, generation: Generation
+) -> int:
+    """Swap the catalog to `generation` (complete), then delete every other generation's files
+    and manifests. Returns the number of files deleted."""
+    catalog.replace(entry)
+    keep = generation.location + "/"
+    stale = [
+        path
+        for path in storage.list_tree(storage.table_location(generation.table))
+        if not path.startswith(keep)
+    ]
+    storage.delete_files(stale)
+    manifests = storage.list_tree(
+        storage.path(BOOKKEEPING, "manifest", storage.database, generation.table), ".json"
+    )
+    manifests.append(storage.bookkeeping_path("manifest", generation.table))
+    storage.delete_files([path for path in manifests if path != generation.manifest.path])
+    logger.info(
+        "{}: replaced by generation {}; {} files of earlier generations deleted",
+        generation.table,
+        generation.name,
+        len(stale),
+    )
+    return len(stale)
