@@ -45,7 +45,10 @@ def progress_over(items: list[T], step: str, label: Callable[[T], str]) -> Itera
 
 
 class RowProgress:
-    """Rows of one table: rows/s, bytes and an ETA when the total is known."""
+    """Rows of one table: rows/s, bytes read so far and an ETA when the total is known.
+
+    Bytes are those of the Arrow batches read (uncompressed), or for a slice that ran on a
+    cluster the Parquet bytes it wrote."""
 
     def __init__(self, label: str, total: int | None):
         self._progress: Progress | None = None
@@ -55,16 +58,21 @@ class RowProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} rows/s"),
+                TextColumn("{task.fields[size]}"),
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,
             )
-            self._task = self._progress.add_task(label, total=total, rate="-")
+            self._task = self._progress.add_task(label, total=total, rate="-", size="")
+            self._bytes = 0
             self._progress.start()
 
-    def advance(self, rows: int, rate: float) -> None:
+    def advance(self, rows: int, rate: float, size: int = 0) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, advance=rows, rate=f"{rate:,.0f}")
+            self._bytes += size
+            self._progress.update(
+                self._task, advance=rows, rate=f"{rate:,.0f}", size=f"{self._bytes / 2**20:,.0f} MB"
+            )
 
     def close(self) -> None:
         if self._progress is not None:

@@ -73,11 +73,12 @@ def write_slice(
     storage: LakeStorage,
     source: SourceEngine,
     budget: BatchBudget,
-    on_batch: Callable[[int, float], None] | None = None,
+    on_batch: Callable[[int, float, int], None] | None = None,
 ) -> SliceRecord:
     """Replace the slice's leftovers, stream its rows into Parquet files, return its record.
 
-    `on_batch(rows, rows_per_second)` is called after each batch is written (progress bars).
+    `on_batch(rows, rows_per_second, arrow_bytes)` is called after each batch is written
+    (progress bars).
     """
     storage.delete_files(leftovers(task, storage.list_files(task.folder)))
     writer = SliceWriter(
@@ -96,7 +97,8 @@ def write_slice(
         renamed = pa.RecordBatch.from_arrays(batch.columns, names=list(task.names))
         writer.write(with_metadata(renamed, task.uploaded_at, task.batch_id))
         if on_batch is not None:
-            on_batch(batch.num_rows, writer.rows / max(time.perf_counter() - started, 1e-9))
+            rate = writer.rows / max(time.perf_counter() - started, 1e-9)
+            on_batch(batch.num_rows, rate, batch.nbytes)
 
     write_in_background(source.stream(task.scope, task.columns, batch_rows), write)
     size = writer.close()

@@ -239,7 +239,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
             finish_slice(context, manifest, task, record, register=not context.force)
             if executor.remote:  # rows of a remote slice show up when it is done
                 elapsed = max(time.perf_counter() - started_writing, 1e-9)
-                progress.advance(record.rows, record.rows / elapsed)
+                progress.advance(record.rows, record.rows / elapsed, record.bytes)
 
         new = executor.run(tasks, lambda task: write_here(context, task, progress), finish)
     records = sorted([*finished, *new], key=lambda r: r.slice_id)
