@@ -23,7 +23,8 @@ def block(name: str) -> list[str]:
 def test_the_quick_start_is_two_commands_installing_then_running() -> None:
     install_and_demo, install_and_test = block("quickstart")
     assert install_and_demo == "pip install -e . && lakeshift demo"
-    assert install_and_test == "pip install -e '.[test]' && pytest"
+    assert install_and_test == "scripts/system-packages && pip install -e '.[test]' && pytest"
+    assert (ROOT / "scripts" / "system-packages").stat().st_mode & 0o111, "it must be executable"
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "optional-dependencies"
     ]

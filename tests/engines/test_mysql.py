@@ -3,6 +3,7 @@ zero dates, literals, time zones, periods and text statistics, on the real Maria
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 import threading
@@ -22,7 +23,7 @@ from loguru import logger
 from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Column, Scope
-from lakeshift.engines.mysql import MySQLEngine, connect
+from lakeshift.engines.mysql import FETCH_ROWS, MySQLEngine, connect
 from lakeshift.engines.mysql_session import ConnectionSettings, connection_error
 from lakeshift.engines.mysql_types import mysql_type
 from lakeshift.errors import (
@@ -313,6 +314,35 @@ def test_a_query_while_a_stream_is_open_is_refused_clearly(
     with pytest.raises(TerminalError, match="being streamed"):
         engine.row_count(Scope(f"test.{table}"))
     assert sum(batch.num_rows for batch in stream) == 90  # the stream itself is unharmed
+
+
+def test_a_stream_closed_early_drops_its_connection_instead_of_reading_the_rest(
+    engine: MySQLEngine, server: Server
+) -> None:
+    table = server.create("abandoned", "id INT PRIMARY KEY")
+    server.execute(f"INSERT INTO {table} SELECT seq FROM seq_1_to_20000")
+    reader = engine.query("SELECT CONNECTION_ID()")[0][0]
+    stream = engine.stream(Scope(f"test.{table}"), engine.columns(f"test.{table}"), 100)
+    assert next(stream).num_rows == 100
+    stream.close()
+    assert engine.query("SELECT CONNECTION_ID()")[0][0] != reader  # dropped, not drained
+    assert engine.row_count(Scope(f"test.{table}")) == 20000
+
+
+def test_batches_hold_batch_rows_rows_when_made_of_several_fetches(
+    engine: MySQLEngine, server: Server
+) -> None:
+    count = 2 * FETCH_ROWS + 5
+    table = server.create("pieces", "id INT PRIMARY KEY, v VARCHAR(20)")
+    server.execute(
+        f"INSERT INTO {table} SELECT seq, IF(seq % 3, CONCAT('v', seq), NULL) FROM seq_1_to_{count}"
+    )
+    columns = engine.columns(f"test.{table}")
+    batches = list(engine.stream(Scope(f"test.{table}"), columns, FETCH_ROWS + 1))
+    assert [b.num_rows for b in batches] == [FETCH_ROWS + 1, FETCH_ROWS + 1, 3]
+    rows = pa.Table.from_batches(batches).to_pylist()
+    assert rows == [{"id": i, "v": f"v{i}" if i % 3 else None} for i in range(1, count + 1)]
+    assert gc.isenabled()  # paused only while fetching
 
 
 # --- values ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 import struct
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.connect import connect_lake_engine, open_lake
 from lakeshift.engines.mysql import connect
 from lakeshift.engines.mysql_float import EXACT_EXPONENT_MAX, EXACT_EXPONENT_MIN
+from lakeshift.engines.mysql_types import text_to_arrow_array
+from lakeshift.errors import ConversionError
 from lakeshift.project import load_project
 from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
@@ -550,3 +553,65 @@ def test_float_canonical_text_is_pythons_including_ties_tiny_and_huge(
         if single is not None:  # FLOAT: the exact widening of the single-precision value
             assert single_text == canonical_value(single, float_type), (values[i], single)
     assert min(paths.values()) >= 100 and len(paths) == 4, paths  # every path really ran
+
+
+@pytest.mark.parametrize(
+    ("values", "logical", "message"),
+    [
+        (
+            [b"2024-01-05", b"0000-00-00"],
+            LogicalType(Kind.DATE),
+            "'0000-00-00' is a zero or invalid",
+        ),
+        ([b"0000-01-01"], LogicalType(Kind.DATE), "'0000-01-01' is a zero or invalid"),
+        ([b"0000-01-01 00:00:00"], LogicalType(Kind.TIMESTAMP), "'0000-01-01 00:00:00' is a zero"),
+        ([b"2024-03-00 10:00:00"], LogicalType(Kind.TIMESTAMP, tz="UTC"), "'2024-03-00 10:00:00'"),
+        ([b"1", b"9223372036854775808"], LogicalType(Kind.INTEGER), "'9223372036854775808' does"),
+        ([b"12.345"], LogicalType(Kind.DECIMAL, 5, 2), "'12.345' does not fit decimal128"),
+        ([b"1000.00"], LogicalType(Kind.DECIMAL, 5, 2), "'1000.00' does not fit"),
+        ([b"ok", b"caf\xe9"], LogicalType(Kind.STRING), "b'caf\\xe9' is not valid UTF-8"),
+        ([b"x"], LogicalType(Kind.FLOAT), "'x' does not fit double"),
+    ],
+)
+def test_text_conversion_refuses_what_does_not_fit_and_names_the_value(
+    values: list[bytes], logical: LogicalType, message: str
+) -> None:
+    with pytest.raises(ConversionError, match=re.escape(message)):
+        text_to_arrow_array(values, logical, "test.t", "c")
+
+
+def test_text_conversion_is_exact_at_the_edges() -> None:
+    cases: list[tuple[list[bytes | None], LogicalType, list[Any]]] = [
+        ([b"-9223372036854775808", None, b"0"], LogicalType(Kind.INTEGER), [-(2**63), None, 0]),
+        ([b"18446744073709551615"], LogicalType(Kind.DECIMAL, 20, 0), [Decimal(2**64 - 1)]),
+        (
+            [b"-0.00", b"999.99"],
+            LogicalType(Kind.DECIMAL, 5, 2),
+            [Decimal("0.00"), Decimal("999.99")],
+        ),
+        (
+            [b"5e-324", b"-0", b"0.30000000000000004"],
+            LogicalType(Kind.FLOAT),
+            [5e-324, -0.0, 0.30000000000000004],
+        ),
+        ([b"", None, "😀".encode()], LogicalType(Kind.STRING), ["", None, "😀"]),
+        ([b"\x00\xff", b""], LogicalType(Kind.BINARY), [b"\x00\xff", b""]),
+        (
+            [b"0001-01-01", b"9999-12-31"],
+            LogicalType(Kind.DATE),
+            [date(1, 1, 1), date(9999, 12, 31)],
+        ),
+        (
+            [b"1969-07-20 20:17:40.000001", b"2038-01-19 03:14:08"],
+            LogicalType(Kind.TIMESTAMP, tz="UTC"),
+            [
+                datetime(1969, 7, 20, 20, 17, 40, 1, UTC),
+                datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC),
+            ],
+        ),
+    ]
+    for values, logical, wanted in cases:
+        array = text_to_arrow_array(values, logical, "test.t", "c")
+        assert array.type == logical.to_arrow() and array.to_pylist() == wanted, logical
+    negative_zero = text_to_arrow_array([b"-0"], LogicalType(Kind.FLOAT), "test.t", "c")
+    assert math.copysign(1, negative_zero[0].as_py()) == -1

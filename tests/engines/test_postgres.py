@@ -141,10 +141,19 @@ def test_table_names_resolve_with_default_schema_and_case(
 
 def test_decimal_text_converts_exactly_or_fails_naming_the_column() -> None:
     logical = LogicalType(Kind.DECIMAL, 38, 10)
-    texts = pa.array(["1.50", "-0.00", "1.12345678900000", None, "-" + "9" * 28 + "." + "9" * 10])
+    texts = pa.array(
+        [
+            "1.50",
+            "-0.00",
+            "1.12345678900000",
+            None,
+            "-" + "9" * 28 + "." + "9" * 10,
+            "2." + "0" * 40,
+        ]
+    )
     converted = to_logical_array(texts, logical, "s.t", "amount").to_pylist()
     assert converted[:4] == [Decimal("1.5"), Decimal(0), Decimal("1.123456789"), None]
-    assert converted[4] == Decimal("-" + "9" * 28 + "." + "9" * 10)
+    assert converted[4:] == [Decimal("-" + "9" * 28 + "." + "9" * 10), Decimal(2)]
     # 39 digits: Arrow's own cast would wrap this to a negative number instead of refusing it.
     for bad in ("9" * 39, "0.00000000005", "NaN", "Infinity", "1" + "0" * 28):
         with pytest.raises(ConversionError, match=rf"^s\.t\.amount: value {bad} does not fit"):

@@ -1,4 +1,5 @@
-"""MySQL/MariaDB connection settings and the errors a connection raises, as lakeshift errors.
+"""MySQL/MariaDB connection settings (as mysqlclient takes them) and the errors a connection
+raises, as lakeshift errors.
 
 The URL's password is decoded, registered as a secret and never put in a message or a repr.
 """
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pymysql.constants import CR, ER
+from MySQLdb.constants import CR, ER
 
 from lakeshift.errors import ConfigError, TransientError
 from lakeshift.redaction import display_url, register_secret
@@ -17,8 +18,8 @@ from lakeshift.redaction import display_url, register_secret
 # Errors that trying again (on a new connection) can fix.
 TRANSIENT_CODES = frozenset(
     {
-        CR.CR_SERVER_GONE_ERROR,
-        CR.CR_SERVER_LOST,
+        CR.SERVER_GONE_ERROR,
+        CR.SERVER_LOST,
         2055,  # connection dropped
         1927,  # MariaDB: connection was killed
         ER.LOCK_WAIT_TIMEOUT,
@@ -88,9 +89,15 @@ class ConnectionSettings:
             display,
         )
 
+    def driver_options(self) -> dict[str, Any]:
+        """The URL's options as mysqlclient's keyword arguments (TLS files in its `ssl` dict)."""
+        options = {k: v for k, v in self.options.items() if not k.startswith("ssl_")}
+        tls = {k.removeprefix("ssl_"): v for k, v in self.options.items() if k.startswith("ssl_")}
+        return {**options, "ssl": tls} if tls else options
+
 
 def error_code(error: Exception) -> int:
-    """The MySQL error number PyMySQL puts first in an error's arguments (0 if none)."""
+    """The MySQL error number the driver puts first in an error's arguments (0 if none)."""
     arguments: tuple[Any, ...] = error.args
     return int(arguments[0]) if arguments and isinstance(arguments[0], int) else 0
 
@@ -114,11 +121,11 @@ def connection_error(
         return ConfigError(f"{where}: database {settings.database!r} does not exist")
     if code in PRIVILEGE_CODES:
         return ConfigError(f"{where}: the user lacks a privilege: {error_message(error)}")
-    if code == CR.CR_UNKNOWN_HOST or "Name or service not known" in error_message(error):
+    if code == CR.UNKNOWN_HOST or "Name or service not known" in error_message(error):
         return ConfigError(f"{where}: unknown host {settings.host!r}")
     if code in TRANSIENT_CODES:
         return TransientError(f"{where}: {error_message(error)}")
-    if code == CR.CR_CONN_HOST_ERROR:
+    if code in (CR.CONN_HOST_ERROR, CR.CONNECTION_ERROR):  # TCP, or the unix socket
         return ConfigError(
             f"{where}: cannot connect to {settings.host}:{settings.port} "
             f"({error_message(error)}); is the server running and the port right?"

@@ -11,8 +11,10 @@ same canonical text as the column itself does in SQL (`mysql_sql.canonical_sql`)
 - BIGINT UNSIGNED and BIT(64) exceed int64: they become decimal(20,0).
 - TINYINT(1)/BOOLEAN stays an integer: MySQL has no boolean, and a TINYINT(1) holds -128..127.
 
-Conversion to Arrow never rounds: pyarrow converts Python ints, Decimals, dates and datetimes
-to the column's Arrow type exactly or raises, and a refused value is named in the error.
+Values arrive as the text protocol's bytes (the engine asks the driver for no conversions) and
+become Arrow arrays column by column: UTF-8 validated into a string array, then Arrow's casts
+parse numbers, decimals, dates and timestamps, exactly or not at all. No Python object is made
+per value beyond the driver's bytes; a refused value is named in the error.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from lakeshift.engines.decimal_text import cast_decimal_text
 from lakeshift.errors import ConversionError
 from lakeshift.types import Kind, LogicalType
 
@@ -116,63 +118,83 @@ def _zero_date_hint(value: str, column: str) -> str:
     )
 
 
-def _python_value(value: Any, logical: LogicalType, column: str) -> Any:
-    """The value as the Python type pyarrow converts exactly, or ValueError saying why not."""
-    if value is None:
-        return None
-    kind = logical.kind
-    if kind is Kind.DECIMAL and isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if kind in (Kind.DATE, Kind.TIMESTAMP) and isinstance(value, str):
-        raise ValueError(_zero_date_hint(value, column))
-    expected = {
-        Kind.INTEGER: int,
-        Kind.DECIMAL: Decimal,
-        Kind.FLOAT: float,
-        Kind.STRING: str,
-        Kind.BINARY: bytes,
-        Kind.DATE: date,
-        Kind.TIMESTAMP: datetime,
-    }[kind]
-    if not isinstance(value, expected) or (kind is Kind.DATE and isinstance(value, datetime)):
-        raise ValueError(f"{_preview(value)} is not a {kind.value} value")
-    return value
+# Days from 1970-01-01 back to 0001-01-01, the first day Python, DuckDB and the canonical text
+# know: MySQL stores year 0 ('0000-01-01'), which Arrow would parse.
+_FIRST_DAY = -719_162
+_MICROSECONDS_A_DAY = 86_400_000_000
+
+
+def text_to_arrow_array(
+    values: Sequence[bytes | None], logical: LogicalType, table: str, column: str
+) -> pa.Array:
+    """One column of fetched text-protocol values (bytes, as the server sent them) as an Arrow
+    array of the column's logical type, exactly, converted in Arrow rather than value by value.
+
+    Text and JSON must be valid UTF-8 (the connection's character set is utf8mb4); numbers,
+    decimals, dates and timestamps are parsed by Arrow's casts, which refuse what does not fit
+    exactly (an integer beyond int64, a decimal with more digits or scale than the type, a
+    seventh fractional digit, a zero date). A refused value is named in a ConversionError.
+
+    >>> text_to_arrow_array([b"12.50", None], LogicalType(Kind.DECIMAL, 5, 2), "t", "c").to_pylist()
+    [Decimal('12.50'), None]
+    """
+    try:
+        return _convert(values, logical)
+    except _REFUSED:
+        raise ConversionError(table, column, _refused(values, logical, column)) from None
+
+
+_REFUSED = (ValueError, TypeError, OverflowError, pa.ArrowException)
+
+
+def _convert(values: Sequence[bytes | None], logical: LogicalType) -> pa.Array:
+    if logical.kind is Kind.BINARY:
+        return pa.array(values, pa.binary())
+    text = pa.array(values, pa.string())  # validates UTF-8
+    if logical.kind is Kind.STRING:
+        return text
+    arrow_type = logical.to_arrow()
+    if logical.kind is Kind.TIMESTAMP:  # the session's zone is UTC: tz-aware is a relabel
+        array = text.cast(pa.timestamp("us")).view(arrow_type)
+    elif logical.kind is Kind.DECIMAL:
+        array = cast_decimal_text(text, arrow_type)
+    else:
+        array = text.cast(arrow_type)
+    if logical.kind in (Kind.DATE, Kind.TIMESTAMP) and _before_year_one(array):
+        raise ValueError("a date before 0001-01-01")
+    return array
+
+
+def _before_year_one(array: pa.Array) -> bool:
+    if pa.types.is_date32(array.type):
+        earliest, first = pc.min(array.view(pa.int32())).as_py(), _FIRST_DAY
+    else:
+        earliest, first = pc.min(array.view(pa.int64())).as_py(), _FIRST_DAY * _MICROSECONDS_A_DAY
+    return earliest is not None and earliest < first
+
+
+def _refused(values: Sequence[bytes | None], logical: LogicalType, column: str) -> str:
+    """Why the first refused value of a column cannot be converted (values tried one by one)."""
+    for value in values:
+        if value is None:
+            continue
+        try:
+            _convert([value], logical)
+        except _REFUSED:
+            return f"{_reason(value, logical, column)} (read as {logical})"
+    return f"the values do not fit {logical.to_arrow()} (read as {logical})"
+
+
+def _reason(value: bytes, logical: LogicalType, column: str) -> str:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"{_preview(value)} is not valid UTF-8"
+    if logical.kind in (Kind.DATE, Kind.TIMESTAMP):
+        return _zero_date_hint(text, column)
+    return f"{_preview(text)} does not fit {logical.to_arrow()} exactly"
 
 
 def _preview(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def to_arrow_array(
-    values: Sequence[Any], logical: LogicalType, table: str, column: str
-) -> pa.Array:
-    """One column of a fetched chunk as an Arrow array of the column's logical type, exactly.
-
-    pyarrow refuses what it cannot convert exactly (an int beyond int64, a Decimal with more
-    digits or scale than the type, a zero date PyMySQL returns as text); only then are the values
-    checked one by one, to name the refused value in a ConversionError.
-    """
-    arrow_type = logical.to_arrow()
-    try:
-        return pa.array(values, type=arrow_type)
-    except (ValueError, TypeError, OverflowError, pa.ArrowException):
-        pass
-    try:
-        converted = [_python_value(value, logical, column) for value in values]
-    except ValueError as error:
-        raise ConversionError(table, column, f"{error} (read as {logical})") from None
-    try:
-        return pa.array(converted, type=arrow_type)
-    except (ValueError, TypeError, OverflowError, pa.ArrowException):
-        reason = _refused(converted, arrow_type)
-    raise ConversionError(table, column, f"{reason} (read as {logical})")
-
-
-def _refused(values: Sequence[Any], arrow_type: pa.DataType) -> str:
-    for value in values:
-        try:
-            pa.array([value], type=arrow_type)
-        except (ValueError, TypeError, OverflowError, pa.ArrowException) as error:
-            return f"{_preview(value)} does not fit {arrow_type} exactly: {error}"
-    return f"the values do not fit {arrow_type}"
