@@ -226,6 +226,15 @@ def _what_readers_see(lake: Path) -> tuple[int, Decimal]:
         engine.close()
 
 
+def _uploaded(database: Path, make_project: Any, rows: int = ROWS) -> tuple[Any, Path]:
+    """A project whose events table (`rows` rows) is analyzed and uploaded; and its lake."""
+    meta = make_project(_source(database, rows), [EVENTS], chunk_size=500)
+    project = load_project(meta)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    return project, meta.parent / "lake"
+
+
 def test_a_forced_replacement_is_never_half_visible_even_when_killed(
     tmp_path: Path, make_project: Any
 ) -> None:
@@ -233,16 +242,12 @@ def test_a_forced_replacement_is_never_half_visible_even_when_killed(
     moments, readers see the old table or the new one, never a mix; the rerun finishes it and
     leaves no file of the old generation on disk."""
     database = tmp_path / "source.db"
-    meta = make_project(_source(database), [EVENTS], chunk_size=500)
-    project = load_project(meta)
-    analyze(project)
-    upload(project, project.output / ANALYSIS_PICKLE)
-    lake = meta.parent / "lake"
+    project, lake = _uploaded(database, make_project)
     old = _what_readers_see(lake)
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE events SET amount = round(amount + 1, 2)")
     new = (old[0], old[1] + ROWS)
-    force = [*_upload_command(meta), "--force"]
+    force = [*_upload_command(project.meta_path), "--force"]
     rng = random.Random(int(os.environ.get("LAKESHIFT_KILL_SEED", "2")))
     kills = 0
     for _ in range(3):
@@ -271,11 +276,7 @@ def test_a_replacement_that_fails_leaves_the_old_table_whole(
     from lakeshift.steps import upload as upload_module
 
     database = tmp_path / "source.db"
-    meta = make_project(_source(database, rows=20_000), [EVENTS], chunk_size=500)
-    project = load_project(meta)
-    analyze(project)
-    upload(project, project.output / ANALYSIS_PICKLE)
-    lake = meta.parent / "lake"
+    project, lake = _uploaded(database, make_project, rows=20_000)
     old = _what_readers_see(lake)
     with sqlite3.connect(database) as connection:
         connection.execute("DELETE FROM events WHERE event_id % 2 = 0")

@@ -98,16 +98,15 @@ class LakeStorage:
         self.fs.move(temporary, path)
 
     def list_files(self, folder: str, suffix: str = ".parquet") -> list[str]:
-        selector = pafs.FileSelector(folder, allow_not_found=True, recursive=False)
-        return sorted(
-            info.path
-            for info in self.fs.get_file_info(selector)
-            if info.type == pafs.FileType.File and info.path.endswith(suffix)
-        )
+        """Files directly in `folder` (not in its subfolders)."""
+        return self._listed(folder, suffix, recursive=False)
 
     def list_tree(self, folder: str, suffix: str = ".parquet") -> list[str]:
         """Files under `folder` and all its subfolders."""
-        selector = pafs.FileSelector(folder, allow_not_found=True, recursive=True)
+        return self._listed(folder, suffix, recursive=True)
+
+    def _listed(self, folder: str, suffix: str, recursive: bool) -> list[str]:
+        selector = pafs.FileSelector(folder, allow_not_found=True, recursive=recursive)
         return sorted(
             info.path
             for info in self.fs.get_file_info(selector)
