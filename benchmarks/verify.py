@@ -1,7 +1,8 @@
-"""Verification benchmark: lakeshift's value-level proof against the floor and a dataframe peer.
+"""Verification benchmark: lakeshift's value-level proof against the floor and two peers.
 
+    python benchmarks/verify.py --source postgres              # 5,000,000 rows, as issue 6 asks
     python benchmarks/verify.py --source sqlite --rows 1000000
-    python benchmarks/verify.py --source postgres --rows 5000000
+    python benchmarks/verify.py --source postgres --memory 1000000,5000000
 
 A generated table is uploaded into a local lake once; then, each in its own process (so peak RSS
 is its own), measured in the same run:
@@ -10,17 +11,26 @@ is its own), measured in the same run:
 - lakeshift, 0.1% changed: the same after changing one value in 0.1% of the lake's rows;
 - floor: a plain full scan of each side inside its engine (COUNT of every column), nothing
   compared: no verification can read less;
-- datacompy: both sides pulled into pandas dataframes and compared on the key.
+- datacompy: both sides pulled into pandas dataframes and compared on the key;
+- reladiff (PostgreSQL only): its HashDiff between the PostgreSQL table and a DuckDB database
+  file holding a view over the lake's Parquet files. It compares every column but `ratio`: it
+  renders a double as `numeric(38,13)` text in PostgreSQL (15 significant digits) and with all
+  17 in DuckDB, so on clean data it flags most rows of a float column as changed.
 
-Prints seconds and peak RSS of each, and lakeshift's ratios to the floor and to datacompy.
-Needs the `bench` extra (pandas, datacompy) and, for PostgreSQL, the service on 127.0.0.1:5432.
+Prints seconds and peak RSS of each, and lakeshift's ratios to the floor and to the peers.
+`--memory` measures lakeshift's peak RSS alone at each table size, beside a child that imports
+the same modules and opens the same engines but compares nothing, to show the peak does not grow
+with the table. Needs the `bench` extra (pandas, datacompy, reladiff) and, for PostgreSQL, the
+service on 127.0.0.1:5432 (the table is `bench_verify`, apart from the upload benchmark's).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,12 +40,31 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from upload import TABLE, create_postgres, create_sqlite, upload_with_lakeshift, write_project
+from upload import COLUMNS, create_postgres, create_sqlite, upload_with_lakeshift
+
+TABLE = "bench_verify"
+
+
+def create_table(source: str, folder: Path, rows: int) -> str:
+    if source == "sqlite":
+        create_sqlite(folder / "bench.db", rows)
+        with sqlite3.connect(folder / "bench.db") as connection:
+            connection.execute(f"ALTER TABLE bench_upload RENAME TO {TABLE}")
+        return f"sqlite:///{folder / 'bench.db'}"
+    return create_postgres(rows, table=TABLE)
 
 
 def prepare(url: str, folder: Path) -> Path:
     """A project over the generated table, analyzed and uploaded (strategy none)."""
-    meta = write_project(url, folder, chunk_size=100_000)
+    schema = "main" if url.startswith("sqlite") else "public"
+    (folder / "tables.csv").write_text(f"source_table,key_columns\n{schema}.{TABLE},id\n")
+    (folder / ".env").write_text(f"LAKESHIFT_SOURCE_URL={url}\n")
+    config = {"chunk_size": 100_000, "max_memory_mb": 512, "lake": "lake"}
+    (folder / "migration_config.cfg").write_text(json.dumps(config))
+    (folder / "config_meta.cfg").write_text(
+        '[input]\ntable = "tables.csv"\nenv = ".env"\n[output]\nfolder = "output"\n'
+    )
+    meta = folder / "config_meta.cfg"
     upload_with_lakeshift(meta)
     return meta
 
@@ -64,6 +93,7 @@ def change_lake(meta: Path, fraction: float) -> int:
 _OPEN: list[Any] = []
 
 
+@functools.cache
 def _pair(meta: Path) -> tuple[Any, Any]:
     from lakeshift.artifacts import uploads_by_table
     from lakeshift.project import load_project
@@ -142,7 +172,47 @@ def run_datacompy(meta: Path) -> dict[str, Any]:
     return {"rows": len(frames[0]), "differences": int(not comparison.matches())}
 
 
-CONTENDERS = {"lakeshift": run_lakeshift, "floor": run_floor, "datacompy": run_datacompy}
+def run_reladiff(meta: Path) -> dict[str, Any]:
+    """reladiff's HashDiff: PostgreSQL against DuckDB reading the lake's Parquet through a view."""
+    import duckdb
+    import reladiff
+
+    files = sorted(str(p) for p in (meta.parent / "lake").rglob("*.parquet") if TABLE in p.parts)
+    database = meta.parent / "reladiff.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            f"CREATE OR REPLACE VIEW {TABLE} AS SELECT {COLUMNS} FROM read_parquet({files!r})"
+        )
+    url = (meta.parent / ".env").read_text().strip().split("=", 1)[1]
+    compared = tuple(c.strip() for c in COLUMNS.split(",") if c.strip() not in ("id", "ratio"))
+    source = reladiff.connect_to_table(url, TABLE, "id")
+    lake = reladiff.connect_to_table({"driver": "duckdb", "filepath": str(database)}, TABLE, "id")
+    try:
+        found = reladiff.diff_tables(
+            source, lake, extra_columns=compared, algorithm=reladiff.Algorithm.HASHDIFF
+        )
+        keys = {row[1][0] for row in found}
+    finally:  # psycopg2 holds its transaction open until closed
+        source.database.close()
+        lake.database.close()
+    return {"rows": None, "differences": len(keys)}
+
+
+def run_baseline(meta: Path) -> dict[str, Any]:
+    """The interpreter with lakeshift's modules imported and both engines open: nothing compared."""
+    from lakeshift.verify.diff import bucket_diff  # noqa: F401  (imported for its footprint)
+
+    _pair(meta)
+    return {"rows": 0}
+
+
+CONTENDERS = {
+    "lakeshift": run_lakeshift,
+    "floor": run_floor,
+    "datacompy": run_datacompy,
+    "reladiff": run_reladiff,
+    "baseline": run_baseline,
+}
 
 
 def measure(name: str, meta: Path) -> dict[str, Any]:
@@ -156,9 +226,42 @@ def measure(name: str, meta: Path) -> dict[str, Any]:
 
 
 def child(name: str, meta: Path) -> None:
+    """Run one contender; `work_seconds` leaves out imports, connecting and reading the schema."""
+    if name == "reladiff":
+        import duckdb  # noqa: F401
+        import reladiff  # noqa: F401
+    else:
+        _pair(meta)
+    started = time.perf_counter()
     report = CONTENDERS[name](meta)
+    report["work_seconds"] = time.perf_counter() - started
     report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(report))
+
+
+def memory_scaling(source: str, sizes: list[int]) -> None:
+    """lakeshift's peak RSS at each table size, beside a baseline child that compares nothing."""
+    results: dict[int, dict[str, Any]] = {}
+    baseline: dict[str, Any] = {}
+    for rows in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            meta = prepare(create_table(source, Path(folder), rows), Path(folder))
+            results[rows] = measure("lakeshift", meta)
+            assert results[rows]["rows"] == rows and results[rows]["differences"] == 0
+            baseline = measure("baseline", meta)
+    print(f"\nlakeshift verify peak memory, {source} source vs DuckDB over the lake")
+    print(f"baseline (imports, both engines open, nothing compared): {baseline['peak_mb']:.0f} MB")
+    print(f"{'rows':>12} {'seconds':>9} {'peak MB':>9} {'above baseline':>15}")
+    for rows, r in results.items():
+        print(
+            f"{rows:>12,} {r['seconds']:>9.2f} {r['peak_mb']:>9.0f}"
+            f" {r['peak_mb'] - baseline['peak_mb']:>15.0f}"
+        )
+    peaks = [r["peak_mb"] for r in results.values()]
+    print(
+        f"largest / smallest peak: {max(peaks) / min(peaks):.2f}x for"
+        f" {max(sizes) / min(sizes):.0f}x the rows"
+    )
 
 
 def main() -> None:
@@ -166,40 +269,60 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--source", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument(
+        "--memory", help="comma-separated table sizes: lakeshift's peak RSS at each, no peers"
+    )
     parser.add_argument("--child")
     parser.add_argument("--meta", type=Path)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.meta)
         return
+    if args.memory:
+        memory_scaling(args.source, [int(n) for n in args.memory.split(",")])
+        return
+    names = ["lakeshift", "floor", "datacompy"] + (
+        ["reladiff"] if args.source == "postgres" else []
+    )
     with tempfile.TemporaryDirectory() as folder:
-        url = (
-            create_sqlite(Path(folder) / "bench.db", args.rows)
-            if args.source == "sqlite"
-            else create_postgres(args.rows)
-        )
-        meta = prepare(url, Path(folder))
-        results = {name: measure(name, meta) for name in CONTENDERS}
+        meta = prepare(create_table(args.source, Path(folder), args.rows), Path(folder))
+        results = {name: measure(name, meta) for name in names}
         changed = change_lake(meta, 0.001)
         results["lakeshift 0.1% changed"] = measure("lakeshift", meta)
     print(
         f"\nvalue-level verification of {args.rows:,} rows, {args.source} source vs DuckDB over the lake"
     )
-    print(f"{'contender':<24} {'seconds':>9} {'peak MB':>9} {'differences':>12}")
+    print("seconds: the whole child process; work: without imports, connecting, reading schemas")
+    print(f"{'contender':<24} {'seconds':>9} {'work s':>8} {'peak MB':>9} {'differences':>12}")
     for name, r in results.items():
         print(
-            f"{name:<24} {r['seconds']:>9.2f} {r['peak_mb']:>9.0f} {r.get('differences', '-')!s:>12}"
+            f"{name:<24} {r['seconds']:>9.2f} {r['work_seconds']:>8.2f} {r['peak_mb']:>9.0f}"
+            f" {r.get('differences', '-')!s:>12}"
         )
-    ours = results["lakeshift"]["seconds"]
-    print(f"lakeshift / floor: {ours / results['floor']['seconds']:.2f}x time")
+    ours = results["lakeshift"]
+
+    def ratio(other: dict[str, Any]) -> str:
+        return (
+            f"{other['seconds'] / ours['seconds']:.2f}x time"
+            f" ({other['work_seconds'] / ours['work_seconds']:.2f}x work)"
+        )
+
+    floor = results["floor"]
     print(
-        f"datacompy / lakeshift: {results['datacompy']['seconds'] / ours:.2f}x time, "
-        f"{results['datacompy']['peak_mb'] / results['lakeshift']['peak_mb']:.2f}x peak memory"
+        f"lakeshift / floor: {ours['seconds'] / floor['seconds']:.2f}x time"
+        f" ({ours['work_seconds'] / floor['work_seconds']:.2f}x work)"
     )
+    for peer in ("datacompy", "reladiff"):
+        if peer in results:
+            print(
+                f"{peer} / lakeshift: {ratio(results[peer])}, "
+                f"{results[peer]['peak_mb'] / ours['peak_mb']:.2f}x peak memory"
+            )
+    dirty = results["lakeshift 0.1% changed"]
     print(
-        f"0.1% changed ({changed:,} rows): {results['lakeshift 0.1% changed']['seconds'] / ours:.2f}x the clean time, "
-        f"{results['lakeshift 0.1% changed']['differences']:,} differences found"
+        f"0.1% changed ({changed:,} rows): {ratio(dirty)} the clean run,"
+        f" {dirty['differences']:,} differences found"
     )
     assert results["lakeshift"]["differences"] == 0
     assert results["lakeshift 0.1% changed"]["differences"] == changed

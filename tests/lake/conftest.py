@@ -319,6 +319,10 @@ class MotoAws:
     def write_demo(self, folder: Path, bucket: str, endpoint: str | None = None) -> Path:
         return write_s3_demo(folder, bucket, endpoint or self.endpoint)
 
+    def point_at_s3(self, folder: Path, bucket: str) -> None:
+        """Move a project's lake to `s3://{bucket}/migration/v1` on moto (Glue as its catalog)."""
+        s3_migration_config(folder, bucket, self.endpoint)
+
     def objects(self, bucket: str) -> list[str]:
         keys: list[str] = []
         pages = self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)

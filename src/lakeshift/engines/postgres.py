@@ -60,6 +60,7 @@ CAPABILITIES = Capabilities(
     snapshot="repeatable_read",
     timestamp_precision="microsecond",
     max_identifier_length=63,
+    exact_bigint_sum=True,
 )
 DEFAULT_SCHEMA = "public"
 BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
@@ -158,7 +159,6 @@ class PostgresEngine(SqlEngine, SourceEngine):
     """A PostgreSQL database; each table's questions and reads share one exported snapshot."""
 
     capabilities = CAPABILITIES
-    materialize_hint = "MATERIALIZED "  # else the planner computes the row hash once per half sum
 
     def __init__(self, url: str, number_policy: LogicalType):
         self.target: Target = target(url)
