@@ -93,7 +93,7 @@ class GroupSum:
     checksum: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # pass 2 holds hundreds of thousands of these at once
 class RowDigest:
     period: str | None
     bucket: int
