@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from peak import peak_rss_mb
 from upload import create_postgres
 
 TABLE = "bench_extract"
@@ -121,7 +121,7 @@ def main() -> None:
         started = time.perf_counter()  # after this script's imports, before the contender's
         rows = CONTENDERS[args.child](args.source)
         reading = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = peak_rss_mb()
         print(json.dumps({"rows": rows, "peak_mb": peak, "reading": reading}))
         return
     create(args.source, args.rows)

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from peak import peak_rss_mb  # this script's folder is on sys.path
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TABLE = "bench_upload"
@@ -211,7 +212,7 @@ def measure(name: str, url: str) -> dict[str, float]:
 
 def child(name: str, url: str, out: Path) -> None:
     rows = CONTENDERS[name](url, out)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_mb() * 1024
     print(json.dumps({"rows": rows, "peak_mb": peak_kb / 1024}))
 
 
