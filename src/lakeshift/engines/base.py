@@ -87,7 +87,7 @@ class RowPlan:
     buckets: int = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # pass 1 returns one per (period, bucket): many
 class GroupSum:
     count: int
     checksum: int
