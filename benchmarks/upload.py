@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from peak import peak_rss_mb  # this script's folder is on sys.path
+from peak import peak_rss_mb, print_peaks  # this script's folder is on sys.path
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TABLE = "bench_upload"
@@ -231,20 +231,12 @@ def memory_scaling(source: str, sizes: list[int]) -> None:
             results[rows] = measure("lakeshift", url)
             assert results[rows]["rows"] == rows, f"lakeshift wrote {results[rows]['rows']} rows"
         baseline = measure("baseline", url)
-    print(f"\nlakeshift upload peak memory from {source}, max_memory_mb {BUDGET_MB}")
-    print(f"baseline (interpreter, imports, one connection): {baseline['peak_mb']:.0f} MB")
-    print(f"{'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'above baseline':>15}")
-    for rows, r in results.items():
-        print(
-            f"{rows:>12,} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} {r['peak_mb']:>9.0f}"
-            f" {r['peak_mb'] - baseline['peak_mb']:>15.0f}"
-        )
-    peaks = [r["peak_mb"] for r in results.values()]
-    print(
-        f"largest / smallest peak: {max(peaks) / min(peaks):.2f}x for"
-        f" {max(sizes) / min(sizes):.0f}x the rows;"
-        f" every peak under budget + baseline ({BUDGET_MB + baseline['peak_mb']:.0f} MB):"
-        f" {'yes' if max(peaks) <= BUDGET_MB + baseline['peak_mb'] else 'NO'}"
+    print_peaks(
+        f"lakeshift upload peak memory from {source}, max_memory_mb {BUDGET_MB}",
+        "interpreter, imports, one connection",
+        baseline["peak_mb"],
+        results,
+        BUDGET_MB,
     )
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from peak import peak_rss_mb
+from peak import peak_rss_mb, print_peaks
 from upload import COLUMNS, create_postgres, create_sqlite, upload_with_lakeshift
 
 TABLE = "bench_verify"
@@ -259,18 +259,11 @@ def memory_scaling(source: str, sizes: list[int]) -> None:
             results[rows] = measure("lakeshift", meta)
             assert results[rows]["rows"] == rows and results[rows]["differences"] == 0
             baseline = measure("baseline", meta)
-    print(f"\nlakeshift verify peak memory, {source} source vs DuckDB over the lake")
-    print(f"baseline (imports, both engines open, nothing compared): {baseline['peak_mb']:.0f} MB")
-    print(f"{'rows':>12} {'seconds':>9} {'peak MB':>9} {'above baseline':>15}")
-    for rows, r in results.items():
-        print(
-            f"{rows:>12,} {r['seconds']:>9.2f} {r['peak_mb']:>9.0f}"
-            f" {r['peak_mb'] - baseline['peak_mb']:>15.0f}"
-        )
-    peaks = [r["peak_mb"] for r in results.values()]
-    print(
-        f"largest / smallest peak: {max(peaks) / min(peaks):.2f}x for"
-        f" {max(sizes) / min(sizes):.0f}x the rows"
+    print_peaks(
+        f"lakeshift verify peak memory, {source} source vs DuckDB over the lake",
+        "imports, both engines open, nothing compared",
+        baseline["peak_mb"],
+        results,
     )
 
 
