@@ -130,6 +130,11 @@ class Engine(ABC):
         """Bytes this engine has scanned (and billed) so far, where it says (Athena)."""
         return None
 
+    def rounds(self, logical: LogicalType) -> bool:
+        """Whether values of `logical` are rendered rounded (timestamps at milliseconds): then
+        index-friendly shortcuts over the stored value no longer hold."""
+        return logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION
+
     def compare_timestamps_at(self, precision: str) -> None:
         """Render timestamps at `precision` from now on ("microsecond" or "millisecond")."""
         if precision not in ("microsecond", "millisecond"):
@@ -337,7 +342,7 @@ class SqlEngine(Engine):
     def distinct_sql(self, value: str, logical: LogicalType) -> str:
         """What COUNT(DISTINCT ...) counts: two timestamps within one millisecond are one value
         once rounded to a common millisecond precision; other values count as they are."""
-        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+        if self.rounds(logical):
             return self.canonical_sql(value, logical)
         return value
 

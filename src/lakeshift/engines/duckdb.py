@@ -17,7 +17,7 @@ import pyarrow.dataset as pads
 from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
-from lakeshift.lake.catalog import Catalog, CatalogTable
+from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
 from lakeshift.types import Kind, LogicalType
 
 CAPABILITIES = Capabilities(
@@ -134,10 +134,7 @@ class DuckDBEngine(SqlEngine):
         if entry is None:
             raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
         storage = self.catalog.storage
-        globs = [f"{location}/*.parquet" for location in entry.data_locations()]
-        files = [
-            path for location in entry.data_locations() for path in storage.list_files(location)
-        ]
+        files, globs = self._data_files(entry)
         if files and storage.s3_location is not None:
             body = f"SELECT * FROM {self._register_dataset(table, entry, files)}"
         elif files:
@@ -152,6 +149,12 @@ class DuckDBEngine(SqlEngine):
         self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {self.quote(table)} AS {body}")
         self._views[table] = entry
         return entry
+
+    def _data_files(self, entry: CatalogTable) -> tuple[list[str], list[str]]:
+        """The table's Parquet files, and the patterns DuckDB reads them by on a local lake."""
+        locations = entry.data_locations()
+        globs = [f"{location}/*.parquet" for location in locations]
+        return data_files(self.catalog.storage, entry), globs
 
     def _register_dataset(self, table: str, entry: CatalogTable, files: list[str]) -> str:
         """Files on a remote store, read through the lake's pyarrow filesystem (no DuckDB

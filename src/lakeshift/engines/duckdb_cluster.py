@@ -19,7 +19,7 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import GroupSum, RowPlan, Scope
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import TerminalError
-from lakeshift.lake.catalog import Catalog, CatalogTable
+from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
 from lakeshift.lake.storage import LakeStorage
 
 if TYPE_CHECKING:
@@ -61,19 +61,8 @@ class ParquetFileEngine(DuckDBEngine):
         super().__init__(catalog, memory_limit_mb=memory_limit_mb, threads=1)
         self.path = path
 
-    def _ensure_view(self, table: str) -> CatalogTable:
-        if table in self._views:
-            return self._views[table]
-        entry = self.catalog.get(table)
-        if entry is None:
-            raise TerminalError(f"{self.path} is a file of {self.catalog.storage.database}.{table}")
-        if self.catalog.storage.s3_location is not None:
-            body = f"SELECT * FROM {self._register_dataset(table, entry, [self.path])}"
-        else:
-            body = f"SELECT * FROM read_parquet([{self.string_literal(self.path)}], hive_partitioning = false)"
-        self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {self.quote(table)} AS {body}")
-        self._views[table] = entry
-        return entry
+    def _data_files(self, entry: CatalogTable) -> tuple[list[str], list[str]]:
+        return [self.path], [self.path]
 
 
 def file_bucket_checksums(
@@ -125,7 +114,7 @@ def cluster_bucket_checksums(
     from lakeshift.engines.connect import open_lake
 
     storage = open_lake(migration)
-    files = [p for folder in entry.data_locations() for p in storage.list_files(folder)]
+    files = data_files(storage, entry)
     run = uuid.uuid4().hex  # keys of an earlier call must not hand back its results
     futures = [
         client.submit(

@@ -311,8 +311,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
         refuses a table's period slices when its date column holds any (`_check_period_dates`).
         """
         bounds = period_bounds(value, period) if value is not None else None
-        rounded = column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
-        if bounds is None or rounded:
+        if bounds is None or self.rounds(column.logical):
             return super().period_predicate(column, period, value)
         name = self.quote(column.name)
         low, high = (self.string_literal(bound.isoformat()) for bound in bounds)

@@ -271,8 +271,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         return oracle_sql.period_sql(expression, logical, period, self.timestamps_at)
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
-        rounded = column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
-        if value is None or column.logical.tz is not None or rounded:
+        if value is None or column.logical.tz is not None or self.rounds(column.logical):
             return super().period_predicate(column, period, value)
         return oracle_sql.range_predicate(
             self.quote(column.name), column.native_type, value, period

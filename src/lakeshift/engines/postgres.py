@@ -229,8 +229,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
         """A range on the column itself, which PostgreSQL can answer from an index."""
         kind = column.logical.kind
-        rounded = kind is Kind.TIMESTAMP and self.timestamps_at != "microsecond"
-        if value is None or kind not in (Kind.DATE, Kind.TIMESTAMP) or rounded:
+        if value is None or kind not in (Kind.DATE, Kind.TIMESTAMP) or self.rounds(column.logical):
             return super().period_predicate(column, period, value)
         low, high = period_range(value, period)
         keyword = (

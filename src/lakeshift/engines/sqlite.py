@@ -181,7 +181,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         """Plain SQL for values already stored in canonical form, the Python reference otherwise."""
-        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+        if self.rounds(logical):
             return f"ls_canon('{logical}', {expression}, '{self.timestamps_at}')"
         slow = f"ls_canon('{logical}', {expression})"
         fast = _FAST_CANONICAL.get(logical.kind if logical.tz is None else None)
@@ -219,7 +219,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
         slow = f"ls_period({expression}, '{logical}', '{period.value}')"
-        if logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION:
+        if self.rounds(logical):
             return f"ls_period({expression}, '{logical}', '{period.value}', '{self.timestamps_at}')"
         if logical.tz is not None:
             return slow
@@ -234,10 +234,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         columns use the period function itself.
         """
         bounds = period_bounds(value, period) if value is not None else None
-        rounded = (
-            column.logical.kind is Kind.TIMESTAMP and self.timestamps_at != TIMESTAMP_PRECISION
-        )
-        if bounds is None or column.logical.tz is not None or rounded:
+        if bounds is None or column.logical.tz is not None or self.rounds(column.logical):
             return super().period_predicate(column, period, value)
         low, high = (bound.isoformat() for bound in bounds)
         name = self.quote(column.name)

@@ -57,6 +57,11 @@ class CatalogTable:
         return sorted(self.partitions.values())
 
 
+def data_files(storage: LakeStorage, entry: CatalogTable) -> list[str]:
+    """Every Parquet file a reader of `entry` reads: those in its registered data folders."""
+    return [path for folder in entry.data_locations() for path in storage.list_files(folder)]
+
+
 class Catalog(Protocol):
     """What upload registers and readers look up: Glue, or the local catalog."""
 
