@@ -154,3 +154,75 @@ def test_logical_types_map_to_glue_types(logical: str, expected: str) -> None:
 def test_decimals_wider_than_athena_allows_are_refused_with_a_hint() -> None:
     with pytest.raises(TerminalError, match="precision at most 38"):
         glue_type(LogicalType.parse("decimal(40,2)"))
+
+
+class RefuseOnce:
+    """A Glue client whose first batch call of `operation` keeps its first partition back and
+    answers for it with `code`, as Glue reports per-partition errors; the rest goes to moto."""
+
+    def __init__(self, client: Any, operation: str, items: str, values: str, code: str):
+        self.client, self.operation, self.items = client, operation, items
+        self.values, self.code = values, code
+        self.calls: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self.operation:
+            return getattr(self.client, name)
+
+        def call(**arguments: Any) -> Any:
+            batch = arguments[self.items]
+            self.calls.append(len(batch))
+            if len(self.calls) > 1:
+                return getattr(self.client, name)(**arguments)
+            kept, rest = batch[0], batch[1:]
+            response = getattr(self.client, name)(**{**arguments, self.items: rest})
+            values = kept["PartitionValueList"] if "PartitionValueList" in kept else kept["Values"]
+            refusal = {self.values: values, "ErrorDetail": {"ErrorCode": self.code}}
+            return {**response, "Errors": [*response.get("Errors", []), refusal]}
+
+        return call
+
+
+@pytest.mark.parametrize("step", ["create", "move"])
+def test_throttled_partitions_are_sent_again_and_other_refusals_name_the_partition(
+    moto_aws: Any, bucket: str, step: str
+) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    catalog.sleep = lambda _: None
+    table = catalog.create_or_check(_table(catalog.storage))
+    folders = {f"_period={p}": f"{table.location}/_period={p}" for p in range(5)}
+    if step == "move":
+        catalog.register_partitions("orders", folders)
+        table.location = f"{table.location}/_v2"
+        folders = {spec: f"{table.location}/{spec}" for spec in folders}
+        table.partitions = folders
+    operation, items, values = (
+        ("batch_create_partition", "PartitionInputList", "PartitionValues")
+        if step == "create"
+        else ("batch_update_partition", "Entries", "PartitionValueList")
+    )
+
+    def run(client: Any) -> None:
+        catalog.client = client
+        if step == "create":
+            catalog.register_partitions("orders", folders)
+        else:
+            catalog.replace(table)
+
+    real = catalog.client
+    throttled = RefuseOnce(real, operation, items, values, "ThrottlingException")
+    run(throttled)
+    assert throttled.calls == [5, 1]
+    entry = catalog.get("orders")
+    assert entry is not None and entry.partitions == folders
+
+    if step == "move":
+        table.location = table.location.replace("_v2", "_v3")
+        folders = {spec: f"{table.location}/{spec}" for spec in folders}
+        table.partitions = folders
+    else:
+        folders = {f"_period={p}": f"{table.location}/_period={p}" for p in range(5, 10)}
+    refused = RefuseOnce(real, operation, items, values, "InvalidInputException")
+    with pytest.raises(TerminalError, match=r"partition \['(0|5)'\]: InvalidInputException"):
+        run(refused)
+    assert refused.calls == [5]

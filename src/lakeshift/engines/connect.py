@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Engine, SourceEngine, SqlEngine
-from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import Catalog, LocalCatalog
 from lakeshift.lake.storage import LakeStorage
@@ -101,6 +100,8 @@ def connect_lake_engine(
         from lakeshift.engines.duckdb_cluster import ClusterDuckDBEngine
 
         return ClusterDuckDBEngine(catalog, cluster, config, memory_limit_mb=memory_limit_mb)
+    from lakeshift.engines.duckdb import DuckDBEngine  # imported only once the lake is queried
+
     return DuckDBEngine(catalog, memory_limit_mb=memory_limit_mb)
 
 

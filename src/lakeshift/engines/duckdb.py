@@ -12,7 +12,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
@@ -162,6 +161,8 @@ class DuckDBEngine(SqlEngine):
         schema = pa.schema(
             [pa.field(c["name"], LogicalType.parse(c["type"]).to_arrow()) for c in entry.columns]
         )
+        import pyarrow.dataset as pads  # imports pandas when installed: only for remote lakes
+
         files_dataset = pads.dataset(
             files, schema=schema, format="parquet", filesystem=self.catalog.storage.fs
         )

@@ -164,6 +164,8 @@ class PostgresEngine(SqlEngine, SourceEngine):
         self.target: Target = target(url)
         self.number_policy = number_policy
         self._catalog: Any = open_connection(self.target)  # fail fast on a bad URL or password
+        encoding = self._catalog.execute("SHOW server_encoding").fetchone()
+        self.server_utf8: bool = encoding is not None and encoding[0] == "UTF8"
         self._data: Any = None  # questions run here, inside the current table's snapshot
         self._arrow: Any = None  # ADBC: extraction
         self._snapshot: Snapshot | None = None
@@ -213,8 +215,10 @@ class PostgresEngine(SqlEngine, SourceEngine):
         return f"(({expression}) AT TIME ZONE 'UTC')" if logical.tz else expression
 
     def hash60_sql(self, text_expression: str) -> str:
-        # convert_to: md5 of the UTF-8 bytes even when the server encoding is another one.
-        md5 = f"md5(convert_to({text_expression}, 'UTF8'))"
+        # md5 hashes the text's bytes in the server's encoding: UTF-8 for the other engines too,
+        # else convert_to (a quarter of a microsecond a row, so only where needed).
+        text = text_expression if self.server_utf8 else f"convert_to({text_expression}, 'UTF8')"
+        md5 = f"md5({text})"
         return f"CAST(CAST('x' || substr({md5}, 1, 15) AS bit(60)) AS bigint)"
 
     def round_to_millisecond_sql(self, expression: str) -> str:
@@ -522,13 +526,14 @@ class PostgresEngine(SqlEngine, SourceEngine):
         schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])
         rows = size = 0
         finished = False
-        with self._translated(table):
-            cursor = self._arrow_connection().cursor()
         try:
-            with imported_snapshot(cursor, token):
-                cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(hint)})
-                cursor.execute(sql)
-                for raw in driver_batches(cursor.fetch_record_batch()):
+            with self._translated(table):
+                connection = self._arrow_connection()
+            with (
+                imported_snapshot(connection, token),
+                connection.read(sql, {BATCH_HINT_OPTION: str(hint)}) as reader,
+            ):
+                for raw in driver_batches(reader):
                     batch = self._converted(raw, schema, table, columns)
                     rows, size = rows + batch.num_rows, size + batch.nbytes
                     for offset in range(0, batch.num_rows, batch_rows):
@@ -537,7 +542,6 @@ class PostgresEngine(SqlEngine, SourceEngine):
         except (*DriverError, OSError) as error:
             raise self._failure(error, table) from None
         finally:
-            close_quietly(cursor)
             if not finished:  # an unfinished COPY leaves the connection unusable: start afresh
                 close_quietly(self._arrow)
                 self._arrow = None

@@ -21,9 +21,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as adbc_postgresql
+import adbc_driver_postgresql
 import psycopg
 import psycopg.conninfo
+import pyarrow as pa
+from adbc_driver_manager import _reader as adbc_reader
 from loguru import logger
 from psycopg.pq import TransactionStatus
 
@@ -106,15 +108,56 @@ def open_connection(where: Target) -> psycopg.Connection[Any]:
     return connection
 
 
-def open_arrow_connection(where: Target) -> adbc_postgresql.Connection:
-    """An ADBC connection (Arrow record batches from binary COPY) with the pinned settings."""
+class ArrowConnection:
+    """ADBC's PostgreSQL driver (Arrow record batches from binary COPY), through
+    adbc_driver_manager's own API: its DB-API module imports pyarrow.dataset, pandas and polars
+    when installed (half a second and about 50 MB of every upload) for nothing lakeshift uses."""
+
+    def __init__(self, conninfo: str):
+        self._database = adbc_driver_postgresql.connect(conninfo)
+        try:
+            self._connection = adbc_driver_manager.AdbcConnection(self._database)  # autocommit
+        except BaseException:
+            self._database.close()
+            raise
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns no rows."""
+        with adbc_driver_manager.AdbcStatement(self._connection) as statement:
+            statement.set_sql_query(sql)
+            statement.execute_update()
+
+    @contextmanager
+    def read(self, sql: str, options: dict[str, str]) -> Iterator[pa.RecordBatchReader]:
+        """The rows of `sql` as record batches, decoded as they arrive; driver errors keep
+        their SQLSTATE. The reader is released when the block ends."""
+        with adbc_driver_manager.AdbcStatement(self._connection) as statement:
+            statement.set_options(**options)
+            statement.set_sql_query(sql)
+            handle, _ = statement.execute_query()
+            reader = adbc_reader.AdbcRecordBatchReader._import_from_c(handle.address)
+            try:
+                yield reader
+            finally:
+                reader.close()
+
+    def close(self) -> None:
+        self._connection.close()
+        self._database.close()
+
+
+def open_arrow_connection(where: Target) -> ArrowConnection:
+    """An ADBC connection with the pinned settings."""
     try:
-        connection = adbc_postgresql.connect(where.conninfo, autocommit=True)
+        connection = ArrowConnection(where.conninfo)
     except adbc_driver_manager.Error as error:
         raise ConfigError(f"cannot connect to {where.display}: {one_line(error)}") from None
-    with connection.cursor() as cursor:
+    try:
         for statement in _settings_sql():
-            cursor.execute(statement)
+            connection.execute(statement)
+    except BaseException:
+        close_quietly(connection)
+        raise
     return connection
 
 
@@ -198,9 +241,9 @@ class Snapshot:
 
 
 @contextmanager
-def imported_snapshot(cursor: Any, token: str) -> Iterator[None]:
-    """Run an ADBC cursor's statements inside the exported snapshot `token`."""
-    cursor.execute(BEGIN_SNAPSHOT)
-    cursor.execute(f"SET TRANSACTION SNAPSHOT '{token}'")
+def imported_snapshot(connection: ArrowConnection, token: str) -> Iterator[None]:
+    """Run an ADBC connection's statements inside the exported snapshot `token`."""
+    connection.execute(BEGIN_SNAPSHOT)
+    connection.execute(f"SET TRANSACTION SNAPSHOT '{token}'")
     yield
-    cursor.execute("COMMIT")
+    connection.execute("COMMIT")

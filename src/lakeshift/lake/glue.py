@@ -11,6 +11,7 @@ A table whose schema changed since the last upload is an error, never a silent o
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from loguru import logger
 
 from lakeshift.errors import TerminalError, TransientError
 from lakeshift.lake.catalog import CatalogTable
-from lakeshift.lake.retry import TRANSIENT_CODES, with_retry
+from lakeshift.lake.retry import DEFAULT_POLICY, TRANSIENT_CODES, with_retry
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.types import Kind, LogicalType
 
@@ -103,6 +104,7 @@ class GlueCatalog:
         self.glue_database = glue_database
         self.client = client or storage.s3_location.client("glue")
         self._database_checked = False
+        self.sleep: Callable[[float], None] = time.sleep  # between resends of throttled partitions
         # Definitions seen by this process, so registering a slice costs one Glue call.
         self._definitions: dict[str, CatalogTable] = {}
 
@@ -323,21 +325,15 @@ class GlueCatalog:
         ]
         what = f"move partitions of {self.glue_database}.{table.name}"
         for start in range(0, len(entries), PARTITION_BATCH):
-            response = self._call(
+            self._send_batch(
                 what,
-                partial(
-                    self.client.batch_update_partition,
-                    DatabaseName=self.glue_database,
-                    TableName=table.name,
-                    Entries=entries[start : start + PARTITION_BATCH],
+                lambda batch: self.client.batch_update_partition(
+                    DatabaseName=self.glue_database, TableName=table.name, Entries=batch
                 ),
+                entries[start : start + PARTITION_BATCH],
+                sent_values=lambda entry: entry["PartitionValueList"],
+                refused_values="PartitionValueList",
             )
-            for error in (response or {}).get("Errors", []):
-                detail = error.get("ErrorDetail", {})
-                raise TerminalError(
-                    f"Glue {what}: partition {error.get('PartitionValueList')}: "
-                    f"{detail.get('ErrorCode', '')}: {detail.get('ErrorMessage', '')}"
-                )
 
     def drop(self, table: str) -> None:
         self._definitions.pop(table, None)
@@ -376,37 +372,55 @@ class GlueCatalog:
         )
 
     def _create_partitions(self, table: str, batch: list[dict[str, Any]]) -> None:
-        """One batch; partitions that failed transiently are sent again, existing ones kept."""
-        what = f"create partitions of {self.glue_database}.{table}"
+        """One batch; partitions that already exist (an earlier run or attempt registered them
+        at the same deterministic location) are kept."""
+        self._send_batch(
+            f"create partitions of {self.glue_database}.{table}",
+            lambda items: self.client.batch_create_partition(
+                DatabaseName=self.glue_database, TableName=table, PartitionInputList=items
+            ),
+            batch,
+            sent_values=lambda item: item["Values"],
+            refused_values="PartitionValues",
+            tolerated=frozenset({"AlreadyExistsException"}),
+        )
+
+    def _send_batch(
+        self,
+        what: str,
+        send: Callable[[list[dict[str, Any]]], Any],
+        batch: list[dict[str, Any]],
+        sent_values: Callable[[dict[str, Any]], list[str]],
+        refused_values: str,
+        tolerated: frozenset[str] = frozenset(),
+    ) -> None:
+        """One batch call. Glue answers a batch with per-partition errors rather than failing
+        it: partitions refused transiently (throttled) are sent again after a backoff, any other
+        refusal is a TerminalError naming the partition."""
         pending = batch
-        for _ in range(8):
-            current = pending
-            response = self._call(
-                what,
-                partial(
-                    self.client.batch_create_partition,
-                    DatabaseName=self.glue_database,
-                    TableName=table,
-                    PartitionInputList=current,
-                ),
-            )
-            errors = (response or {}).get("Errors", [])
+        for attempt in range(DEFAULT_POLICY.attempts):
+            if attempt:
+                self.sleep(DEFAULT_POLICY.delay(attempt))
+            response = self._call(what, partial(send, pending))
             retry = []
-            for error in errors:
-                code = error.get("ErrorDetail", {}).get("ErrorCode", "")
-                values = error.get("PartitionValues", [])
-                if code == "AlreadyExistsException":
-                    continue  # registered by an earlier run or attempt: same deterministic location
-                if code in TRANSIENT_CODES:
-                    retry += [item for item in current if item["Values"] == values]
+            for error in (response or {}).get("Errors", []):
+                detail = error.get("ErrorDetail", {})
+                code = detail.get("ErrorCode", "")
+                values = error.get(refused_values, [])
+                if code in tolerated:
                     continue
-                message = error.get("ErrorDetail", {}).get("ErrorMessage", "")
+                if code in TRANSIENT_CODES:
+                    retry += [item for item in pending if sent_values(item) == values]
+                    continue
+                message = detail.get("ErrorMessage", "")
                 raise TerminalError(f"Glue {what}: partition {values}: {code}: {message}")
             if not retry:
                 return
             logger.warning("Glue {}: {} partitions throttled; sending them again", what, len(retry))
             pending = retry
-        raise TransientError(f"Glue {what}: partitions still refused after 8 attempts")
+        raise TransientError(
+            f"Glue {what}: partitions still refused after {DEFAULT_POLICY.attempts} attempts"
+        )
 
     def _partitions(self, table: str) -> Iterator[dict[str, Any]]:
         token: str | None = None

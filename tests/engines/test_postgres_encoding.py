@@ -1,0 +1,68 @@
+"""Row hashes are md5 of the UTF-8 row text, whatever the server encoding of the database.
+
+md5 in PostgreSQL hashes the text's bytes in the server encoding: a UTF8 database hashes as is,
+another one converts to UTF-8 first (and only then pays for `convert_to`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from lakeshift.engines.base import Column, RowPlan, Scope
+from lakeshift.engines.postgres import PostgresEngine
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import hash60, join_canonical
+
+POLICY = LogicalType(Kind.DECIMAL, 38, 10)
+TEXTS = {1: "café", 2: "Grüße ½", 3: "plain"}
+COLUMNS = (
+    Column("id", "bigint", LogicalType(Kind.INTEGER)),
+    Column("label", "text", LogicalType(Kind.STRING)),
+)
+PLAN = RowPlan(COLUMNS, tuple(c.logical for c in COLUMNS), key=(0,), buckets=1)
+
+
+@pytest.fixture(scope="module", params=["UTF8", "LATIN1"])
+def database_url(request: pytest.FixtureRequest, postgres_url: str) -> Iterator[str]:
+    encoding = request.param
+    name = f"lst_enc_{encoding.lower()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} ENCODING '{encoding}' TEMPLATE template0"
+            " LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE TABLE public.labels (id bigint PRIMARY KEY, label text)")
+            for key, text in TEXTS.items():
+                connection.execute("INSERT INTO public.labels VALUES (%s, %s)", (key, text))
+        yield url
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _hashes(engine: PostgresEngine) -> dict[str, int]:
+    rows = engine.group_rows(Scope("public.labels"), PLAN, [(None, 0)])
+    return {row.key: row.row_hash for row in rows}
+
+
+def test_row_hashes_are_md5_of_utf8_in_every_server_encoding(database_url: str) -> None:
+    reference = {str(k): hash60(join_canonical([str(k), t])) for k, t in TEXTS.items()}
+    engine = PostgresEngine(database_url, POLICY)
+    try:
+        latin1 = database_url.split("/")[-1].startswith("lst_enc_latin1")
+        assert engine.server_utf8 is not latin1
+        assert _hashes(engine) == reference
+        if latin1:  # without the conversion, the accented rows hash their LATIN1 bytes
+            engine.server_utf8 = True
+            wrong = _hashes(engine)
+            assert wrong["3"] == reference["3"]
+            assert wrong["1"] != reference["1"] and wrong["2"] != reference["2"]
+    finally:
+        engine.close()
