@@ -173,7 +173,7 @@ def test_lake_checksums_on_the_cluster_equal_duckdb_on_one_machine(
     assert isinstance(lake, DuckDBEngine)
     entry = lake.catalog.get("events")
     with distributed.Client(cluster) as client:
-        single = lake.bucket_checksums(scope, plan)
+        single = {(p, b): sums for p, b, sums in lake.bucket_checksums(scope, plan)}
         spread = cluster_bucket_checksums(client, project.migration, entry, scope, plan)
         assert spread == single
         assert sum(g.count for g in spread.values()) == ROWS and len(spread) > 6
@@ -190,12 +190,14 @@ def test_lake_checksums_on_the_cluster_equal_duckdb_on_one_machine(
         pq.write_table(changed, path)
         lake.refresh()
         after = cluster_bucket_checksums(client, project.migration, entry, scope, plan)
-        assert after == lake.bucket_checksums(scope, plan)
+        assert after == {(p, b): sums for p, b, sums in lake.bucket_checksums(scope, plan)}
         assert [g for g in after if after[g] != spread[g]] != []
         assert sum(g.count for g in after.values()) == ROWS
 
         # As the lake side of the diff, the cluster engine names the changed row.
         clustered = ClusterDuckDBEngine(lake.catalog, client, project.migration)
+        order = [b for _, b, _ in clustered.bucket_checksums(scope, plan)]
+        assert order == sorted(order) and len(order) == len(after)
         result = bucket_diff(source, Side(clustered, scope, plan))
         assert (result.changed, result.missing, result.extra) == (1, 0, 0)
         assert result.changed_by_column == {"amount": 1}

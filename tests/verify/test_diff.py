@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from lakeshift.engines.base import Column, ColumnStats, Engine, GroupSum, RowDigest, RowPlan, Scope
+from lakeshift.engines.base import (
+    Column,
+    ColumnStats,
+    Engine,
+    GroupSum,
+    GroupSums,
+    RowDigest,
+    RowPlan,
+    Scope,
+)
+from lakeshift.errors import TerminalError
 from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify import diff as diff_module
@@ -41,18 +53,17 @@ class MemoryEngine(Engine):
         bucket = (hash60(key) if plan.key else row_hash) % plan.buckets  # any function of the key
         return (None, bucket), key, row_hash
 
-    def bucket_checksums(
-        self, scope: Scope, plan: RowPlan
-    ) -> dict[tuple[str | None, int], GroupSum]:
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         self.scans += 1
         sums: dict[tuple[str | None, int], list[int]] = defaultdict(lambda: [0, 0])
         for row in self.rows:
             group, _, row_hash = self._digest(plan, row)
             sums[group][0] += 1
             sums[group][1] += row_hash
+        for (period, bucket), (count, total) in sorted(sums.items(), key=lambda g: g[0][1]):
+            yield period, bucket, GroupSum(count, total)
         if self.drift_after_pass1:  # the source changes between the scans
             self.rows = [(r[0], self.drift_after_pass1.get(r[0], r[1])) for r in self.rows]
-        return {g: GroupSum(c, s) for g, (c, s) in sums.items()}
 
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
@@ -167,3 +178,148 @@ def test_localizing_reads_at_most_the_groups_asked_for() -> None:
     )
     assert result.groups_read == 3 and not result.complete
     assert len(result.samples) == 20  # the default max_samples
+
+
+# --- pass 1 as two streams merged by bucket ---------------------------------------------------------
+PassOne = Callable[[], Iterator[tuple[str | None, int, GroupSum]]]
+
+
+class StreamEngine(MemoryEngine):
+    """Answers pass 1 from a given stream; pass 2 finds no row, and records what it was asked."""
+
+    def __init__(self, groups: PassOne):
+        super().__init__([])
+        self.groups = groups
+        self.asked: list[tuple[str | None, int]] = []
+
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
+        return self.groups()
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        self.asked += list(groups)
+        return []
+
+
+def _streamed(ours: PassOne, theirs: PassOne) -> tuple[Side, Side, StreamEngine]:
+    source, target = StreamEngine(ours), StreamEngine(theirs)
+    plan = RowPlan(COLUMNS, (INT, TEXT), (0,), 8)
+    return Side(source, Scope("t"), plan), Side(target, Scope("t"), plan), source
+
+
+def test_the_merge_finds_lone_groups_changed_sums_and_an_extra_period_in_a_bucket() -> None:
+    same = GroupSum(3, 300)
+    ours = [
+        ("2024-01", -7, same),  # buckets may be negative
+        ("2024-02", -7, same),
+        (None, 0, same),
+        ("2024-01", 0, GroupSum(2, 20)),  # only in the source
+        ("2024-02", 2, GroupSum(4, 41)),  # same count, another sum
+        ("2024-01", 5, same),
+    ]
+    theirs = [
+        ("2024-02", -7, same),  # periods of a bucket in another order: still equal
+        ("2024-01", -7, same),
+        (None, 0, same),
+        ("2024-02", 2, GroupSum(4, 40)),
+        ("2024-01", 5, same),
+        ("2024-03", 5, GroupSum(1, 9)),  # one period more in a bucket both sides have
+        ("2024-01", 6, GroupSum(1, 6)),  # a bucket only the lake has
+    ]
+    source, target, engine = _streamed(lambda: iter(ours), lambda: iter(theirs))
+    result = bucket_diff(source, target)
+    assert (result.rows_source, result.rows_target) == (18, 18)
+    assert result.groups == 8
+    assert result.groups_mismatched == 4
+    assert engine.asked == [("2024-01", 0), ("2024-01", 6), ("2024-02", 2), ("2024-03", 5)]
+
+
+def test_equal_streams_match_and_buckets_out_of_order_are_refused() -> None:
+    groups = [(None, b, GroupSum(1, b)) for b in range(-3, 4)]
+    source, target, engine = _streamed(lambda: iter(groups), lambda: iter(groups))
+    result = bucket_diff(source, target)
+    assert (result.groups, result.groups_mismatched, result.rows_source) == (7, 0, 7)
+    assert engine.asked == []
+    shuffled = [groups[1], groups[0], *groups[2:]]
+    source, target, _ = _streamed(lambda: iter(groups), lambda: iter(shuffled))
+    with pytest.raises(TerminalError, match="target side returned bucket -3 after -2"):
+        bucket_diff(source, target)
+
+
+def _diff_in_a_thread(source: Side, target: Side) -> BaseException | None:
+    """Run `bucket_diff`, failing the test instead of hanging when it does not return."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            bucket_diff(source, target)
+        except BaseException as error:
+            raised.append(error)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "bucket_diff hung"
+    return raised[0] if raised else None
+
+
+@pytest.mark.parametrize("failing", ["source", "target"])
+def test_an_error_mid_stream_surfaces_and_stops_the_other_side(failing: str) -> None:
+    other_closed = threading.Event()
+
+    def failing_side() -> Iterator[tuple[str | None, int, GroupSum]]:
+        for bucket in range(2_500):  # a few hand-overs' worth first
+            yield None, bucket, GroupSum(1, bucket)
+        raise LookupError("the server went away at bucket 2500")
+
+    def endless_side() -> Iterator[tuple[str | None, int, GroupSum]]:
+        try:
+            for bucket in itertools.count():
+                yield None, bucket, GroupSum(1, bucket)
+        finally:
+            other_closed.set()
+
+    sides = (failing_side, endless_side) if failing == "source" else (endless_side, failing_side)
+    source, target, _ = _streamed(*sides)
+    error = _diff_in_a_thread(source, target)
+    assert isinstance(error, LookupError)
+    assert str(error) == "the server went away at bucket 2500"
+    assert other_closed.is_set(), "the other side's stream was not closed"
+    assert not [t for t in threading.enumerate() if t.name.startswith("pass1-")]
+
+
+def test_pass_1_reads_each_side_only_a_few_hand_overs_ahead_of_the_merge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(diff_module, "READ_AHEAD_GROUPS", 10)
+    monkeypatch.setattr(diff_module, "READ_AHEAD_HANDOVERS", 2)
+    # Items of one side a consumer can hold before the other side moves: the chunk being
+    # merged, the queued hand-overs and the one waiting to be handed over (+1 of look-ahead).
+    bound = (2 + 2) * 10 + 1
+    total = 5_000
+    pulled = {"source": 0, "target": 0}
+    most_ahead = 0
+    overrun = threading.Event()
+
+    def source_side() -> Iterator[tuple[str | None, int, GroupSum]]:
+        nonlocal most_ahead
+        for bucket in range(total):
+            pulled["source"] += 1
+            most_ahead = max(most_ahead, pulled["source"] - pulled["target"])
+            if most_ahead > bound:
+                overrun.set()
+            yield None, bucket, GroupSum(1, bucket)
+
+    def slow_target() -> Iterator[tuple[str | None, int, GroupSum]]:
+        for bucket in range(total):
+            if bucket == 1:  # stalls like a slow engine: the source must not run away meanwhile
+                overrun.wait(timeout=1)
+            pulled["target"] += 1
+            yield None, bucket, GroupSum(1, bucket)
+
+    source, target, _ = _streamed(source_side, slow_target)
+    result = bucket_diff(source, target)
+    assert (result.groups, result.groups_mismatched, result.rows_source) == (total, 0, total)
+    assert most_ahead <= bound, f"the source side was read {most_ahead} groups ahead"
+    assert most_ahead > bound // 2, "the source side was not read ahead at all"

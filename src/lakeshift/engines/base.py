@@ -93,6 +93,10 @@ class GroupSum:
     checksum: int
 
 
+# Pass 1's answer: (period, bucket, sums) per group, in ascending bucket order.
+GroupSums = Iterator[tuple[str | None, int, GroupSum]]
+
+
 @dataclass(frozen=True, slots=True)  # pass 2 holds hundreds of thousands of these at once
 class RowDigest:
     period: str | None
@@ -161,9 +165,11 @@ class Engine(ABC):
     ) -> dict[str, ColumnStats]: ...
 
     @abstractmethod
-    def bucket_checksums(
-        self, scope: Scope, plan: RowPlan
-    ) -> dict[tuple[str | None, int], GroupSum]: ...
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
+        """Row count and checksum of each (period, bucket) group, as a stream ascending by
+        bucket (the periods of one bucket in any order: collations differ between engines), so
+        the diff can merge both sides without holding every group. Read it to its end or close
+        it: the engine's question about the table stays open while it is read."""
 
     @abstractmethod
     def group_rows(
@@ -254,6 +260,16 @@ class SqlEngine(Engine):
     @abstractmethod
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql` as the driver hands them over, for answers too many to hold.
+
+        Engines override it where the driver streams without holding the whole result. This
+        default holds it: fine where results are paged anyway and a retry reruns the whole
+        query (Athena), and where the server drops a client that stops reading for a while
+        (MySQL's net_write_timeout), as one side of the diff does while the other catches up.
+        """
+        yield from self.query(sql)
+
     def concat_sql(self, parts: Sequence[str]) -> str:
         return " || ".join(parts)
 
@@ -320,6 +336,11 @@ class SqlEngine(Engine):
         """Run one of the shared questions about `scope.table` inside `about`."""
         with self.about(scope.table):
             return self.query(sql)
+
+    def ask_stream(self, scope: Scope, sql: str) -> Iterator[tuple[Any, ...]]:
+        """`ask`, row by row: `about` stays open until the last row is read or the stream closed."""
+        with self.about(scope.table):
+            yield from self.query_stream(sql)
 
     def row_count(self, scope: Scope) -> int:
         rows = self.ask(
@@ -404,29 +425,26 @@ class SqlEngine(Engine):
             return self.hash60_sql(self._row_text_sql(plan, plan.key))
         return None
 
-    def bucket_checksums(
-        self, scope: Scope, plan: RowPlan
-    ) -> dict[tuple[str | None, int], GroupSum]:
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         period, bucket, row_hash = self._plan_selects(scope, plan)
         rows = (
             f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h "
             f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
+        # Ordered by the integer bucket only: integers order alike everywhere, period texts
+        # follow each engine's collation.
         if self.capabilities.exact_bigint_sum:
-            sql = f"SELECT p, b, COUNT(*), SUM(h) FROM ({rows}) r GROUP BY p, b"
-            return {
-                (p, int(b)): GroupSum(int(count), int(total))
-                for p, b, count, total in self.ask(scope, sql)
-            }
+            sql = f"SELECT p, b, COUNT(*), SUM(h) FROM ({rows}) r GROUP BY p, b ORDER BY b"
+            for p, b, count, total in self.ask_stream(scope, sql):
+                yield p, int(b), GroupSum(int(count), int(total))
+            return
         high, low = self.shift_sql("h")
         sql = (
             f"WITH r AS {self.materialize_hint}({rows}) "
-            f"SELECT p, b, COUNT(*), SUM({high}), SUM({low}) FROM r GROUP BY p, b"
+            f"SELECT p, b, COUNT(*), SUM({high}), SUM({low}) FROM r GROUP BY p, b ORDER BY b"
         )
-        return {
-            (p, int(b)): GroupSum(int(count), split_checksum(hi, lo))
-            for p, b, count, hi, lo in self.ask(scope, sql)
-        }
+        for p, b, count, hi, lo in self.ask_stream(scope, sql):
+            yield p, int(b), GroupSum(int(count), split_checksum(hi, lo))
 
     def _group_predicate(
         self, period_sql: str, bucket_sql: str, groups: Iterable[tuple[str | None, int]]

@@ -6,7 +6,7 @@ DuckDB sees exactly what Athena would see through Glue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ CAPABILITIES = Capabilities(
     timestamp_precision="microsecond",
     max_identifier_length=1_000_000,
 )
+STREAM_ROWS = 10_000
 
 _PERIOD_FORMAT = {Period.YEAR: "%Y", Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"}
 _SIMPLE_TYPES = {
@@ -122,6 +123,19 @@ class DuckDBEngine(SqlEngine):
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.connection.execute(sql, list(parameters)).fetchall()
+        except duckdb.Error as error:
+            raise TerminalError(f"DuckDB query failed: {error}") from None
+
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """DuckDB's result streams: rows are fetched `STREAM_ROWS` at a time as they are read.
+
+        On this connection itself (temp views are the connection's own), so no other question
+        may run on it until the stream is read or closed.
+        """
+        try:
+            result = self.connection.execute(sql)
+            while rows := result.fetchmany(STREAM_ROWS):
+                yield from rows
         except duckdb.Error as error:
             raise TerminalError(f"DuckDB query failed: {error}") from None
 

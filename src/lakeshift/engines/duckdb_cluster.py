@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeshift.cluster import task_key
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import GroupSum, RowPlan, Scope
+from lakeshift.engines.base import GroupSum, GroupSums, RowPlan, Scope
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import TerminalError
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
@@ -80,7 +80,7 @@ def file_bucket_checksums(
     try:
         if timestamps_at is not None:
             engine.compare_timestamps_at(timestamps_at)
-        return engine.bucket_checksums(scope, plan)
+        return {(p, b): sums for p, b, sums in engine.bucket_checksums(scope, plan)}
     finally:
         engine.close()
 
@@ -107,7 +107,8 @@ def cluster_bucket_checksums(
 ) -> dict[Group, GroupSum]:
     """Pass 1 of a lake table computed per file on the cluster and added up on the client.
 
-    Equals `DuckDBEngine.bucket_checksums(scope, plan)` over the same catalog entry exactly.
+    Equals the groups `DuckDBEngine.bucket_checksums(scope, plan)` streams over the same catalog
+    entry exactly.
     """
     from distributed import as_completed
 
@@ -152,8 +153,12 @@ class ClusterDuckDBEngine(DuckDBEngine):
         self.client = client
         self.migration = migration
 
-    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> dict[Group, GroupSum]:
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
+        # The files' partial sums add up on the client, which holds every group of the table
+        # until the last file is in; only then can they stream out in bucket order.
         entry = self._ensure_view(scope.table)
-        return cluster_bucket_checksums(
+        total = cluster_bucket_checksums(
             self.client, self.migration, entry, scope, plan, self.timestamps_at
         )
+        for (period, bucket), sums in sorted(total.items(), key=lambda item: item[0][1]):
+            yield period, bucket, sums

@@ -38,6 +38,7 @@ from lakeshift.engines.base import (
     Column,
     ColumnStats,
     GroupSum,
+    GroupSums,
     RowDigest,
     RowPlan,
     Scope,
@@ -58,6 +59,7 @@ CAPABILITIES = Capabilities(
     timestamp_precision="nanosecond",  # TIMESTAMP(9); extraction and canonical text keep microseconds
     max_identifier_length=128,  # 30 before Oracle 12.2
 )
+STREAM_ROWS = 1_000  # rows per round trip while a long answer is read
 DEFAULT_PORT = 1521
 # Binary string order, as the lake's engines compare (MIN and MAX must agree); '.' as the
 # decimal character for any number text a user's filter or a probe converts.
@@ -311,6 +313,20 @@ class OracleEngine(SqlEngine, SourceEngine):
         with self._translated(self._table):
             return self._fetch(sql, binds)
 
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Rows fetched `STREAM_ROWS` at a time as the cursor is read, never held whole."""
+        binds = self._binds(sql, ())
+        with self._translated(self._table):
+            cursor = self._live().cursor()
+            try:
+                cursor.outputtypehandler = _numbers_as_decimals
+                cursor.arraysize = STREAM_ROWS
+                cursor.execute(sql, binds)
+                for row in cursor:
+                    yield tuple(row)
+            finally:
+                cursor.close()
+
     def _dictionary(self, sql: str, table: str) -> list[tuple[Any, ...]]:
         owner, name = self._name(table)
         with self._translated(table):
@@ -414,9 +430,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         """Oracle has no `%` operator; MOD takes the dividend's sign like the others."""
         return f"MOD({expression}, {divisor})"
 
-    def bucket_checksums(
-        self, scope: Scope, plan: RowPlan
-    ) -> dict[tuple[str | None, int], GroupSum]:
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
         self._require_supported(scope.table, plan.columns)
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
@@ -429,16 +443,14 @@ class OracleEngine(SqlEngine, SourceEngine):
             inner.append(f"{spread} AS k")
         bucket = self.mod_sql("k" if spread is not None else "h", plan.buckets)
         high, low = self.shift_sql("h")
-        with self._about(scope.table):
+        with self._about(scope.table):  # open until the stream is read: errors name the table
             table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
-            rows = self.query(
+            rows = self.query_stream(
                 f"SELECT p, {bucket}, COUNT(*), SUM({high}), SUM({low}) FROM (SELECT /*+ NO_MERGE */ "
-                f"{', '.join(inner)} FROM {table}) GROUP BY p, {bucket}"
+                f"{', '.join(inner)} FROM {table}) GROUP BY p, {bucket} ORDER BY {bucket}"
             )
-        return {
-            (p, int(b)): GroupSum(int(count), split_checksum(int(hi), int(lo)))
-            for p, b, count, hi, lo in rows
-        }
+            for p, b, count, hi, lo in rows:
+                yield p, int(b), GroupSum(int(count), split_checksum(int(hi), int(lo)))
 
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]

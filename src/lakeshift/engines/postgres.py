@@ -40,6 +40,7 @@ from lakeshift.engines.postgres_session import (
     open_arrow_connection,
     open_connection,
     published_snapshot,
+    streamed,
     target,
 )
 from lakeshift.engines.postgres_types import ColumnReading, PgType, column_reading, to_logical_array
@@ -263,6 +264,15 @@ class PostgresEngine(SqlEngine, SourceEngine):
             )
             # No parameters: no placeholder parsing, so a '%' in a where filter stays itself.
             return list(connection.execute(sql, list(parameters) or None).fetchall())
+
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Rows as the server sends them, on the connection `query` would use (the snapshot's)."""
+        with self._translated(self._table):
+            snapshot = self._snapshot
+            connection = (
+                snapshot.connection if snapshot and snapshot.alive else self._data_connection()
+            )
+            yield from streamed(connection, sql)
 
     # --- connections, snapshot and errors ------------------------------------------------------
     def _reopen(self, opener: Callable[[Target], Any]) -> Any:

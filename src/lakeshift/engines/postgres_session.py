@@ -55,6 +55,8 @@ DEFAULT_CONNECT_TIMEOUT = 10
 TRANSIENT_SQLSTATES = ("08", "57", "40", "53")
 PRIVILEGE_SQLSTATE = "42501"
 UNDEFINED_TABLE_SQLSTATE = "42P01"
+STREAM_ROWS = 1_000  # rows per chunk while streaming a result, where libpq can (17 and later)
+CHUNKED_LIBPQ = 170_000
 
 DriverError = (psycopg.Error, adbc_driver_manager.Error)
 
@@ -178,6 +180,16 @@ def classify(error: BaseException, table: str | None) -> LakeshiftError:
     if not sqlstate and (dropped or isinstance(error, OSError)):
         return TransientError(f"{where}connection to PostgreSQL lost: {message}")
     return TerminalError(f"{where}PostgreSQL: {message}")
+
+
+def streamed(connection: psycopg.Connection[Any], sql: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` as the server sends them (libpq's chunked or single-row mode), never held
+    whole. Unlike a DECLAREd cursor, the query keeps the plan `execute` gives it (a cursor is
+    planned for its first rows and without parallel workers). Closed before its end, the query
+    is cancelled, which also ends an open transaction (a snapshot) in error."""
+    size = STREAM_ROWS if psycopg.pq.version() >= CHUNKED_LIBPQ else 1
+    with connection.cursor() as cursor:
+        yield from cursor.stream(sql, None, size=size)
 
 
 def close_quietly(connection: Any) -> None:

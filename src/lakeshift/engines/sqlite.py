@@ -270,6 +270,17 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         except sqlite3.Error as error:
             raise TerminalError(f"SQLite query failed: {error}") from None
 
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """SQLite steps the statement as the cursor is read: no result is held whole."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            yield from cursor
+        except sqlite3.Error as error:
+            raise TerminalError(f"SQLite query failed: {error}") from None
+        finally:
+            cursor.close()
+
     # --- metadata ------------------------------------------------------------------------------
     def _split(self, table: str) -> tuple[str, str]:
         schema, _, name = table.rpartition(".")

@@ -2,29 +2,41 @@
 
 Pass 1: each side returns, per (period, bucket), a row count and the exact sum of 60-bit row
 hashes, in one scan. Equal groups are proven equal (up to a hash collision, odds about 2**-60
-per differing group). Pass 2: only mismatching groups are read again as (key, row hash) pairs,
-to name the missing, extra and changed rows; changed rows are then fetched as canonical texts to
-name the differing columns. Tables without a key compare as multisets of rows: duplicates count.
+per differing group). Both sides stream their groups in bucket order, each read in a thread of
+its own a few thousand groups ahead, and are merged bucket by bucket: only the mismatching
+groups are kept, so memory does not grow with the table when it matches. Pass 2: only
+mismatching groups are read again as (key, row hash) pairs, to name the missing, extra and
+changed rows; changed rows are then fetched as canonical texts to name the differing columns. Tables without a key compare as multisets of rows: duplicates count.
 
 The algorithm talks to engines only through the `Engine` questions, never SQL.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from itertools import islice
+from typing import Any, Generic, TypeVar
 
-from lakeshift.engines.base import Engine, RowDigest, RowPlan, Scope
+from lakeshift.engines.base import Engine, GroupSum, GroupSums, RowDigest, RowPlan, Scope
+from lakeshift.errors import TerminalError
 from lakeshift.verify.canonical import split_canonical
 
 PASS2_ROWS_PER_SCAN = 500_000
 MAX_PASS2_SCANS = 4
 MAX_CHANGED_ROWS_DETAILED = 10_000
+READ_AHEAD_GROUPS = 1_000  # pass-1 groups a side's thread hands over at once
+READ_AHEAD_HANDOVERS = 4  # hand-overs waiting for the merge, per side
+WAIT_SECONDS = 0.05  # how often a waiting thread looks whether the other side failed
 
 Group = tuple[str | None, int]
+Periods = dict[str | None, GroupSum]  # the groups of one bucket, by period
+Bucket = tuple[int, Periods]
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -78,34 +90,163 @@ def bucket_diff(
     `complete` is False. The verdict never depends on pass 2: any mismatching group fails it.
     """
     result = DiffResult()
-    source_groups, target_groups = both(
-        lambda: source.engine.bucket_checksums(source.scope, source.plan),
-        lambda: target.engine.bucket_checksums(target.scope, target.plan),
-    )
-    result.rows_source = sum(g.count for g in source_groups.values())
-    result.rows_target = sum(g.count for g in target_groups.values())
-    every = set(source_groups) | set(target_groups)
-    result.groups = len(every)
-    mismatched = sorted(
-        (g for g in every if source_groups.get(g) != target_groups.get(g)),
-        key=lambda g: (g[0] or "", g[1]),
-    )
+    rows_in = _pass1(source, target, result)
+    mismatched = sorted(rows_in, key=lambda g: (g[0] or "", g[1]))
     result.groups_mismatched = len(mismatched)
     if max_groups_read is not None:
         mismatched = mismatched[:max_groups_read]
 
-    def rows_in(group: Group) -> int:
-        return max(
-            g.count if (g := side.get(group)) else 0 for side in (source_groups, target_groups)
-        )
-
-    for scans, chunk in enumerate(_chunks(mismatched, rows_in)):
+    for scans, chunk in enumerate(_chunks(mismatched, rows_in.__getitem__)):
         if scans == MAX_PASS2_SCANS:
             break
         _compare_groups(source, target, chunk, result, max_samples)
         result.groups_read += len(chunk)
     result.complete = result.groups_read == result.groups_mismatched
     return result
+
+
+def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
+    """Merge both sides' groups as they stream in; counts rows and groups into `result` and
+    returns only the mismatching groups, each with the rows its larger side holds."""
+    mismatched: dict[Group, int] = {}
+    with _read_ahead(
+        lambda: source.engine.bucket_checksums(source.scope, source.plan),
+        lambda: target.engine.bucket_checksums(target.scope, target.plan),
+    ) as (ours, theirs):
+        buckets = _merged(_by_bucket(ours, "source"), _by_bucket(theirs, "target"))
+        for bucket, mine, other in buckets:
+            result.rows_source += sum(g.count for g in mine.values())
+            result.rows_target += sum(g.count for g in other.values())
+            for period in mine.keys() | other.keys():
+                result.groups += 1
+                a, b = mine.get(period), other.get(period)
+                if a != b:
+                    mismatched[(period, bucket)] = max(a.count if a else 0, b.count if b else 0)
+    return mismatched
+
+
+def _by_bucket(groups: GroupSums, side: str) -> Iterator[Bucket]:
+    """One side's groups gathered per bucket; buckets must ascend, as the merge relies on."""
+    current: int | None = None
+    periods: Periods = {}
+    for period, bucket, sums in groups:
+        if bucket != current:
+            if current is not None:
+                if bucket < current:
+                    raise TerminalError(
+                        f"pass 1 on the {side} side returned bucket {bucket} after {current}; "
+                        "its groups must come in ascending bucket order"
+                    )
+                yield current, periods
+            current, periods = bucket, {}
+        seen = periods.get(period)  # a group split in two rows adds up, as its rows do
+        periods[period] = (
+            sums
+            if seen is None
+            else GroupSum(seen.count + sums.count, seen.checksum + sums.checksum)
+        )
+    if current is not None:
+        yield current, periods
+
+
+def _merged(
+    ours: Iterator[Bucket], theirs: Iterator[Bucket]
+) -> Iterator[tuple[int, Periods, Periods]]:
+    """Both sides' buckets in ascending order, paired; a bucket one side lacks is empty there."""
+    mine, other = next(ours, None), next(theirs, None)
+    while mine is not None or other is not None:
+        if other is None or (mine is not None and mine[0] < other[0]):
+            assert mine is not None
+            yield mine[0], mine[1], {}
+            mine = next(ours, None)
+        elif mine is None or other[0] < mine[0]:
+            yield other[0], {}, other[1]
+            other = next(theirs, None)
+        else:
+            yield mine[0], mine[1], other[1]
+            mine, other = next(ours, None), next(theirs, None)
+
+
+class _Crew:
+    """What the threads reading both sides share: the first failure, and when to stop."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def fail(self, error: BaseException) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = error
+        self.stop.set()
+
+
+class _Feed(Generic[T]):
+    """One stream read in a thread of its own, at most `READ_AHEAD_HANDOVERS` hand-overs of
+    `READ_AHEAD_GROUPS` items ahead of its consumer."""
+
+    def __init__(self, ask: Callable[[], Iterable[T]], crew: _Crew, name: str):
+        self.ask, self.crew = ask, crew
+        self.queue: queue.Queue[list[T] | None] = queue.Queue(maxsize=READ_AHEAD_HANDOVERS)
+        self.thread = threading.Thread(target=self._read, name=name, daemon=True)
+
+    def _read(self) -> None:
+        try:
+            stream = iter(self.ask())
+            try:
+                while chunk := list(islice(stream, READ_AHEAD_GROUPS)):
+                    if not self._hand_over(chunk):
+                        return
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # in this thread: the engine's question ends where it ran
+            self._hand_over(None)  # the end
+        except BaseException as error:  # raised again in the consumer's thread
+            self.crew.fail(error)
+
+    def _hand_over(self, chunk: list[T] | None) -> bool:
+        while not self.crew.stop.is_set():
+            try:
+                self.queue.put(chunk, timeout=WAIT_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def items(self) -> Iterator[T]:
+        while (chunk := self._take()) is not None:
+            yield from chunk
+
+    def _take(self) -> list[T] | None:
+        while True:
+            if self.crew.error is not None:
+                raise self.crew.error  # either side's: the other side's reading has stopped
+            try:
+                return self.queue.get(timeout=WAIT_SECONDS)
+            except queue.Empty:
+                continue
+
+
+@contextmanager
+def _read_ahead(
+    ask_source: Callable[[], GroupSums], ask_target: Callable[[], GroupSums]
+) -> Iterator[tuple[GroupSums, GroupSums]]:
+    """Both streams, each read in a thread of its own so neither engine waits for the other
+    while the merge keeps up. The first error of either is raised from both streams, with its
+    own type and message. Leaving the block stops both threads at their next item and waits for
+    them (a query still running finishes first), so no engine is used after it."""
+    crew = _Crew()
+    feeds = [_Feed(ask_source, crew, "pass1-source"), _Feed(ask_target, crew, "pass1-target")]
+    for feed in feeds:
+        feed.thread.start()
+    try:
+        yield feeds[0].items(), feeds[1].items()
+    finally:
+        crew.stop.set()
+        for feed in feeds:
+            feed.thread.join()
 
 
 def both(ask_source: Callable[[], T], ask_target: Callable[[], U]) -> tuple[T, U]:
