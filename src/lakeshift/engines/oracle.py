@@ -165,6 +165,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     """
 
     capabilities = CAPABILITIES
+    in_list_limit = 1000  # ORA-01795: at most 1000 expressions in a list
 
     def __init__(
         self,
