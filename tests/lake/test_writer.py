@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -49,3 +50,48 @@ def test_writing_metadata_does_not_import_pandas() -> None:
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_only_repeating_kinds_are_dictionary_encoded_and_values_round_trip(tmp_path: Any) -> None:
+    from decimal import Decimal
+
+    import pyarrow.parquet as pq
+
+    from lakeshift.lake.storage import LakeStorage
+    from lakeshift.lake.writer import SliceWriter
+
+    rows = 50_000
+    batch = pa.record_batch(
+        {
+            "id": pa.array(range(rows), pa.int64()),
+            "amount": pa.array(
+                [Decimal(i % 1000) / 100 for i in range(rows)], pa.decimal128(12, 2)
+            ),
+            "at": pa.array(range(rows), pa.timestamp("us")),
+            "label": pa.array([f"label-{i % 7}" for i in range(rows)]),
+            "flag": pa.array([i % 2 == 0 for i in range(rows)]),
+        }
+    )
+    batch = with_metadata(batch, MOMENTS[0], "b")
+    storage = LakeStorage.local(tmp_path, "db")
+    writer = SliceWriter(storage, f"{tmp_path}/t", "b-all", batch.schema)
+    writer.write(batch)
+    writer.close()
+    [path] = writer.files
+    metadata = pq.ParquetFile(path).metadata
+    group = metadata.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page
+        for i in range(group.num_columns)
+    }
+    assert dictionary == {
+        "id": False,
+        "amount": False,
+        "at": False,
+        "label": True,
+        "flag": False,
+        "_upload_timestamp": True,
+        "_upload_date": True,
+        "_upload_batch_id": True,
+    }
+    assert pq.read_table(path) == pa.Table.from_batches([batch])

@@ -52,6 +52,25 @@ def _one_value(type_: pa.DataType, raw: list[bytes]) -> pa.Scalar:
     return pa.Array.from_buffers(type_, 1, buffers)[0]
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns worth dictionary encoding: text, binary and dates, which repeat (Parquet
+    packs booleans as bits, without a dictionary).
+
+    Numbers and timestamps are mostly distinct: building a dictionary for them until Parquet
+    gives up on it cost 1.5 of 3 CPU seconds writing 5M mixed rows, for files 6% larger.
+    """
+    return [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+        or pa.types.is_date(f.type)
+        or f.name in METADATA_COLUMNS
+    ]
+
+
 @dataclass
 class SliceWriter:
     """Parquet files for one slice: `{folder}/{batch}-{slice}-{n}.parquet`."""
@@ -82,7 +101,11 @@ class SliceWriter:
         self.storage.fs.create_dir(self.folder, recursive=True)
         self._stream = self.storage.fs.open_output_stream(path)
         self._writer = pq.ParquetWriter(
-            self._stream, self.schema, compression=self.compression, write_statistics=True
+            self._stream,
+            self.schema,
+            compression=self.compression,
+            write_statistics=True,
+            use_dictionary=dictionary_columns(self.schema),
         )
         self.files.append(path)
 
