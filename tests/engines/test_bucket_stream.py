@@ -201,3 +201,34 @@ def test_a_stream_closed_early_leaves_the_engine_answering(
     assert engine.row_count(Scope(table)) == len(ROWS)
     again = {(p, b): sums for p, b, sums in engine.bucket_checksums(_scope(table), _plan())}
     assert again == _reference()
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_one_engine_on_both_sides_neither_hangs_nor_mixes_its_streams(
+    kind: str, make_engine: Callable[[str], EngineFactory]
+) -> None:
+    """More groups than the read-ahead holds, so both streams would be open at once on one
+    connection: PostgreSQL would wait on its own lock, DuckDB would switch results."""
+    import threading
+
+    rows = [(i, f"row {i}", date(2024, 1, 1)) for i in range(12_000)]
+    engine, table = make_engine(kind)(rows)
+    plan = RowPlan(COLUMNS, tuple(c.logical for c in COLUMNS), key=(0,), buckets=len(rows))
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(
+                bucket_diff(Side(engine, Scope(table), plan), Side(engine, Scope(table), plan))
+            )
+        except Exception as error:  # reported by the assertion below
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert outcome, "bucket_diff hung with one engine on both sides"
+    [result] = outcome
+    assert not isinstance(result, Exception), result
+    assert (result.groups, result.groups_mismatched) == (len(rows), 0)
+    assert result.rows_source == result.rows_target == len(rows)

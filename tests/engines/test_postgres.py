@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -497,3 +498,29 @@ def test_questions_about_a_missing_table_name_it(engine: PostgresEngine, schema:
     column = Column("id", "integer", LogicalType(Kind.INTEGER))
     with pytest.raises(TableMissingError):
         list(engine.stream(Scope(missing), [column], 10))
+
+
+def test_closing_the_arrow_connection_during_a_read_ends_its_backend(
+    postgres_url: str, admin: psycopg.Connection[Any], numbers: str
+) -> None:
+    """A read left suspended (a generator not run to its end) must not keep the connection,
+    and its COPY inside a snapshot, open on the server."""
+    from lakeshift.engines.postgres_session import open_arrow_connection, target
+
+    where = target(postgres_url)
+    connection = open_arrow_connection(where)
+    reading = connection.read(f"SELECT * FROM {numbers}", {})
+    reader = reading.__enter__()
+    assert reader.read_next_batch().num_rows > 0
+    pid = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lakeshift'"
+        " AND query LIKE 'COPY%' AND pid <> pg_backend_pid()"
+    ).fetchone()
+    assert pid is not None
+    connection.close()  # raised, and kept the backend, while the statement was open
+    for _ in range(50):
+        alive = admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", pid).fetchone()
+        if alive is None:
+            break
+        time.sleep(0.1)
+    assert alive is None

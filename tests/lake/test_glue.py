@@ -160,9 +160,17 @@ class RefuseOnce:
     """A Glue client whose first batch call of `operation` keeps its first partition back and
     answers for it with `code`, as Glue reports per-partition errors; the rest goes to moto."""
 
-    def __init__(self, client: Any, operation: str, items: str, values: str, code: str):
+    def __init__(
+        self,
+        client: Any,
+        operation: str,
+        items: str,
+        values: str,
+        code: str,
+        named: list[str] | None = None,
+    ):
         self.client, self.operation, self.items = client, operation, items
-        self.values, self.code = values, code
+        self.values, self.code, self.named = values, code, named
         self.calls: list[int] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -177,6 +185,7 @@ class RefuseOnce:
             kept, rest = batch[0], batch[1:]
             response = getattr(self.client, name)(**{**arguments, self.items: rest})
             values = kept["PartitionValueList"] if "PartitionValueList" in kept else kept["Values"]
+            values = self.named if self.named is not None else values
             refusal = {self.values: values, "ErrorDetail": {"ErrorCode": self.code}}
             return {**response, "Errors": [*response.get("Errors", []), refusal]}
 
@@ -226,3 +235,22 @@ def test_throttled_partitions_are_sent_again_and_other_refusals_name_the_partiti
     with pytest.raises(TerminalError, match=r"partition \['(0|5)'\]: InvalidInputException"):
         run(refused)
     assert refused.calls == [5]
+
+
+def test_a_throttled_refusal_naming_no_sent_partition_is_never_taken_for_success(
+    moto_aws: Any, bucket: str
+) -> None:
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    catalog.sleep = lambda _: None
+    table = catalog.create_or_check(_table(catalog.storage))
+    folders = {f"_period={p}": f"{table.location}/_period={p}" for p in range(3)}
+    catalog.client = RefuseOnce(
+        catalog.client,
+        "batch_create_partition",
+        "PartitionInputList",
+        "PartitionValues",
+        "ThrottlingException",
+        named=["9999"],
+    )
+    with pytest.raises(TerminalError, match=r"names values \['9999'\] that were not sent"):
+        catalog.register_partitions("orders", folders)

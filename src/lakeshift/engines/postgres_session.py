@@ -122,6 +122,7 @@ class ArrowConnection:
         except BaseException:
             self._database.close()
             raise
+        self._reading: dict[int, tuple[Any, Any]] = {}  # statements with an open reader
 
     def execute(self, sql: str) -> None:
         """Run a statement that returns no rows."""
@@ -133,19 +134,36 @@ class ArrowConnection:
     def read(self, sql: str, options: dict[str, str]) -> Iterator[pa.RecordBatchReader]:
         """The rows of `sql` as record batches, decoded as they arrive; driver errors keep
         their SQLSTATE. The reader is released when the block ends."""
-        with adbc_driver_manager.AdbcStatement(self._connection) as statement:
+        statement = adbc_driver_manager.AdbcStatement(self._connection)
+        reader = None
+        try:
             statement.set_options(**options)
             statement.set_sql_query(sql)
             handle, _ = statement.execute_query()
             reader = adbc_reader.AdbcRecordBatchReader._import_from_c(handle.address)
-            try:
-                yield reader
-            finally:
-                reader.close()
+            self._reading[id(statement)] = (statement, reader)
+            yield reader
+        finally:  # quietly: `close` may have released both while the read was suspended
+            self._reading.pop(id(statement), None)
+            with suppress(Exception):
+                if reader is not None:
+                    reader.close()
+            with suppress(Exception):
+                statement.close()
 
     def close(self) -> None:
-        self._connection.close()
-        self._database.close()
+        """Close the connection, also while a read is suspended (a generator not run to its
+        end): its reader and statement first, which ADBC requires, and the database always."""
+        try:
+            for statement, reader in list(self._reading.values()):
+                with suppress(Exception):
+                    reader.close()
+                with suppress(Exception):
+                    statement.close()
+            self._reading.clear()
+            self._connection.close()
+        finally:
+            self._database.close()
 
 
 def open_arrow_connection(where: Target) -> ArrowConnection:

@@ -410,7 +410,13 @@ class GlueCatalog:
                 if code in tolerated:
                     continue
                 if code in TRANSIENT_CODES:
-                    retry += [item for item in pending if sent_values(item) == values]
+                    again = [item for item in pending if sent_values(item) == values]
+                    if not again:  # never drop a partition because its refusal names no other
+                        raise TerminalError(
+                            f"Glue {what}: a partition was refused ({code}) but the refusal"
+                            f" names values {values} that were not sent"
+                        )
+                    retry += [item for item in again if item not in retry]
                     continue
                 message = detail.get("ErrorMessage", "")
                 raise TerminalError(f"Glue {what}: partition {values}: {code}: {message}")

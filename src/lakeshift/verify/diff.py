@@ -4,9 +4,11 @@ Pass 1: each side returns, per (period, bucket), a row count and the exact sum o
 hashes, in one scan. Equal groups are proven equal (up to a hash collision, odds about 2**-60
 per differing group). Both sides stream their groups in bucket order, each read in a thread of
 its own a few thousand groups ahead, and are merged bucket by bucket: only the mismatching
-groups are kept, so memory does not grow with the table when it matches. Pass 2: only
-mismatching groups are read again as (key, row hash) pairs, to name the missing, extra and
-changed rows; changed rows are then fetched as canonical texts to name the differing columns. Tables without a key compare as multisets of rows: duplicates count.
+groups are kept, so memory does not grow with the table when it matches (where the engines
+stream their answer: see `SqlEngine.query_stream`). Pass 2: only mismatching groups are read
+again as (key, row hash) pairs, to name the missing, extra and changed rows; changed rows are
+then fetched as canonical texts to name the differing columns. Tables without a key compare as
+multisets of rows: duplicates count.
 
 The algorithm talks to engines only through the `Engine` questions, never SQL.
 """
@@ -109,8 +111,18 @@ def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
     """Merge both sides' groups as they stream in; counts rows and groups into `result` and
     returns only the mismatching groups, each with the rows its larger side holds."""
     mismatched: dict[Group, int] = {}
+
+    def ask_source() -> GroupSums:
+        return source.engine.bucket_checksums(source.scope, source.plan)
+
+    if source.engine is target.engine:  # one connection cannot serve two open streams
+        held = list(ask_source())
+
+        def ask_source() -> GroupSums:
+            return iter(held)
+
     with _read_ahead(
-        lambda: source.engine.bucket_checksums(source.scope, source.plan),
+        ask_source,
         lambda: target.engine.bucket_checksums(target.scope, target.plan),
     ) as (ours, theirs):
         buckets = _merged(_by_bucket(ours, "source"), _by_bucket(theirs, "target"))
@@ -239,14 +251,15 @@ def _read_ahead(
     them (a query still running finishes first), so no engine is used after it."""
     crew = _Crew()
     feeds = [_Feed(ask_source, crew, "pass1-source"), _Feed(ask_target, crew, "pass1-target")]
-    for feed in feeds:
-        feed.thread.start()
     try:
+        for feed in feeds:
+            feed.thread.start()
         yield feeds[0].items(), feeds[1].items()
     finally:
         crew.stop.set()
         for feed in feeds:
-            feed.thread.join()
+            if feed.thread.is_alive():
+                feed.thread.join()
 
 
 def both(ask_source: Callable[[], T], ask_target: Callable[[], U]) -> tuple[T, U]:
