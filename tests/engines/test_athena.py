@@ -317,3 +317,20 @@ def test_integer_sums_on_athena_cannot_wrap(athena: tuple[AthenaEngine, _DuckDBA
     columns = _columns()[:1]
     stats = engine.column_stats(_scope(), columns, [c.logical for c in columns])
     assert stats["id"].sum == str(2 * 9223372036854775807 + 17)
+
+
+def test_naming_many_changed_rows_splits_queries_under_athenas_length_limit(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena],
+) -> None:
+    engine, connection = athena
+    plan = _plan(1)
+    groups = [(p, b) for p, b, _ in engine.bucket_checksums(_scope(), plan)]
+    digests = engine.group_rows(_scope(), plan, groups)
+    absent = [f"no such key, long enough to weigh ü {i:06d}" for i in range(9_000)]
+    keys = [absent[0], *(d.key for d in digests), *absent[1:]]
+    before = len(connection.executed)
+    found = engine.row_texts(_scope(), plan, groups, keys)
+    sent = connection.executed[before:]
+    assert len(sent) >= 2, "the keys weigh more than one query may"
+    assert all(len(sql.encode()) <= AthenaEngine.max_query_bytes for sql in sent)
+    assert found == {str(row[0]): _reference_texts(row) for row in ROWS}

@@ -56,6 +56,7 @@ class AthenaEngine(SqlEngine):
     """Athena over the tables of one Glue database."""
 
     capabilities = CAPABILITIES
+    max_query_bytes = 262_144  # Athena refuses a longer query string
 
     def __init__(
         self,

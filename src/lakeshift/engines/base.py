@@ -222,6 +222,8 @@ class SqlEngine(Engine):
     materialize_hint = ""
     # The most literals one IN list may hold (Oracle: 1000); None for no limit
     in_list_limit: int | None = None
+    # The longest query the engine accepts, in UTF-8 bytes (Athena: 262,144); None for no limit
+    max_query_bytes: int | None = None
 
     def about(self, table: str) -> AbstractContextManager[None]:
         """Context every question about `table` runs in: a snapshot to read, errors to name."""
@@ -493,11 +495,16 @@ class SqlEngine(Engine):
             for c, t in zip(plan.columns, plan.types, strict=True)
         ]
         found: dict[str, list[str | None]] = {}
-        for start in range(0, len(keys), KEYS_PER_QUERY):
-            chunk = keys[start : start + KEYS_PER_QUERY]
+        head = (
+            f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
+            f"{self.where_sql(scope, [self._group_predicate(period, bucket, groups)])}"
+        )
+        literals = [self.string_literal(k) for k in keys]
+        room = len(head.encode()) + len(key_text.encode()) + 64  # the IN list's own words
+        for chunk in self._literal_chunks(literals, room):
             predicates = [
                 self._group_predicate(period, bucket, groups),
-                self._in_list(key_text, [self.string_literal(k) for k in chunk]),
+                self._in_list(key_text, chunk),
             ]
             sql = (
                 f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
@@ -506,6 +513,29 @@ class SqlEngine(Engine):
             for row in self.ask(scope, sql):
                 found[row[0]] = list(row[1:])
         return found
+
+    def _literal_chunks(self, literals: Sequence[str], room: int) -> Iterator[list[str]]:
+        """`literals` in runs of at most `KEYS_PER_QUERY`, and short enough that a query of
+        `room` bytes besides them stays under the dialect's `max_query_bytes`."""
+        budget = None if self.max_query_bytes is None else self.max_query_bytes - room
+        if budget is not None and budget < 1000:
+            raise TerminalError(
+                f"{self.capabilities.name}: the query naming changed rows would exceed"
+                f" {self.max_query_bytes} bytes before any key"
+            )
+        chunk: list[str] = []
+        used = 0
+        for literal in literals:
+            cost = len(literal.encode()) + 2  # and ", "
+            if chunk and (
+                len(chunk) == KEYS_PER_QUERY or (budget is not None and used + cost > budget)
+            ):
+                yield chunk
+                chunk, used = [], 0
+            chunk.append(literal)
+            used += cost
+        if chunk:
+            yield chunk
 
     def _in_list(self, expression: str, literals: Sequence[str]) -> str:
         """`expression IN (...)`, split in lists of `in_list_limit` where the dialect has one.
