@@ -232,3 +232,24 @@ def test_one_engine_on_both_sides_neither_hangs_nor_mixes_its_streams(
     assert not isinstance(result, Exception), result
     assert (result.groups, result.groups_mismatched) == (len(rows), 0)
     assert result.rows_source == result.rows_target == len(rows)
+
+
+def test_interrupting_postgres_cancels_its_running_pass_1_and_it_answers_again(
+    make_engine: Callable[[str], EngineFactory],
+) -> None:
+    """What a diff does to this side when the other one failed: no waiting for the scan."""
+    import threading
+    import time
+
+    engine, table = make_engine("postgres")(list(ROWS))
+    slow = Scope(table, where="pg_sleep(0.2) IS NOT NULL")  # about 35 s for every row
+    timer = threading.Timer(1.0, engine.interrupt)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Exception, match="cancel"):
+            list(engine.bucket_checksums(slow, _plan()))
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 15
+    assert sum(s.count for _, _, s in engine.bucket_checksums(_scope(table), _plan())) == len(ROWS)

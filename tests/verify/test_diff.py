@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -287,6 +288,41 @@ def test_an_error_mid_stream_surfaces_and_stops_the_other_side(failing: str) -> 
     assert str(error) == "the server went away at bucket 2500"
     assert other_closed.is_set(), "the other side's stream was not closed"
     assert not [t for t in threading.enumerate() if t.name.startswith("pass1-")]
+
+
+class BlockedEngine(StreamEngine):
+    """A side whose question runs until it is interrupted (a long scan inside the engine)."""
+
+    def __init__(self) -> None:
+        super().__init__(self._blocked)
+        self.interrupted = threading.Event()
+
+    def _blocked(self) -> GroupSums:
+        if not self.interrupted.wait(timeout=60):
+            return iter([])
+        raise RuntimeError("interrupted")
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+@pytest.mark.parametrize("failing", ["source", "target"])
+def test_a_failed_side_interrupts_the_other_sides_running_question(failing: str) -> None:
+    """Without the interrupt, the error would wait the other side's whole scan (60 s here)."""
+
+    def failing_side() -> GroupSums:
+        raise LookupError("the lake's files are gone")
+
+    blocked = BlockedEngine()
+    plan = RowPlan(COLUMNS, (INT, TEXT), (0,), 8)
+    failed = Side(StreamEngine(failing_side), Scope("t"), plan)
+    waiting = Side(blocked, Scope("t"), plan)
+    sides = (failed, waiting) if failing == "source" else (waiting, failed)
+    started = time.monotonic()
+    error = _diff_in_a_thread(*sides)
+    assert isinstance(error, LookupError) and str(error) == "the lake's files are gone"
+    assert blocked.interrupted.is_set()
+    assert time.monotonic() - started < 20
 
 
 def test_pass_1_reads_each_side_only_a_few_hand_overs_ahead_of_the_merge(

@@ -186,6 +186,10 @@ class Engine(ABC):
     ) -> dict[str, list[str | None]]:
         """Canonical text of each column of the rows with these keys, found in these groups."""
 
+    def interrupt(self) -> None:  # noqa: B027 - engines that cannot cancel need not override
+        """Cancel the question running now, from another thread (a diff whose other side
+        failed does not wait for this side's scan). The interrupted question raises."""
+
     def close(self) -> None:  # noqa: B027 - engines without resources need not override
         pass
 

@@ -200,5 +200,8 @@ class DuckDBEngine(SqlEngine):
             for c in entry.columns
         ]
 
+    def interrupt(self) -> None:
+        self.connection.interrupt()
+
     def close(self) -> None:
         self.connection.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -579,6 +579,11 @@ class OracleEngine(SqlEngine, SourceEngine):
             if reading.notes and (table, column.name) not in self._noted:
                 self._noted.add((table, column.name))
                 logger.info("{}.{}: {}", table, column.name, "; ".join(reading.notes))
+
+    def interrupt(self) -> None:
+        if self._connection is not None:
+            with suppress(oracledb.Error):
+                self._connection.cancel()
 
     def close(self) -> None:
         if self._connection is not None:

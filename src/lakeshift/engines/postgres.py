@@ -14,7 +14,7 @@ rounded `%.14e`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -566,6 +566,16 @@ class PostgresEngine(SqlEngine, SourceEngine):
             for index, column in enumerate(columns)
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def interrupt(self) -> None:
+        """Cancel whatever the question connections run (a cancel reaching an idle connection
+        does nothing); a cancelled snapshot is renewed by the next question."""
+        snapshot = self._snapshot
+        for connection in (snapshot.connection if snapshot else None, self._data):
+            if connection is not None and not connection.closed:
+                cancel = getattr(connection, "cancel_safe", connection.cancel)  # psycopg 3.2+
+                with suppress(*DriverError):
+                    cancel()
 
     def close(self) -> None:
         if self._snapshot is not None:

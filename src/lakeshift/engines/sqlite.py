@@ -340,6 +340,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             cursor.execute("ROLLBACK")
             cursor.close()
 
+    def interrupt(self) -> None:
+        self.connection.interrupt()
+
     def close(self) -> None:
         self.connection.close()
 

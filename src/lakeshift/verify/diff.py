@@ -20,7 +20,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -124,6 +124,7 @@ def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
     with _read_ahead(
         ask_source,
         lambda: target.engine.bucket_checksums(target.scope, target.plan),
+        interrupts=(source.engine.interrupt, target.engine.interrupt),
     ) as (ours, theirs):
         buckets = _merged(_by_bucket(ours, "source"), _by_bucket(theirs, "target"))
         for bucket, mine, other in buckets:
@@ -243,18 +244,29 @@ class _Feed(Generic[T]):
 
 @contextmanager
 def _read_ahead(
-    ask_source: Callable[[], GroupSums], ask_target: Callable[[], GroupSums]
+    ask_source: Callable[[], GroupSums],
+    ask_target: Callable[[], GroupSums],
+    interrupts: tuple[Callable[[], None], Callable[[], None]] = (lambda: None, lambda: None),
 ) -> Iterator[tuple[GroupSums, GroupSums]]:
     """Both streams, each read in a thread of its own so neither engine waits for the other
     while the merge keeps up. The first error of either is raised from both streams, with its
     own type and message. Leaving the block stops both threads at their next item and waits for
-    them (a query still running finishes first), so no engine is used after it."""
+    them, so no engine is used after it; leaving it on an error first interrupts the questions
+    still running (`interrupts`, one per side), so a failed side does not wait for the other
+    side's whole scan."""
     crew = _Crew()
     feeds = [_Feed(ask_source, crew, "pass1-source"), _Feed(ask_target, crew, "pass1-target")]
     try:
         for feed in feeds:
             feed.thread.start()
         yield feeds[0].items(), feeds[1].items()
+    except BaseException:
+        crew.stop.set()
+        for feed, interrupt in zip(feeds, interrupts, strict=True):
+            if feed.thread.is_alive():
+                with suppress(Exception):
+                    interrupt()
+        raise
     finally:
         crew.stop.set()
         for feed in feeds:
