@@ -24,7 +24,7 @@ from lakeshift.engines.athena import (
     add_partitions_ddl,
     create_table_ddl,
 )
-from lakeshift.engines.base import Column, GroupSum, RowPlan, Scope
+from lakeshift.engines.base import Column, GroupSum, RowDigest, RowPlan, Scope
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import CatalogTable
 from lakeshift.types import LogicalType
@@ -261,13 +261,20 @@ def test_athena_checksums_transpiled_to_duckdb_equal_the_python_reference(
         assert order == sorted(order)
 
 
+def _every_row(
+    engine: AthenaEngine,
+) -> tuple[RowPlan, list[tuple[str | None, int]], list[RowDigest]]:
+    """One bucket's plan, its groups from pass 1, and every row's digest from pass 2."""
+    plan = _plan(1)
+    groups = [(p, b) for p, b, _ in engine.bucket_checksums(_scope(), plan)]
+    return plan, groups, engine.group_rows(_scope(), plan, groups)
+
+
 def test_athena_canonical_texts_transpiled_to_duckdb_equal_the_python_reference(
     athena: tuple[AthenaEngine, _DuckDBAsAthena],
 ) -> None:
     engine, _ = athena
-    plan = _plan(1)
-    groups = [(p, b) for p, b, _ in engine.bucket_checksums(_scope(), plan)]
-    digests = engine.group_rows(_scope(), plan, groups)
+    plan, groups, digests = _every_row(engine)
     assert sorted(d.key for d in digests) == sorted(str(row[0]) for row in ROWS)
     groups = sorted({(d.period, d.bucket) for d in digests}, key=lambda g: (g[0] or "", g[1]))
     found = engine.row_texts(_scope(), plan, groups, [d.key for d in digests])
@@ -323,9 +330,7 @@ def test_naming_many_changed_rows_splits_queries_under_athenas_length_limit(
     athena: tuple[AthenaEngine, _DuckDBAsAthena],
 ) -> None:
     engine, connection = athena
-    plan = _plan(1)
-    groups = [(p, b) for p, b, _ in engine.bucket_checksums(_scope(), plan)]
-    digests = engine.group_rows(_scope(), plan, groups)
+    plan, groups, digests = _every_row(engine)
     absent = [f"no such key, long enough to weigh ü {i:06d}" for i in range(9_000)]
     keys = [absent[0], *(d.key for d in digests), *absent[1:]]
     before = len(connection.executed)
