@@ -498,23 +498,19 @@ class SqlEngine(Engine):
             self.canonical_sql(self.quote(c.name), t)
             for c, t in zip(plan.columns, plan.types, strict=True)
         ]
-        found: dict[str, list[str | None]] = {}
-        head = (
-            f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
-            f"{self.where_sql(scope, [self._group_predicate(period, bucket, groups)])}"
-        )
-        literals = [self.string_literal(k) for k in keys]
-        room = len(head.encode()) + len(key_text.encode()) + 64  # the IN list's own words
-        for chunk in self._literal_chunks(literals, room):
-            predicates = [
-                self._group_predicate(period, bucket, groups),
-                self._in_list(key_text, chunk),
-            ]
-            sql = (
+        in_groups = self._group_predicate(period, bucket, groups)
+
+        def sql_for(chunk: list[str]) -> str:
+            return (
                 f"SELECT {key_text}, {', '.join(texts)} FROM {self.table_sql(scope.table)}"
-                f"{self.where_sql(scope, predicates)}"
+                f"{self.where_sql(scope, [in_groups, self._in_list(key_text, chunk)])}"
             )
-            for row in self.ask(scope, sql):
+
+        found: dict[str, list[str | None]] = {}
+        literals = [self.string_literal(k) for k in keys]
+        room = len(sql_for([]).encode()) + len(key_text.encode()) + 64  # the IN list's own words
+        for chunk in self._literal_chunks(literals, room):
+            for row in self.ask(scope, sql_for(chunk)):
                 found[row[0]] = list(row[1:])
         return found
 

@@ -258,21 +258,19 @@ class PostgresEngine(SqlEngine, SourceEngine):
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._translated(self._table):
-            snapshot = self._snapshot
-            connection = (
-                snapshot.connection if snapshot and snapshot.alive else self._data_connection()
-            )
+            connection = self._question_connection()
             # No parameters: no placeholder parsing, so a '%' in a where filter stays itself.
             return list(connection.execute(sql, list(parameters) or None).fetchall())
 
     def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """Rows as the server sends them, on the connection `query` would use (the snapshot's)."""
         with self._translated(self._table):
-            snapshot = self._snapshot
-            connection = (
-                snapshot.connection if snapshot and snapshot.alive else self._data_connection()
-            )
-            yield from streamed(connection, sql)
+            yield from streamed(self._question_connection(), sql)
+
+    def _question_connection(self) -> Any:
+        """Where questions run: the current table's snapshot while it lives, else `_data`."""
+        snapshot = self._snapshot
+        return snapshot.connection if snapshot and snapshot.alive else self._data_connection()
 
     # --- connections, snapshot and errors ------------------------------------------------------
     def _reopen(self, opener: Callable[[Target], Any]) -> Any:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
@@ -111,16 +112,12 @@ def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
     """Merge both sides' groups as they stream in; counts rows and groups into `result` and
     returns only the mismatching groups, each with the rows its larger side holds."""
     mismatched: dict[Group, int] = {}
-
-    def ask_source() -> GroupSums:
-        return source.engine.bucket_checksums(source.scope, source.plan)
-
+    ask_source: Callable[[], GroupSums] = partial(
+        source.engine.bucket_checksums, source.scope, source.plan
+    )
     if source.engine is target.engine:  # one connection cannot serve two open streams
         held = list(ask_source())
-
-        def ask_source() -> GroupSums:
-            return iter(held)
-
+        ask_source = partial(iter, held)
     with _read_ahead(
         ask_source,
         lambda: target.engine.bucket_checksums(target.scope, target.plan),
