@@ -279,6 +279,7 @@ class SqlEngine(Engine):
         yield from self.query(sql)
 
     def concat_sql(self, parts: Sequence[str]) -> str:
+        """The parts joined; callers pass parts that are never NULL (COALESCEd or literals)."""
         return " || ".join(parts)
 
     def string_literal(self, value: str) -> str:

@@ -104,6 +104,12 @@ class DuckDBEngine(SqlEngine):
     def _utc(self, expression: str, logical: LogicalType) -> str:
         return f"timezone('UTC', {expression})" if logical.tz else expression
 
+    def concat_sql(self, parts: Sequence[str]) -> str:
+        # One concat() builds the row text once; a chain of `||` builds every prefix of it
+        # (a third of the lake side's pass-1 time at six columns). Parts are never NULL, which
+        # concat() would skip where `||` gives NULL.
+        return f"concat({', '.join(parts)})"
+
     def hash60_sql(self, text_expression: str) -> str:
         return f"CAST('0x' || substr(md5({text_expression}), 1, 15) AS BIGINT)"
 
