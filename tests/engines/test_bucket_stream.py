@@ -203,7 +203,7 @@ def test_a_stream_closed_early_leaves_the_engine_answering(
     assert again == _reference()
 
 
-@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+@pytest.mark.parametrize("kind", ["duckdb", "postgres", "mariadb"])
 def test_one_engine_on_both_sides_neither_hangs_nor_mixes_its_streams(
     kind: str, make_engine: Callable[[str], EngineFactory]
 ) -> None:
@@ -234,22 +234,50 @@ def test_one_engine_on_both_sides_neither_hangs_nor_mixes_its_streams(
     assert result.rows_source == result.rows_target == len(rows)
 
 
-def test_interrupting_postgres_cancels_its_running_pass_1_and_it_answers_again(
-    make_engine: Callable[[str], EngineFactory],
+@pytest.mark.parametrize(
+    ("kind", "sleep", "message"),
+    [
+        ("postgres", "pg_sleep(0.2) IS NOT NULL", "cancel"),
+        ("mariadb", "SLEEP(0.2) = 0", "interrupted"),
+    ],
+)
+def test_interrupting_a_running_pass_1_stops_it_and_the_engine_answers_again(
+    kind: str, sleep: str, message: str, make_engine: Callable[[str], EngineFactory]
 ) -> None:
     """What a diff does to this side when the other one failed: no waiting for the scan."""
     import threading
     import time
 
-    engine, table = make_engine("postgres")(list(ROWS))
-    slow = Scope(table, where="pg_sleep(0.2) IS NOT NULL")  # about 35 s for every row
+    engine, table = make_engine(kind)(list(ROWS))
+    slow = Scope(table, where=sleep)  # about 35 s for every row
     timer = threading.Timer(1.0, engine.interrupt)
     timer.start()
     started = time.monotonic()
     try:
-        with pytest.raises(Exception, match="cancel"):
+        with pytest.raises(Exception, match=message):
             list(engine.bucket_checksums(slow, _plan()))
     finally:
         timer.cancel()
     assert time.monotonic() - started < 15
     assert sum(s.count for _, _, s in engine.bucket_checksums(_scope(table), _plan())) == len(ROWS)
+
+
+def test_mariadb_streams_pass_1_unbuffered_and_keeps_its_snapshot(
+    make_engine: Callable[[str], EngineFactory],
+) -> None:
+    """The groups come from an unbuffered result (the connection is the stream's until it
+    ends), with the server's wait for a paused reader raised, then put back."""
+    engine, table = make_engine("mariadb")(list(ROWS))
+    engine.row_count(Scope(table))  # opens the table's snapshot
+    snapshot = engine._snapshot  # type: ignore[attr-defined]
+    [(before,)] = engine.query("SELECT @@SESSION.net_write_timeout")
+    stream = engine.bucket_checksums(_scope(table), _plan())
+    first = next(stream)
+    with pytest.raises(TerminalError, match="being streamed"):
+        engine.query("SELECT 1")
+    groups = {(p, b): sums for p, b, sums in [first, *stream]}
+    assert groups == _reference()
+    [(after,)] = engine.query("SELECT @@SESSION.net_write_timeout")
+    assert after == before < 3600
+    assert engine.row_count(Scope(table)) == len(ROWS)
+    assert snapshot is not None and engine._snapshot is snapshot  # type: ignore[attr-defined]

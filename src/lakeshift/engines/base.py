@@ -273,8 +273,7 @@ class SqlEngine(Engine):
 
         Engines override it where the driver streams without holding the whole result. This
         default holds it: fine where results are paged anyway and a retry reruns the whole
-        query (Athena), and where the server drops a client that stops reading for a while
-        (MySQL's net_write_timeout), as one side of the diff does while the other catches up.
+        query (Athena).
         """
         yield from self.query(sql)
 

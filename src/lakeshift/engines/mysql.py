@@ -55,6 +55,7 @@ from lakeshift.engines.mysql_types import mysql_type, text_to_arrow_array
 from lakeshift.errors import (
     ConfigError,
     ConversionError,
+    LakeshiftError,
     TableMissingError,
     TerminalError,
     TransientError,
@@ -70,6 +71,10 @@ CAPABILITIES = Capabilities(
 )
 
 FETCH_ROWS = 4096  # rows fetched and converted at once; a batch is made of such pieces
+# Seconds the server waits for a question's streaming reader (net_write_timeout, 60 by default)
+# before it drops the connection: one side of a diff pauses while the other catches up, as long
+# as the other takes to send its first group (the whole scan, where it sorts).
+STREAM_WRITE_TIMEOUT = 86_400
 SNAPSHOT_ENGINES = frozenset({"innodb", "rocksdb"})  # engines with MVCC snapshots
 
 # MySQL cannot share a snapshot between connections. The engine holding a table's snapshot is
@@ -95,6 +100,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
         self._snapshot: Snapshot | None = None
         self._checked_periods: set[tuple[str, str]] = set()
         self._streaming: str | None = None  # the table whose unbuffered result is being read
+        self._server_thread = 0  # the connection's id on the server, for KILL QUERY
         self._lock = threading.RLock()  # one user of the connection at a time (upload workers)
         self._connect()
 
@@ -103,6 +109,14 @@ class MySQLEngine(SqlEngine, SourceEngine):
 
     # --- connection ------------------------------------------------------------------------
     def _connect(self) -> MySQLdb.Connection:
+        connection = self._open()
+        # Read now: mysqlclient refuses a connection busy in another thread, as when interrupted.
+        self._server_thread = int(connection.thread_id())
+        self._connection, self._sql_mode = connection, None
+        return connection
+
+    def _open(self) -> MySQLdb.Connection:
+        """A new connection with the session settings every query relies on."""
         settings = self.settings
         try:
             connection = MySQLdb.connect(
@@ -125,7 +139,6 @@ class MySQLEngine(SqlEngine, SourceEngine):
             raise connection_error(error, settings) from None
         except OSError as error:  # raised before the protocol starts (e.g. a bad unix socket)
             raise ConfigError(f"source {settings.display}: cannot connect: {error}") from None
-        self._connection, self._sql_mode = connection, None
         return connection
 
     @property
@@ -168,13 +181,16 @@ class MySQLEngine(SqlEngine, SourceEngine):
             )
         raise TerminalError(f"{table}MySQL query failed ({code}): {error_message(error)}")
 
+    def _refuse_while_streaming(self) -> None:
+        if self._streaming is not None:
+            raise TerminalError(
+                f"{self._streaming}: a query was issued while the table is being streamed; "
+                "finish or close the stream first (one connection holds the snapshot)"
+            )
+
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            if self._streaming is not None:
-                raise TerminalError(
-                    f"{self._streaming}: a query was issued while the table is being streamed; "
-                    "finish or close the stream first (one connection holds the snapshot)"
-                )
+            self._refuse_while_streaming()
             if not sql.lstrip()[:6].upper().startswith(("SELECT", "SHOW")):
                 self._sql_mode = None  # a SET may change it
             try:
@@ -184,6 +200,50 @@ class MySQLEngine(SqlEngine, SourceEngine):
                     return list(cursor.fetchall())
             except (MySQLdb.MySQLError, OSError) as error:
                 self._fail(error)
+
+    def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Rows of a SELECT through an unbuffered result, never held whole. The connection is
+        this stream's until it ends (other threads wait; this one gets an error). The server's
+        wait for a paused reader is raised to `STREAM_WRITE_TIMEOUT` meanwhile."""
+        with self._lock:
+            self._refuse_while_streaming()
+            timeout = "net_write_timeout"
+            [(previous,)] = self.query(f"SELECT @@SESSION.{timeout}")
+            self.query(f"SET SESSION {timeout} = {STREAM_WRITE_TIMEOUT}")
+            self._session_sql_mode()  # known before the stream: no query can run during it
+            connection = self._live()
+            result = None
+            try:
+                result = self._unbuffered(connection, sql, convert=True)
+                self._streaming = self._snapshot.table if self._snapshot else "a question"
+                while rows := self._fetch(result, FETCH_ROWS):
+                    yield from rows
+                result = None
+            finally:
+                self._streaming = None
+                if result is not None:  # closed or failed under an unread result
+                    self._drop_connection()
+            self.query(f"SET SESSION {timeout} = {int(previous)}")
+
+    def interrupt(self) -> None:
+        """Stop the running question with KILL QUERY, sent on a connection of its own (the
+        engine's is busy); it then fails as interrupted. A KILL reaching an idle connection
+        stops nothing: the next statement clears it."""
+        if self._connection is None:
+            return
+        running = self._server_thread
+        try:
+            killer = self._open()
+        except (MySQLdb.MySQLError, LakeshiftError) as error:
+            logger.debug("{}: cannot interrupt: {}", self.settings.display, error)
+            return
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute(f"KILL QUERY {running}")
+        except MySQLdb.MySQLError as error:  # the question may have ended, its thread too
+            logger.debug("{}: KILL QUERY {}: {}", self.settings.display, running, error)
+        finally:
+            killer.close()
 
     def close(self) -> None:
         with self._lock:
@@ -517,11 +577,14 @@ class MySQLEngine(SqlEngine, SourceEngine):
         found = [(c, int(row[2 * i] or 0), row[2 * i + 1]) for i, c in enumerate(columns)]
         return [item for item in found if item[1]]
 
-    def _unbuffered(self, connection: MySQLdb.Connection, sql: str) -> Any:
+    def _unbuffered(self, connection: MySQLdb.Connection, sql: str, convert: bool = False) -> Any:
         """Run `sql` and return its unbuffered result, whose rows hold the bytes the server sent
-        (no converters: `text_to_arrow_array` converts whole columns)."""
+        (no converters: `text_to_arrow_array` converts whole columns), or Python values when
+        `convert`."""
         try:
             connection.query(sql.encode(connection.encoding))
+            if convert:
+                return connection.use_result()
             converters = connection.converter
             connection.converter = {}  # taken by the result as it is made
             try:
