@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from pyathena.error import OperationalError
 
 from lakeshift.engines.athena import (
     AthenaEngine,
@@ -25,6 +28,7 @@ from lakeshift.engines.athena import (
     create_table_ddl,
 )
 from lakeshift.engines.base import Column, GroupSum, RowDigest, RowPlan, Scope
+from lakeshift.errors import TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import CatalogTable
 from lakeshift.types import LogicalType
@@ -339,3 +343,50 @@ def test_naming_many_changed_rows_splits_queries_under_athenas_length_limit(
     assert len(sent) >= 2, "the keys weigh more than one query may"
     assert all(len(sql.encode()) <= AthenaEngine.max_query_bytes for sql in sent)
     assert found == {str(row[0]): _reference_texts(row) for row in ROWS}
+
+
+class _RunningCursor(_Cursor):
+    """A query Athena has started and runs until it is stopped, failing then as pyathena does
+    for a cancelled query."""
+
+    def __init__(self, connection: _DuckDBAsAthena):
+        super().__init__(connection)
+        self.stopped = threading.Event()
+
+    def execute(self, sql: str) -> None:
+        self.query_id = "running"
+        if not self.stopped.wait(timeout=30):
+            raise AssertionError("the query was never stopped")
+        raise OperationalError("Query cancelled by user")
+
+    def cancel(self) -> None:
+        self.stopped.set()
+
+
+def test_interrupting_athena_stops_its_running_query(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, connection = athena
+    engine.interrupt()  # nothing runs: nothing to stop, no error
+    cursor = _RunningCursor(connection)
+    monkeypatch.setattr(connection, "cursor", lambda: cursor)
+    failure: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            engine.query("SELECT 1")
+        except BaseException as error:
+            failure.append(error)
+
+    asking = threading.Thread(target=ask)
+    started = time.monotonic()
+    asking.start()
+    while cursor.query_id is None:
+        time.sleep(0.01)
+    engine.interrupt()
+    asking.join(timeout=30)
+    assert not asking.is_alive() and time.monotonic() - started < 10
+    assert len(failure) == 1 and isinstance(failure[0], TerminalError)
+    assert "cancelled" in str(failure[0])
+    engine.interrupt()  # the query has ended: nothing to stop
+    assert engine._running is None

@@ -68,6 +68,7 @@ class AthenaEngine(SqlEngine):
         self.glue_database = glue_database
         self._connect = connect
         self._connection: Any = None
+        self._running: Any = None  # the cursor of the query running now, for `interrupt`
         self.queries: list[QueryRecord] = []
         self._tables: dict[str, CatalogTable] = {}
 
@@ -155,6 +156,7 @@ class AthenaEngine(SqlEngine):
                 raise TerminalError("AthenaEngine has no connection")
             self._connection = self._connect()
         cursor = self._connection.cursor()
+        self._running = cursor
         try:
             cursor.execute(sql)
             rows = [tuple(row) for row in cursor.fetchall()]
@@ -166,7 +168,20 @@ class AthenaEngine(SqlEngine):
                 ) from None
             raise
         finally:
+            self._running = None
             cursor.close()
+
+    def interrupt(self) -> None:
+        """Stop the running query (StopQueryExecution), so that Athena stops scanning, and
+        billing, for an answer nobody waits for; the query then fails as cancelled. A query
+        whose start Athena has not yet confirmed (no id yet) runs to its end."""
+        cursor = self._running
+        if cursor is None or not getattr(cursor, "query_id", None):
+            return
+        try:
+            cursor.cancel()
+        except Exception as error:  # the query may have ended meanwhile
+            logger.debug("stopping Athena query {}: {}", cursor.query_id, error)
 
     # --- catalog ---------------------------------------------------------------------------------
     def _entry(self, table: str) -> CatalogTable:
