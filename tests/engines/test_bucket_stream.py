@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -246,7 +247,6 @@ def test_interrupting_a_running_pass_1_stops_it_and_the_engine_answers_again(
 ) -> None:
     """What a diff does to this side when the other one failed: no waiting for the scan."""
     import threading
-    import time
 
     engine, table = make_engine(kind)(list(ROWS))
     slow = Scope(table, where=sleep)  # about 35 s for every row
@@ -281,3 +281,17 @@ def test_mariadb_streams_pass_1_unbuffered_and_keeps_its_snapshot(
     assert after == before < 3600
     assert engine.row_count(Scope(table)) == len(ROWS)
     assert snapshot is not None and engine._snapshot is snapshot  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_interrupting_an_idle_engine_stops_nothing_later(
+    kind: str, make_engine: Callable[[str], EngineFactory]
+) -> None:
+    """The diff interrupts a side that may have just finished: the next question still runs."""
+    engine, table = make_engine(kind)(list(ROWS))
+    engine.row_count(Scope(table))  # the table's snapshot is open, its connection idle
+    engine.interrupt()
+    time.sleep(0.2)  # PostgreSQL signals the backend after the cancel returns: let it land idle
+    assert engine.row_count(Scope(table)) == len(ROWS)
+    again = {(p, b): sums for p, b, sums in engine.bucket_checksums(_scope(table), _plan())}
+    assert again == _reference()
