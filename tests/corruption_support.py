@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 import sqlite3
 from collections.abc import Callable
@@ -319,6 +320,8 @@ CHANGES: list[tuple[str, str, Callable[[Any], Any], int]] = [
     ("a time-zone shift", "created_tz", lambda v: v + timedelta(hours=1), 30),
     ("a trailing space", "label", lambda v: v + " ", 40),
     ("a float beyond the statistics' tolerance", "ratio", lambda v: v * (1 + 1e-12), 45),
+    # Within every statistic's tolerance and the 16th significant digit: only exact floats see it.
+    ("a float's last bit", "ratio", lambda v: math.nextafter(v, math.inf), 49),
     ("a boolean flipped", "flag", lambda v: (not v) if isinstance(v, bool) else 1 - v, 46),
     ("one byte of a blob", "payload", lambda v: bytes([v[0] ^ 1]) + v[1:], 47),
     ("a date moved by a day", "day", lambda v: v + timedelta(days=1), 48),

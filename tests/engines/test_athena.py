@@ -125,6 +125,10 @@ class _DuckDBAsAthena:
         self.duck.execute("CREATE MACRO from_base(s, radix) AS CAST('0x' || s AS BIGINT)")
         self.duck.execute("CREATE MACRO bitwise_right_shift(v, n) AS v >> n")
         self.duck.execute("CREATE MACRO is_infinite(v) AS isinf(v)")
+        self.duck.execute(  # Trino's varbinary of the bits, big-endian, through DuckDB's BIT cast
+            "CREATE MACRO to_ieee754_64(v) AS "
+            "unhex(printf('%016x', CAST(CAST(CAST(v AS DOUBLE) AS BIT) AS UBIGINT)))"
+        )
 
     def cursor(self) -> _Cursor:
         return _Cursor(self)
@@ -134,11 +138,8 @@ class _DuckDBAsAthena:
 
 
 def to_duckdb(sql: str) -> str:
-    """Athena SQL as DuckDB runs it: sqlglot's transpilation, plus Trino's `format` (Java
-    printf) as DuckDB's `printf`, which sqlglot leaves as DuckDB's different `format`."""
-    return sqlglot.transpile(sql, read="athena", write="duckdb")[0].replace(
-        "FORMAT('%.14e'", "PRINTF('%.14e'"
-    )
+    """Athena SQL as DuckDB runs it: sqlglot's transpilation."""
+    return sqlglot.transpile(sql, read="athena", write="duckdb")[0]
 
 
 class _Cursor:

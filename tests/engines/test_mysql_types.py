@@ -30,7 +30,6 @@ from lakeshift.artifacts import ALIGNMENT_JSON, ANALYSIS_PICKLE
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.connect import connect_lake_engine, open_lake
 from lakeshift.engines.mysql import connect
-from lakeshift.engines.mysql_float import EXACT_EXPONENT_MAX, EXACT_EXPONENT_MIN
 from lakeshift.engines.mysql_types import text_to_arrow_array
 from lakeshift.errors import ConversionError
 from lakeshift.project import load_project
@@ -39,7 +38,7 @@ from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
 from lakeshift.steps.upload import upload
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import canonical_value
+from lakeshift.verify.canonical import canonical_float, canonical_value
 from mariadb_support import MariaDBServer as Server
 
 pytestmark = pytest.mark.mariadb
@@ -466,93 +465,106 @@ def test_a_changed_value_in_the_lake_is_named_by_key_and_column(
     assert _differences(_alignment(meta)) == {("changed", str(key), column)}, what
 
 
-# --- floats: the 15-significant-digit rule on values printed differently ------------------------
+# --- floats: the IEEE-754 bits of every double, split by arithmetic in SQL ---------------------
+
+MAX_DOUBLE = 1.7976931348623157e308
+MIN_NORMAL = 2.2250738585072014e-308
 
 
-def _tie(rng: random.Random, exponent: int) -> float | None:
-    """A double whose shortest text has 16 digits ending in 5: rounding it to 15 is a tie."""
-    digits = rng.randrange(10**14, 10**15) * 10 + 5
-    value = float(f"{digits}e{exponent - 15}")
-    text = repr(value).split("e")[0].replace(".", "").strip("0")
-    return value if len(text) == 16 and text.endswith("5") and value not in (0, math.inf) else None
-
-
-def _float_values() -> list[float]:
+def _double_values() -> list[float]:
+    """Every power of two with both neighbours, the extremes, subnormals, plain values, random bit
+    patterns, and the negatives of all (plus both zeros)."""
+    values = [1.0, 2.0, 2.5, 0.1, 0.1 + 0.2, 1 / 3, 123456789.123, 1e23, MAX_DOUBLE, MIN_NORMAL]
+    values += [5e-324, 1e-310, 1e-320, math.nextafter(MIN_NORMAL, 0), 2.0**-1073 + 2.0**-1074]
+    values += [math.nextafter(MIN_NORMAL, 1), math.nextafter(MAX_DOUBLE, 0)]
+    for exponent in range(-1074, 1024):
+        power = math.ldexp(1.0, exponent)
+        values += [power, math.nextafter(power, 0), math.nextafter(power, math.inf)]
     rng = random.Random(11)
-    values = [
-        0.1,
-        0.1 + 0.2,
-        1 / 3,
-        2.0**-22,
-        5e-324,
-        2.2250738585072014e-308,
-        1.7976931348623157e308,
-        1e23,
-        9.999999999999999e22,
-        999999999999999.9,
-        9.999999999999995,
-        123.45,
-        1e15,
-        1e16,
-    ]
-    for exponent in range(-320, 308, 3):  # next to each power of ten, and where rounding carries
-        for edge in (float(f"1e{exponent}"), float(f"9.999999999999995e{exponent}")):
-            values += [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf)]
-    for exponent in range(-330, 309):
-        values += [t for t in (_tie(rng, exponent), _tie(rng, exponent)) if t is not None]
-    values += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(1500)]
-    values += [
-        struct.unpack("<d", rng.randbytes(6) + b"\x00\x00")[0] for _ in range(200)
-    ]  # subnormal
+    while len(values) < 10_000:
+        value = struct.unpack(">d", rng.randbytes(8))[0]
+        if math.isfinite(value):
+            values.append(value)
     values = [v for v in values if math.isfinite(v) and v != 0]
-    return values + [-v for v in values[::2]]
+    return [0.0, -0.0, *values, *(-v for v in values)]
 
 
-def _is_tie(value: float) -> bool:
-    digits = repr(abs(value)).split("e")[0].replace(".", "").strip("0")
-    return len(digits) == 16 and digits.endswith("5")
+def _float32_values() -> list[float]:
+    """Single-precision values (as their exact double widenings), their extremes included."""
+    rng = random.Random(12)
+    patterns = [0x00000001, 0x007FFFFF, 0x00800000, 0x7F7FFFFF, 0x3F800000, 0x3F800001, 0x4B800001]
+    patterns += [rng.getrandbits(31) for _ in range(2000)]
+    values = [struct.unpack(">f", struct.pack(">I", p))[0] for p in patterns]
+    values = [v for v in values if math.isfinite(v)] + [0.1, 16777217.0, 1 / 3]
+    values = [float32(v) for v in values]
+    return values + [-v for v in values]
 
 
-def _path(value: float) -> str:
-    """Which branch of the SQL renders `value` (see lakeshift.engines.mysql_float)."""
-    if abs(value) < 2.2250738585072014e-308:
-        return "subnormal"
-    if not _is_tie(value):
-        return "shortest text"
-    exponent = int(format(value, ".14e").split("e")[1])
-    return "exact tie" if EXACT_EXPONENT_MIN <= exponent <= EXACT_EXPONENT_MAX else "scaled tie"
-
-
-def test_float_canonical_text_is_pythons_including_ties_tiny_and_huge(
+def test_float_canonical_text_is_the_ieee_bits_of_every_double(
     server: Server, mariadb_url: str
 ) -> None:
-    """DOUBLE and FLOAT render exactly `format(x, '.14e')`, on every path of the SQL."""
-    values = _float_values()
-    table = server.create("floats", "id INT PRIMARY KEY, x DOUBLE, f FLOAT")
-    with server.connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} VALUES (%s, %s, %s)",
-            [(i, v, v if abs(v) < 3e38 else None) for i, v in enumerate(values)],
-        )
+    """DOUBLE renders exactly `canonical_float` (the 16 hex digits of the binary64 bits) for
+    powers of two and their neighbours over the whole range, subnormals, the extremes and random
+    bit patterns; both corrections of LOG2's exponent run; one ulp changes the text."""
+    values = _double_values()
+    table = server.create("doubles", "id INT PRIMARY KEY, x DOUBLE")
+    with server.connection.cursor() as cursor:  # PyMySQL sends repr(x): the exact double
+        cursor.executemany(f"INSERT INTO {table} VALUES (%s, %s)", list(enumerate(values)))
     engine = connect(mariadb_url, MigrationConfig())
     try:
-        float_type = LogicalType(Kind.FLOAT)
-        x, f = (engine.canonical_sql(engine.quote(n), float_type) for n in ("x", "f"))
-        sql = (
-            f"SELECT id, x, {x}, CAST(f AS DOUBLE), {f} FROM {engine.table_sql(table)} ORDER BY id"
+        x = engine.canonical_sql(engine.quote("x"), LogicalType(Kind.FLOAT))
+        rows = engine.query(f"SELECT id, x, {x} FROM {engine.table_sql(table)} ORDER BY id")
+        # LOG2 is one off both ways on these values: the SQL's corrections are really exercised.
+        guess = "LEAST(FLOOR(LOG2(ABS(x))), 1023)"
+        ratio = f"ABS(x) / POW(2, {guess})"
+        low, high = engine.query(
+            f"SELECT SUM({ratio} < 1), SUM({ratio} >= 2) FROM {engine.table_sql(table)} "
+            f"WHERE ABS(x) >= {MIN_NORMAL!r}"
+        )[0]
+    finally:
+        engine.close()
+    assert int(low) > 0 and int(high) > 0, (low, high)
+    assert len(rows) == len(values)
+    texts: dict[str, float] = {}
+    for i, stored, text in rows:
+        assert stored == values[i], (values[i], stored)  # stored exactly
+        assert text == canonical_float(values[i]), (values[i], text)
+        assert texts.setdefault(text, values[i]) == values[i], (
+            text,
+            values[i],
+        )  # one text, one double
+    by_value = {values[i]: text for i, _, text in rows}
+    assert by_value[1.0] == "3ff0000000000000" and by_value[-2.5] == "c004000000000000"
+    assert by_value[0.1] == "3fb999999999999a" and by_value[5e-324] == "0000000000000001"
+    assert by_value[MAX_DOUBLE] == "7fefffffffffffff" and by_value[0.0] == "0"
+    assert by_value[math.nextafter(1.0, 2)] == "3ff0000000000001"  # one ulp: another text
+    assert by_value[math.nextafter(MIN_NORMAL, 0)] == "000fffffffffffff"
+
+
+def test_float_column_renders_the_bits_of_its_exact_widening(
+    server: Server, mariadb_url: str
+) -> None:
+    """FLOAT (single precision) renders `canonical_float` of the float32 value widened to double."""
+    values = _float32_values()
+    table = server.create("singles", "id INT PRIMARY KEY, f FLOAT")
+    with server.connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} VALUES (%s, %s)", list(enumerate(values)))
+    engine = connect(mariadb_url, MigrationConfig())
+    try:
+        f = engine.canonical_sql(engine.quote("f"), LogicalType(Kind.FLOAT))
+        rows = engine.query(
+            f"SELECT id, CAST(f AS DOUBLE), {f} FROM {engine.table_sql(table)} ORDER BY id"
         )
-        rows = engine.query(sql)
     finally:
         engine.close()
     assert len(rows) == len(values)
-    paths: dict[str, int] = {}
-    for i, stored, text, single, single_text in rows:
-        assert stored == values[i]
-        assert text == format(values[i], ".14e"), (values[i], _path(values[i]))
-        paths[_path(values[i])] = paths.get(_path(values[i]), 0) + 1
-        if single is not None:  # FLOAT: the exact widening of the single-precision value
-            assert single_text == canonical_value(single, float_type), (values[i], single)
-    assert min(paths.values()) >= 100 and len(paths) == 4, paths  # every path really ran
+    for i, widened, text in rows:
+        assert widened == values[i], (values[i], widened)  # stored and widened exactly
+        assert text == canonical_float(values[i]), (values[i], text)
+    by_value = {values[i]: text for i, _, text in rows}
+    one_ulp_up = 1 + 2**-23  # one single-precision ulp above 1
+    assert by_value[1.0] == "3ff0000000000000" and by_value[one_ulp_up] == "3ff0000020000000"
+    assert by_value[float32(1e-45)] == "36a0000000000000"  # the smallest single subnormal
 
 
 @pytest.mark.parametrize(

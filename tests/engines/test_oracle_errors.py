@@ -90,7 +90,11 @@ def mapped(error: BaseException, table: str | None = TABLE) -> LakeshiftError:
             TerminalError,
             [TABLE, "4000 bytes", "map long LOB columns to null"],
         ),
-        (oracle_error(904, '"ROUND_TIES_TO_EVEN": invalid identifier'), TerminalError, ["18c"]),
+        (
+            oracle_error(904, '"UTL_RAW"."CAST_FROM_BINARY_DOUBLE": invalid identifier'),
+            TerminalError,
+            ["EXECUTE on UTL_RAW"],
+        ),
         (
             oracle_error(3113, "end-of-file on communication channel"),
             TransientError,

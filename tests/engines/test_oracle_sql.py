@@ -46,7 +46,7 @@ from lakeshift.errors import (
     TransientError,
 )
 from lakeshift.inventory import Period
-from lakeshift.types import LogicalType
+from lakeshift.types import Kind, LogicalType
 
 GOLDEN = Path(__file__).parent / "golden" / "oracle"
 POLICY = LogicalType.parse("decimal(38,10)")
@@ -156,11 +156,17 @@ class FakeConnection:
         self.closed = True
 
 
-def stats_row(columns: int) -> Callable[[str], list[tuple[Any, ...]]]:
+# MIN and MAX of a float column come back as canonical text: the double's bits (-1.5, 100.0).
+FLOAT_EXTREMES = ("bff8000000000000", "4059000000000000")
+
+
+def stats_row(columns: list[Column]) -> Callable[[str], list[tuple[Any, ...]]]:
     """COUNT(*), then per column: count, distinct, min, max, sum, min length, max length."""
-    return lambda sql: [
-        (Decimal(3),) + (Decimal(2), Decimal(2), "a", "b", None, None, None) * columns
-    ]
+    row: tuple[Any, ...] = (Decimal(3),)
+    for column in columns:
+        extremes = FLOAT_EXTREMES if column.logical.kind is Kind.FLOAT else ("a", "b")
+        row += (Decimal(2), Decimal(2), *extremes, None, None, None)
+    return lambda sql: [row]
 
 
 def rules() -> list[tuple[str, Answer]]:
@@ -268,12 +274,13 @@ def test_golden_column_stats_of_every_type() -> None:
     connection = FakeConnection(rules())
     engine = engine_for(connection)
     columns = all_types(engine)
-    connection.rules.insert(0, ("COUNT(DISTINCT", stats_row(len(columns))))
+    connection.rules.insert(0, ("COUNT(DISTINCT", stats_row(columns)))
     start = len(connection.calls)
     stats = engine.column_stats(Scope(TABLE), columns, [c.logical for c in columns])
     assert set(stats) == {c.name for c in columns}
     name = stats["NAME"]
     assert (name.rows, name.nulls, name.distinct, name.min, name.max) == (3, 1, 2, "a", "b")
+    assert (stats["RATIO"].min, stats["RATIO"].max) == ("-1.5", "100.0")
     check_golden("column_stats", connection.calls[start:])
 
 

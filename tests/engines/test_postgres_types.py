@@ -498,11 +498,11 @@ def test_canonical_text_agrees_across_postgres_python_and_duckdb(
         return value
 
     assert text(2, "n38") == N38_MAX and text(4, "n38") == "0.0000000000"
-    assert text(2, "r") == "0" and text(3, "d") == "NaN" and text(5, "d") == "-Inf"
-    assert text(1, "d") == "1.00000000000000e-01" and text(6, "d") == "4.94065645841247e-324"
-    assert text(8, "d") == "-2.50000000000002e-310"  # a subnormal: fewer significant bits
-    assert text(10, "d") == "9.99999999999999e+00"  # ...995 is below the tie: rounds down
-    assert text(1, "r") == "1.10000002384186e+00"
+    assert text(2, "r") == "0" and text(3, "d") == "NaN" and text(5, "d") == "fff0000000000000"
+    assert text(1, "d") == "3fb999999999999a" and text(6, "d") == "0000000000000001"
+    assert text(8, "d") == "80002e055c9a3f6c"  # a subnormal
+    assert text(10, "d") == "4023fffffffffffd"
+    assert text(1, "r") == "3ff19999a0000000"  # the single 1.1, widened exactly
     assert text(1, "b") == "1" and text(2, "b") == "0"
     assert text(3, "t") == "NULL" and text(2, "t") is None and text(1, "t") == ""
     assert text(3, "c") == "a\\|b\\\\c" and text(1, "by") == "00ff"

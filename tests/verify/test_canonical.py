@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import struct
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,7 @@ from lakeshift.verify.canonical import (
     escape_text,
     hash60,
     join_canonical,
+    readable_float,
     split_canonical,
     split_checksum,
 )
@@ -69,18 +72,19 @@ def _decimal(precision: int, scale: int) -> LogicalType:
         (Decimal("1.500"), _decimal(12, 2), "1.50"),
         (7, _decimal(12, 3), "7.000"),
         (0.1, _decimal(12, 2), "0.10"),
-        # float: 15 significant digits; 0 and -0 are 0; NaN, Inf, -Inf
-        (1.0, FLOAT, "1.00000000000000e+00"),
-        (-2.5, FLOAT, "-2.50000000000000e+00"),
-        (1 / 3, FLOAT, "3.33333333333333e-01"),
-        (123456789012345678.0, FLOAT, "1.23456789012346e+17"),
-        (1e-300, FLOAT, "1.00000000000000e-300"),
+        # float: the IEEE-754 bits in hex, big-endian; 0 and -0 are 0; every NaN is NaN
+        (1.0, FLOAT, "3ff0000000000000"),
+        (-2.5, FLOAT, "c004000000000000"),
+        (0.1, FLOAT, "3fb999999999999a"),
+        (1 / 3, FLOAT, "3fd5555555555555"),
+        (5e-324, FLOAT, "0000000000000001"),
+        (-1.7976931348623157e308, FLOAT, "ffefffffffffffff"),
+        (float("inf"), FLOAT, "7ff0000000000000"),
+        (float("-inf"), FLOAT, "fff0000000000000"),
         (0.0, FLOAT, "0"),
         (-0.0, FLOAT, "0"),
         (float("nan"), FLOAT, "NaN"),
-        (float("inf"), FLOAT, "Inf"),
-        (float("-inf"), FLOAT, "-Inf"),
-        (3, FLOAT, "3.00000000000000e+00"),
+        (3, FLOAT, "4008000000000000"),
         # boolean: 1 or 0
         (True, BOOLEAN, "1"),
         (False, BOOLEAN, "0"),
@@ -123,19 +127,34 @@ def test_null_is_none_for_every_type(logical: LogicalType) -> None:
     assert canonical_value(None, logical) is None
 
 
-def test_engines_printing_the_same_float_differently_agree() -> None:
-    # 0.1 + 0.2 prints as 0.30000000000000004 in Python and 0.3 in engines that print 15 digits.
-    assert (
-        canonical_float(0.1 + 0.2)
-        == canonical_float(0.3)
-        == canonical_float(float("0.300000000000000"))
-    )
-    assert canonical_float(1e22) == canonical_float(float("1.0000000000000000e22"))
-
-
-def test_floats_differing_within_15_digits_differ() -> None:
-    assert canonical_float(1.00000000000001) != canonical_float(1.00000000000002)
+def test_floats_one_bit_apart_differ() -> None:
+    # 15 significant digits, the rule before, could not tell these apart.
+    assert canonical_float(0.1 + 0.2) != canonical_float(0.3)
+    assert canonical_float(1.0) != canonical_float(math.nextafter(1.0, 2.0))
+    assert canonical_float(5e-324) != canonical_float(1e-323)
     assert canonical_float(-1.5) != canonical_float(1.5)
+
+
+def test_a_float_read_through_a_single_precision_column_differs_from_the_double() -> None:
+    widened = struct.unpack("<f", struct.pack("<f", 0.1))[0]
+    assert canonical_float(widened) != canonical_float(0.1)
+
+
+@given(st.floats(allow_nan=False).filter(lambda v: v != 0))
+def test_float_text_is_the_double_itself(value: float) -> None:
+    text = canonical_float(value)
+    assert len(text) == 16
+    assert struct.unpack(">d", bytes.fromhex(text))[0] == value
+    assert float(readable_float(text)) == value
+
+
+def test_readable_float_shows_zero_nan_and_infinity() -> None:
+    assert [readable_float(canonical_float(v)) for v in (-0.0, math.nan, -math.inf, 0.1)] == [
+        "0.0",
+        "nan",
+        "-inf",
+        "0.1",
+    ]
 
 
 @given(
@@ -149,16 +168,6 @@ def test_decimal_text_is_fixed_point_and_reads_back_to_the_value(value: Decimal)
     assert len(text.split(".")[1]) == 6
     assert Decimal(text) == value
     assert not text.startswith("-") or value < 0
-
-
-@given(st.floats(allow_nan=False, allow_infinity=False))
-def test_float_text_reads_back_within_15_significant_digits(value: float) -> None:
-    text = canonical_float(value)
-    if value == 0:
-        assert text == "0"
-    else:
-        # read as Decimal: 15 digits of the largest float round past the float range
-        assert abs(Decimal(text) - Decimal(value)) <= abs(Decimal(value)) * Decimal("5e-15")
 
 
 # joined rows

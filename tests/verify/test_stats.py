@@ -26,8 +26,8 @@ FLOATS = ColumnStats(
     rows=100,
     nulls=0,
     distinct=100,
-    min="1.0e+00",
-    max="9.9e+01",
+    min="1.0",
+    max="99.0",
     sum="5050.123456789",
     mean="50.50123456789",
 )
@@ -169,8 +169,8 @@ def _float_stats(total: float, rows: int = 3) -> ColumnStats:
         rows=rows,
         nulls=0,
         distinct=rows,
-        min="-3.00000000000000e-01",
-        max="2.00000000000000e-01",
+        min="-0.3",
+        max="0.2",
         sum=repr(total),
         mean=repr(total / rows),
     )

@@ -98,9 +98,9 @@ class AthenaEngine(SqlEngine):
         if kind is Kind.FLOAT:
             value = f"CAST({expression} AS DOUBLE)"
             return (
+                # to_ieee754_64: the double's bits, big-endian; to_hex prints them in uppercase.
                 f"CASE WHEN {value} IS NULL THEN NULL WHEN is_nan({value}) THEN 'NaN' "
-                f"WHEN {value} = 0 THEN '0' WHEN is_infinite({value}) AND {value} > 0 THEN 'Inf' "
-                f"WHEN is_infinite({value}) THEN '-Inf' ELSE format('%.14e', {value}) END"
+                f"WHEN {value} = 0 THEN '0' ELSE lower(to_hex(to_ieee754_64({value}))) END"
             )
         if kind is Kind.BOOLEAN:
             return f"CASE WHEN {expression} THEN '1' WHEN NOT {expression} THEN '0' END"

@@ -84,9 +84,10 @@ class DuckDBEngine(SqlEngine):
         if kind is Kind.FLOAT:
             value = f"CAST({expression} AS DOUBLE)"
             return (
+                # A DOUBLE cast to BIT is its 64 IEEE-754 bits, most significant first.
                 f"CASE WHEN {value} IS NULL THEN NULL WHEN isnan({value}) THEN 'NaN' "
-                f"WHEN {value} = 0 THEN '0' WHEN isinf({value}) AND {value} > 0 THEN 'Inf' "
-                f"WHEN isinf({value}) THEN '-Inf' ELSE printf('%.14e', {value}) END"
+                f"WHEN {value} = 0 THEN '0' "
+                f"ELSE printf('%016x', CAST(CAST({value} AS BIT) AS UBIGINT)) END"
             )
         if kind is Kind.BOOLEAN:
             return f"CAST(CAST({expression} AS INTEGER) AS VARCHAR)"

@@ -133,8 +133,12 @@ def _terminal_message(failure: OracleFailure, where: str, code: str, driver: str
             "text holds (4000 bytes, 32767 with MAX_STRING_SIZE=EXTENDED); compare fewer "
             "columns or map long LOB columns to null"
         )
-    if failure.has("ORA-00904") and "ROUND_TIES_TO_EVEN" in failure.message.upper():
-        return f"{where}: float columns need Oracle 18c or later (ROUND_TIES_TO_EVEN)"
+    if failure.has("ORA-00904") and "UTL_RAW" in failure.message.upper():
+        # What Oracle says when the package is missing or the user may not execute it.
+        return (
+            f"{where}: float columns are compared through UTL_RAW.CAST_FROM_BINARY_DOUBLE; "
+            "grant EXECUTE on UTL_RAW (Oracle grants it to PUBLIC by default)"
+        )
     return f"{where}: Oracle {code}: {driver}"
 
 

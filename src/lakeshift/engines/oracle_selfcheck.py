@@ -2,15 +2,16 @@
 
 lakeshift's tests never reach an Oracle server: they evaluate the canonical SQL with a model of
 Oracle's documented semantics. This module asks a real server the same questions once, so the
-assumptions the model makes (IS NAN, ROUND_TIES_TO_EVEN, REGEXP_REPLACE back-references,
-TO_CHAR formats, STANDARD_HASH over AL32UTF8 bytes) are confirmed or refuted on it:
+assumptions the model makes (IS NAN, UTL_RAW.CAST_FROM_BINARY_DOUBLE's bytes, TO_BINARY_DOUBLE
+of a NUMBER giving the nearest double, TO_CHAR formats, STANDARD_HASH over AL32UTF8 bytes) are
+confirmed or refuted on it:
 
     LAKESHIFT_SOURCE_URL='oracle://user:pw@host:1521/?service_name=X' \\
         python -m lakeshift.engines.oracle_selfcheck
 
-Each probe binds one value, converts it in SQL to the Oracle type it stands for (doubles by their
-exact bits), and renders it with the same SQL the engine uses for table columns. It reads no
-table and writes nothing.
+Each probe binds one value, converts it in SQL to the Oracle type it stands for (doubles and
+BINARY_FLOATs by their exact bits), and renders it with the same SQL the engine uses for table
+columns. It reads no table and writes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value, hash60
 
 COLUMN = '"V"'
-DOUBLE = "UTL_RAW.CAST_TO_BINARY_DOUBLE(HEXTORAW(:v))"  # the exact bits, big-endian
+DOUBLE = "UTL_RAW.CAST_TO_BINARY_DOUBLE(HEXTORAW(:v))"  # the exact bits, big-endian (-0 is +0)
+NEGATED_DOUBLE = f"-{DOUBLE}"  # the only way to a -0 from bits
+SINGLE = "UTL_RAW.CAST_TO_BINARY_FLOAT(HEXTORAW(:v))"  # a BINARY_FLOAT, exact bits
 TIMESTAMP = "TO_TIMESTAMP(:v, 'YYYY-MM-DD HH24:MI:SS.FF9')"
 ZONED = "TO_TIMESTAMP_TZ(:v, 'YYYY-MM-DD HH24:MI:SS.FF9 TZH:TZM')"
 FLOATS = [
@@ -44,21 +47,34 @@ FLOATS = [
     -math.inf,
     1e-300,
     5e-324,
+    -5e-324,
+    2.225073858507201e-308,  # the largest subnormal
+    2.2250738585072014e-308,  # the smallest normal
     1.7976931348623157e308,
+    -1.7976931348623157e308,
     0.1,
+    0.30000000000000004,
     1 / 3,
+    1.0,
+    1.0000000000000002,
+    -2.0,
     123.45,
     -123.45,
-    1000.0,
-    999.9999999999999,
     1e22,
     1e23,
-    999999999999999.5,
-    1234567890123445.0,
-    1234567890123455.0,
-    2.0**-22,
-    12345678901234.25,
-    1.000000000000005,
+    9007199254740992.0,
+]
+# BINARY_FLOAT bits: 0.1f, the largest, the smallest subnormal, -Inf, NaN, -0.
+SINGLES = ["3dcccccd", "7f7fffff", "00000001", "ff800000", "7fc00000", "80000000"]
+# FLOAT(b) columns hold NUMBERs: each renders as the nearest double (ties to even).
+NUMBER_FLOATS = [
+    "0.1",
+    "9007199254740993",
+    "9007199254740995",
+    "-7.25e-100",
+    "1.000000000000005",
+    "123456789012345678901234567890",
+    "1e125",
 ]
 
 
@@ -79,7 +95,7 @@ def _probe(what: str, rendered: str, conversion: str, value: str, expected: Any)
 def _float_probes() -> list[Probe]:
     logical = LogicalType(Kind.FLOAT)
     rendered = oracle_sql.canonical_sql(COLUMN, logical)
-    return [
+    probes = [
         _probe(
             f"float {x!r}",
             rendered,
@@ -89,6 +105,23 @@ def _float_probes() -> list[Probe]:
         )
         for x in FLOATS
     ]
+    probes.append(_probe("float -0.0 (negated 0)", rendered, NEGATED_DOUBLE, "0" * 16, "0"))
+    for bits in SINGLES:
+        single = struct.unpack(">f", bytes.fromhex(bits))[0]
+        probes.append(
+            _probe(f"binary_float {bits}", rendered, SINGLE, bits, canonical_value(single, logical))
+        )
+    for text in NUMBER_FLOATS:
+        probes.append(
+            _probe(
+                f"float(126) {text}",
+                rendered,
+                "TO_NUMBER(:v)",
+                text,
+                canonical_value(float(text), logical),
+            )
+        )
+    return probes
 
 
 def _exact_probes() -> list[Probe]:

@@ -8,7 +8,8 @@ Assumptions every fragment relies on (stated once, checked nowhere but on a live
 - the database character set is AL32UTF8, so `STANDARD_HASH(text, 'MD5')` hashes the same UTF-8
   bytes as Python's `hashlib.md5(text.encode("utf-8"))`; national-character values are converted
   with `TO_CHAR` first so they hash as AL32UTF8 too;
-- Oracle 18c or later (`ROUND_TIES_TO_EVEN`) for float text; 12.1 or later for `STANDARD_HASH`;
+- Oracle 12.1 or later for `STANDARD_HASH`; float text needs `UTL_RAW.CAST_FROM_BINARY_DOUBLE`
+  (10g and later) and EXECUTE on UTL_RAW, which Oracle grants to PUBLIC by default;
 - canonical text fits a VARCHAR2: 4000 bytes, or 32767 with MAX_STRING_SIZE=EXTENDED. A longer
   value or row text fails with ORA-01489/ORA-22835, which the engine reports; nothing is cut.
 """
@@ -24,8 +25,6 @@ from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import HALF_BITS, NULL_TOKEN
 
 HALF = 1 << HALF_BITS
-# log10(2) to 38 significant digits: a literal, so no per-row LOG and no doubt about its accuracy.
-LOG10_2 = "0.30102999566398119521373889472449302677"
 _PERIOD_FORMAT = {Period.YEAR: "YYYY", Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"}
 _PART = r'(?:"([^"]+)"|([A-Za-z][A-Za-z0-9_$#]*))'
 _TABLE_NAME = re.compile(rf"{_PART}(?:\.{_PART})?")
@@ -107,52 +106,20 @@ def _half_millisecond_later(value: str) -> str:
 
 
 def float_sql(expression: str) -> str:
-    """`format(x, '.14e')` of the double nearest the value; `0`, `NaN`, `Inf`, `-Inf` as specials.
+    """The double's IEEE-754 binary64 bits as 16 lowercase hex digits, big-endian; `0` for 0 and
+    -0, `NaN` for every NaN (their bits are not unique, so they are tested first).
 
-    Oracle's `TO_CHAR(x, '9.99999999999999EEEE')` rounds half up on a NUMBER conversion whose
-    exactness is undocumented, so the digits are computed from parts that are exact:
-    the double is split as |x| = Y * 2^p with Y an integer (exact binary scaling), Y and p become
-    NUMBERs (exact: integers below 2^54), and |x| * 10^(14-e) is rebuilt in NUMBER arithmetic
-    (38 digits) from powers of 2 and 10 kept inside NUMBER's range; ROUND_TIES_TO_EVEN then rounds
-    like Python. See docs/engines/oracle.md for the error analysis.
+    `TO_BINARY_DOUBLE` comes first: a BINARY_FLOAT widens exactly, and a NUMBER (`FLOAT(b)`
+    columns) becomes the nearest double, the one the lake holds. The bytes come from
+    `UTL_RAW.CAST_FROM_BINARY_DOUBLE` with the endianness written as the literal 1
+    (`UTL_RAW.BIG_ENDIAN`: SQL cannot read a package constant, ORA-06553 PLS-221).
     """
     value = f"TO_BINARY_DOUBLE({expression})"
+    bits = binary_sql(f"UTL_RAW.CAST_FROM_BINARY_DOUBLE({value}, 1)")
     return (
         f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} IS NAN THEN 'NaN' "
-        f"WHEN {value} IS INFINITE THEN CASE WHEN {value} > 0 THEN 'Inf' ELSE '-Inf' END "
-        f"WHEN {value} = 0 THEN '0' "
-        f"ELSE CASE WHEN {value} < 0 THEN '-' END || {_magnitude_text(f'ABS({value})')} END"
+        f"WHEN {value} = 0 THEN '0' ELSE {bits} END"
     )
-
-
-def _magnitude_text(magnitude: str) -> str:
-    """`d.dddddddddddddde±XX` of a positive, finite BINARY_DOUBLE."""
-    # Binary exponent estimate; one off next to a power of two is harmless: Y stays an integer
-    # or half-integer in [2^51, 2^54), which every BINARY_DOUBLE-to-NUMBER conversion keeps exact.
-    q = f"FLOOR(LOG(2, {magnitude}))"
-    half = f"TRUNC({q} / 2)"
-    # Two factors, so neither power of two overflows or underflows a double.
-    y = f"CAST({magnitude} * POWER(2, 26 - {half}) * POWER(2, 26 + {half} - {q}) AS NUMBER)"
-    p = f"(CAST({q} AS NUMBER) - 52)"  # |x| = y * 2^p exactly
-    k = f"ROUND({p} * 0.30103)"  # any integer near p*log10(2): keeps 2^p * 10^-k near 1
-    third, tenth = f"TRUNC({p} / 3)", f"TRUNC({k} / 3)"
-    # 2^p * 10^-k in three factors inside NUMBER's range (1e-130 .. 1e126).
-    cube = f"POWER(2, {third}) * POWER(10, -{tenth})"
-    rest = f"POWER(2, {p} - 2 * {third}) * POWER(10, 2 * {tenth} - {k})"
-    scaled = f"({y} * POWER({cube}, 2) * {rest})"  # |x| * 10^-k
-    exponent = f"FLOOR(LOG(10, {y}) + {p} * {LOG10_2})"  # floor(log10 |x|)
-    mantissa = f"ROUND_TIES_TO_EVEN({scaled} * POWER(10, 14 - {exponent} + {k}))"
-    # 15 digits, or 16 ('1000000000000000') when rounding carried into the next power of ten;
-    # one regular expression picks the matching exponent so the mantissa is computed once.
-    joined = (
-        f"TO_CHAR({mantissa}) || '/' || TO_CHAR({exponent}, 'FMS99999') || '/' || "
-        f"TO_CHAR({exponent} + 1, 'FMS99999')"
-    )
-    picked = (
-        f"REGEXP_REPLACE({joined}, "
-        r"'^(\d)(\d{14})/([^/]+)/.*$|^(\d)(\d{14})\d/[^/]+/(.+)$', '\1\4.\2\5e\3\6')"
-    )
-    return rf"REGEXP_REPLACE({picked}, 'e([+-])(\d)$', 'e\10\2')"
 
 
 def canonical_sql(

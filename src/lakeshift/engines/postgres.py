@@ -6,9 +6,8 @@ or case-insensitively when that is unambiguous). Types map to logical types in
 
 Rows are extracted with ADBC (binary COPY decoded straight into Arrow, no Python object per
 row), inside the table's exported snapshot. Canonical text is rendered in SQL so that it equals
-`lakeshift.verify.canonical.canonical_value` for every logical type; PostgreSQL has no printf, so
-floats use `to_char(x, '9.99999999999999EEEE')`, which formats with the C library's correctly
-rounded `%.14e`.
+`lakeshift.verify.canonical.canonical_value` for every logical type; floats are the hex of
+`float8send`, the double's IEEE-754 bits in network (big-endian) order.
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ from lakeshift.errors import (
 )
 from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import FLOAT_SIGNIFICANT_DIGITS
 
 CAPABILITIES = Capabilities(
     name="PostgreSQL",
@@ -76,7 +74,6 @@ _ESTIMATED_WIDTH = {
 
 _PERIOD_FORMAT = {Period.YEAR: "YYYY", Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"}
 _TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.US"
-_FLOAT_FORMAT = "9." + "9" * (FLOAT_SIGNIFICANT_DIGITS - 1) + "EEEE"
 _CANONICAL = {
     Kind.INTEGER: "CAST({x} AS text)",
     Kind.BOOLEAN: "CAST(CAST({x} AS integer) AS text)",
@@ -127,12 +124,11 @@ def text_sql(expression: str) -> str:
 
 
 def float_canonical_sql(value: str) -> str:
-    """`format(x, '.14e')` in SQL: to_char pads positive numbers with one space."""
+    """The double's bits in hex (`float8send` sends them big-endian); 0 for both zeros, and NaN
+    (which PostgreSQL holds equal to every NaN) for every NaN."""
     return (
         f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} = 'NaN'::float8 THEN 'NaN' "
-        f"WHEN {value} = 0 THEN '0' WHEN {value} = 'Infinity'::float8 THEN 'Inf' "
-        f"WHEN {value} = '-Infinity'::float8 THEN '-Inf' "
-        f"ELSE ltrim(to_char({value}, '{_FLOAT_FORMAT}')) END"
+        f"WHEN {value} = 0 THEN '0' ELSE encode(float8send({value}), 'hex') END"
     )
 
 

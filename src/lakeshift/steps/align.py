@@ -18,7 +18,7 @@ from lakeshift.steps.compare import column_statistics, recorded_statistics
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.pairing import ColumnPair, TablePair
 from lakeshift.steps.session import Engines, each_uploaded_table, open_engines, scanned_since
-from lakeshift.verify.canonical import FLOAT_SIGNIFICANT_DIGITS
+from lakeshift.verify.canonical import FLOAT_PRECISION
 from lakeshift.verify.diff import DiffResult, Side, bucket_diff
 
 LOCALIZE_GROUPS = 16  # pass-2 groups read to sample an excluded column or period
@@ -174,7 +174,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "values": _summary(diff),
         "precision": {
             "timestamp": engines.lake.timestamps_at,
-            "float": f"{FLOAT_SIGNIFICANT_DIGITS} significant digits",
+            "float": FLOAT_PRECISION,
             "decimal": "exact, at the column's scale",
         },
         "bytes_scanned": scanned_since(engines.lake, scanned_before),

@@ -10,7 +10,7 @@ Per logical type:
 |-----------|--------------------------------------------------------------------------|
 | integer   | decimal digits, `-` for negatives                                        |
 | decimal   | fixed point at the column's scale, no exponent; `-0.00` is `0.00`        |
-| float     | 15 significant digits, `d.dddddddddddddde±XX`; 0 and -0 are `0`; `NaN`, `Inf`, `-Inf` |
+| float     | the 16 lowercase hex digits of the IEEE-754 binary64 bits, big-endian; 0 and -0 are `0`; every NaN is `NaN` |
 | boolean   | `1` or `0`                                                               |
 | string    | the text itself, with `\\` and `|` escaped as `\\\\` and `\\|`; no trimming  |
 | binary    | lowercase hex                                                            |
@@ -27,12 +27,19 @@ itself, never its text; periods and distinct counts use the rounded value too.
 A row is its columns' texts joined with `|`, NULL written as `\\N`; because `|` and `\\` are
 escaped inside strings, the join is unambiguous (NULL, '' and 'NULL' all differ). The row hash
 is the first 60 bits of the md5 of the UTF-8 row text, as an integer.
+
+Floats compare exactly: two doubles render alike only when they are the same double (or both
+zero, or both NaN), so a value that lost its last bit on the way to the lake is a difference.
+Every engine reads the bits directly (PostgreSQL `float8send`, DuckDB's cast to BIT, Trino's
+`to_ieee754_64`, Oracle's `UTL_RAW.CAST_FROM_BINARY_DOUBLE`) or, where it cannot (MySQL), splits
+the double into exponent and fraction with arithmetic that is exact for every double.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
 from typing import Any
@@ -41,7 +48,7 @@ from lakeshift.types import Kind, LogicalType
 
 SEPARATOR = "|"
 NULL_TOKEN = "\\N"
-FLOAT_SIGNIFICANT_DIGITS = 15
+FLOAT_PRECISION = "exact (IEEE-754 binary64 bits)"
 HASH_BITS = 60
 HALF_BITS = 30
 HALF_MASK = (1 << HALF_BITS) - 1
@@ -68,11 +75,18 @@ def escape_text(text: str) -> str:
 def canonical_float(value: float) -> str:
     if math.isnan(value):
         return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
     if value == 0:
         return "0"
-    return format(value, f".{FLOAT_SIGNIFICANT_DIGITS - 1}e")
+    return struct.pack(">d", value).hex()
+
+
+def readable_float(text: str) -> str:
+    """A canonical float text as a person reads it: the shortest decimal that reads back as the
+    same double (`0.1`, `-2.5e-300`, `inf`, `nan`), so it is as exact as the bits."""
+    if text in ("NaN", "0"):
+        return repr(float(text))
+    value: float = struct.unpack(">d", bytes.fromhex(text))[0]
+    return repr(value)
 
 
 def canonical_decimal(value: Decimal | int | float, scale: int) -> str:

@@ -28,7 +28,8 @@ from typing import Any, Generic, TypeVar
 
 from lakeshift.engines.base import Engine, GroupSum, GroupSums, RowDigest, RowPlan, Scope
 from lakeshift.errors import TerminalError
-from lakeshift.verify.canonical import split_canonical
+from lakeshift.types import Kind, LogicalType
+from lakeshift.verify.canonical import readable_float, split_canonical
 
 PASS2_ROWS_PER_SCAN = 500_000
 MAX_PASS2_SCANS = 4
@@ -364,8 +365,8 @@ def _name_columns(
                     {
                         "column": name,
                         "target_column": target.plan.columns[index].name,
-                        "source": _display(x),
-                        "target": _display(y),
+                        "source": _display(x, source.plan.types[index]),
+                        "target": _display(y, source.plan.types[index]),
                     }
                 )
         if differing and len(result.samples) < max_samples:
@@ -379,6 +380,10 @@ def _name_columns(
             )
 
 
-def _display(text: str | None) -> str | None:
-    """A canonical text as a person reads it: strings unescaped, NULL as None."""
-    return None if text is None else split_canonical(text)[0]
+def _display(text: str | None, logical: LogicalType) -> str | None:
+    """A canonical text as a person reads it: strings unescaped, NULL as None, a float's bits
+    as the shortest decimal that reads back as the same double."""
+    if text is None:
+        return None
+    value = split_canonical(text)[0]
+    return readable_float(value) if logical.kind is Kind.FLOAT and value is not None else value
