@@ -13,7 +13,7 @@ import random
 import struct
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -572,6 +572,62 @@ def test_float_canonical_text_matches_python_and_duckdb_on_random_values(
     finally:
         engine.close()
         duck.close()
+
+
+def _random_datetimes(count: int, seed: int) -> list[datetime]:
+    """Years 1 to 9999; fractions of every length, zero and with trailing zeros."""
+    rng = random.Random(seed)
+    fixed = [
+        datetime(1, 1, 1),
+        datetime(999, 12, 31, 23, 59, 59, 999999),
+        datetime(1970, 1, 1),
+        datetime(2024, 2, 29, 12, 0, 0, 500000),
+        datetime(2024, 2, 29, 12, 0, 0, 10),
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ]
+    drawn = []
+    for _ in range(count):
+        micro = rng.choice(
+            [0, rng.randrange(10**6), rng.randrange(10) * 10**5, rng.randrange(1000) * 10**3]
+        )
+        seconds = rng.randrange(int((datetime(9999, 12, 31) - datetime(1, 1, 1)).total_seconds()))
+        drawn.append(datetime(1, 1, 1) + timedelta(seconds=seconds, microseconds=micro))
+    return fixed + drawn
+
+
+@pytest.mark.parametrize("precision", ["microsecond", "millisecond"])
+def test_timestamp_and_date_text_match_python_and_to_char_on_random_values(
+    postgres_url: str, precision: str
+) -> None:
+    """The type's own output with the fraction padded back equals the reference, and the
+    `to_char` it replaced, for naive and zoned timestamps, and for dates."""
+    values = _random_datetimes(3000, seed=11)
+    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
+    engine.compare_timestamps_at(precision)
+    naive, zoned = LogicalType(Kind.TIMESTAMP), LogicalType(Kind.TIMESTAMP, tz="UTC")
+    try:
+        rows = engine.query(
+            f"SELECT {engine.canonical_sql('x', naive)}, "
+            f"{engine.canonical_sql('z', zoned)}, "
+            f"to_char({engine.at_common_precision('x')}, 'YYYY-MM-DD HH24:MI:SS.US'), "
+            f"{engine.canonical_sql('CAST(x AS date)', LogicalType(Kind.DATE))} "
+            "FROM unnest(%s::timestamp[]) WITH ORDINALITY AS u(x, i), "
+            "LATERAL (SELECT (x AT TIME ZONE 'Asia/Kolkata') AS z) zone ORDER BY i",
+            [values],
+        )
+    finally:
+        engine.close()
+    for value, (text, zoned_text, old, day) in zip(values, rows, strict=True):
+        assert day == value.date().isoformat(), value
+        if precision == "millisecond" and value >= datetime(9999, 12, 31, 23, 59, 59, 999500):
+            # Rounded into year 10000, which Python's datetime cannot hold.
+            assert (text, old) == ("10000-01-01 00:00:00.000000",) * 2, value
+            continue
+        expected = canonical_value(value, naive, precision)
+        assert (text, old) == (expected, expected), value
+        if 1 < value.year < 9999:  # in UTC, Python's datetime holds years 1 to 9999 only
+            kolkata = value.replace(tzinfo=ZoneInfo("Asia/Kolkata"))
+            assert zoned_text == canonical_value(kolkata, zoned, precision), value
 
 
 def test_canonical_fragments_ignore_the_session_time_zone(postgres_url: str, schema: str) -> None:

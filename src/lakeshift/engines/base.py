@@ -225,6 +225,9 @@ class SqlEngine(Engine):
 
     # "MATERIALIZED " where an engine would otherwise inline the row hash into both half sums
     materialize_hint = ""
+    # An extra column of pass 1's per-row subquery that keeps the planner from merging it into
+    # the aggregate (PostgreSQL), so each row is hashed where it is read
+    row_fence = ""
     # The most literals one IN list may hold (Oracle: 1000); None for no limit
     in_list_limit: int | None = None
     # The longest query the engine accepts, in UTF-8 bytes (Athena: 262,144); None for no limit
@@ -437,7 +440,7 @@ class SqlEngine(Engine):
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         period, bucket, row_hash = self._plan_selects(scope, plan)
         rows = (
-            f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h "
+            f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h{self.row_fence} "
             f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
         # Ordered by the integer bucket only: integers order alike everywhere, period texts

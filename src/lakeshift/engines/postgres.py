@@ -73,12 +73,11 @@ _ESTIMATED_WIDTH = {
 }
 
 _PERIOD_FORMAT = {Period.YEAR: "YYYY", Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"}
-_TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS.US"
 _CANONICAL = {
     Kind.INTEGER: "CAST({x} AS text)",
     Kind.BOOLEAN: "CAST(CAST({x} AS integer) AS text)",
     Kind.BINARY: "encode({x}, 'hex')",
-    Kind.DATE: "to_char({x}, 'YYYY-MM-DD')",
+    Kind.DATE: "CAST({x} AS text)",  # DateStyle ISO: YYYY-MM-DD, twice as fast as to_char
 }
 
 _RELATION_SQL = """
@@ -121,6 +120,21 @@ def text_sql(expression: str) -> str:
     functions do, where `CAST(x AS text)` would trim or reformat them.
     """
     return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE concat({expression}) END"
+
+
+def iso_timestamp_sql(value: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS.ffffff` of a timestamp without time zone.
+
+    The type's own output (DateStyle ISO, pinned for every session) drops trailing zeros of the
+    fraction, and the fraction itself when it is zero, so they are put back: 0.15 µs a row less
+    than `to_char(x, 'YYYY-MM-DD HH24:MI:SS.US')`, which parses its format on every call. Years
+    before 1 (` BC`) and infinity keep their own spelling, which no other engine's text equals.
+    """
+    text = f"CAST({value} AS text)"
+    return (
+        f"CASE WHEN strpos({text}, '.') = 0 THEN {text} || '.000000' "
+        f"ELSE rpad({text}, strpos({text}, '.') + 6, '0') END"
+    )
 
 
 def float_canonical_sql(value: str) -> str:
@@ -198,7 +212,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
             return float_canonical_sql(f"CAST({expression} AS float8)")
         if kind is Kind.TIMESTAMP:
             value = self.at_common_precision(self._utc(expression, logical))
-            return f"to_char({value}, '{_TIMESTAMP_FORMAT}')"
+            return iso_timestamp_sql(value)
         if kind is Kind.STRING:
             escaped = f"replace(replace(concat({expression}), '\\', '\\\\'), '|', '\\|')"
             return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE {escaped} END"
@@ -210,6 +224,13 @@ class PostgresEngine(SqlEngine, SourceEngine):
     def _utc(self, expression: str, logical: LogicalType) -> str:
         # AT TIME ZONE 'UTC' gives the UTC wall time whatever the session's TimeZone.
         return f"(({expression}) AT TIME ZONE 'UTC')" if logical.tz else expression
+
+    # A volatile column keeps PostgreSQL from pulling pass 1's subquery up into the aggregate
+    # (clock_timestamp() is volatile yet parallel safe; OFFSET 0 would fence too but runs in one
+    # process). Unmerged, each worker hashes rows as it scans them, the planner sees the
+    # subquery's groups as a few thousand instead of one per key, and it aggregates them in a
+    # hash table instead of sorting whole rows first: 5.7 s instead of 6.5 s for 5M rows.
+    row_fence = ", clock_timestamp() AS fence"
 
     def hash60_sql(self, text_expression: str) -> str:
         # md5 hashes the text's bytes in the server's encoding: UTF-8 for the other engines too,
