@@ -14,7 +14,7 @@ is its own), measured in the same run:
   compared: no verification can read less;
 - hash floor: each engine hashes every row once (md5 of the columns' own text, as lakeshift's
   row hash does but without the canonical text), both sides at once: no proof that hashes rows
-  inside the engines can do less (PostgreSQL's md5 alone costs about 2 microseconds a row);
+  inside the engines can do less (PostgreSQL's md5 alone costs 0.7 to 2 microseconds a row);
 - datacompy: both sides pulled into pandas dataframes and compared on the key;
 - lakeshift, reladiff's columns: lakeshift's diff over the five columns reladiff compares, so
   the two are timed on the same work;
