@@ -314,6 +314,10 @@ def _filter_rows(keep: Callable[[pa.Table], pa.Array]) -> Callable[[pa.Table], p
     return lambda table: table.filter(keep(table))
 
 
+def _next_double(value: float) -> float:
+    return math.nextafter(value, math.inf)
+
+
 CHANGES: list[tuple[str, str, Callable[[Any], Any], int]] = [
     ("one digit of a decimal", "price", lambda v: v + Decimal("0.01"), 10),
     ("one microsecond of a timestamp", "created_at", lambda v: v + timedelta(microseconds=1), 20),
@@ -321,7 +325,7 @@ CHANGES: list[tuple[str, str, Callable[[Any], Any], int]] = [
     ("a trailing space", "label", lambda v: v + " ", 40),
     ("a float beyond the statistics' tolerance", "ratio", lambda v: v * (1 + 1e-12), 45),
     # Within every statistic's tolerance and the 16th significant digit: only exact floats see it.
-    ("a float's last bit", "ratio", lambda v: math.nextafter(v, math.inf), 49),
+    ("a float's last bit", "ratio", lambda v: _next_double(v), 49),
     ("a boolean flipped", "flag", lambda v: (not v) if isinstance(v, bool) else 1 - v, 46),
     ("one byte of a blob", "payload", lambda v: bytes([v[0] ^ 1]) + v[1:], 47),
     ("a date moved by a day", "day", lambda v: v + timedelta(days=1), 48),
@@ -355,6 +359,16 @@ class CorruptionSuite:
         entry = run_align(project_copy)
         assert entry["status"] == "mismatch", what
         assert differences(entry) == {changed(key, column)}, what
+
+    def test_a_float_one_bit_off_shows_both_doubles(
+        self, project_copy: Path, lake: LakeFiles
+    ) -> None:
+        rewrite_each(lake, lambda table: set_value(table, 49, "ratio", _next_double))
+        entry = run_align(project_copy)
+        [sample] = entry["values"]["samples"]
+        [shown] = sample["columns"]
+        source, target = float(shown["source"]), float(shown["target"])
+        assert shown["column"] == "ratio" and target == _next_double(source), shown
 
     def test_null_for_empty_string_is_found(self, project_copy: Path, lake: LakeFiles) -> None:
         assert source_rows()[9][4] == ""

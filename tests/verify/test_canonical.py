@@ -148,6 +148,10 @@ def test_float_text_is_the_double_itself(value: float) -> None:
     assert float(readable_float(text)) == value
 
 
+def test_readable_float_shows_a_text_that_is_not_bits_as_it_came() -> None:
+    assert [readable_float(t) for t in ("1.0E-001", "3fb9", "")] == ["1.0E-001", "3fb9", ""]
+
+
 def test_readable_float_shows_zero_nan_and_infinity() -> None:
     assert [readable_float(canonical_float(v)) for v in (-0.0, math.nan, -math.inf, 0.1)] == [
         "0.0",

@@ -82,10 +82,14 @@ def canonical_float(value: float) -> str:
 
 def readable_float(text: str) -> str:
     """A canonical float text as a person reads it: the shortest decimal that reads back as the
-    same double (`0.1`, `-2.5e-300`, `inf`, `nan`), so it is as exact as the bits."""
+    same double (`0.1`, `-2.5e-300`, `inf`, `nan`), so it is as exact as the bits. A text that
+    is not 16 hex digits (an engine that rendered something else) is shown as it came."""
     if text in ("NaN", "0"):
         return repr(float(text))
-    value: float = struct.unpack(">d", bytes.fromhex(text))[0]
+    try:
+        value: float = struct.unpack(">d", bytes.fromhex(text))[0]
+    except (ValueError, struct.error):
+        return text
     return repr(value)
 
 
