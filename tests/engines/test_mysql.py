@@ -3,6 +3,7 @@ zero dates, literals, time zones, periods and text statistics, on the real Maria
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import secrets
@@ -22,7 +23,7 @@ from loguru import logger
 
 from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import Column, Scope
+from lakeshift.engines.base import Column, GroupSum, RowPlan, Scope
 from lakeshift.engines.mysql import FETCH_ROWS, MySQLEngine, connect
 from lakeshift.engines.mysql_session import ConnectionSettings, connection_error
 from lakeshift.engines.mysql_types import mysql_type
@@ -39,7 +40,7 @@ from lakeshift.redaction import redact
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.upload import upload
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import canonical_value, hash60
+from lakeshift.verify.canonical import canonical_value, hash60, join_canonical
 from mariadb_support import MariaDBServer as Server
 
 pytestmark = pytest.mark.mariadb
@@ -496,3 +497,23 @@ def test_date_values_before_1970_and_after_2038_arrive_as_written(
     days = [date(1000, 1, 1), date(1969, 12, 31), date(2038, 1, 20), date(9999, 12, 31)]
     table = server.create("days", "id INT PRIMARY KEY, d DATE", list(enumerate(days)))
     assert [r["d"] for r in _rows(engine, f"test.{table}", batch_rows=1)] == days
+
+
+def test_one_exact_sum_equals_the_two_half_sums_beyond_64_bits(
+    engine: MySQLEngine, server: Server
+) -> None:
+    """SUM of the row hash is DECIMAL on MySQL: one exact sum, the same as two half sums."""
+    rows = [(i, f"row {i}") for i in range(1, 201)]
+    table = server.create("checksum", "id BIGINT PRIMARY KEY, label VARCHAR(20)", rows)
+    columns = (
+        Column("id", "bigint", LogicalType(Kind.INTEGER)),
+        Column("label", "varchar(20)", LogicalType(Kind.STRING)),
+    )
+    plan = RowPlan(columns, tuple(c.logical for c in columns), key=(0,), buckets=1)
+    assert engine.capabilities.exact_bigint_sum
+    exact = list(engine.bucket_checksums(Scope(table), plan))
+    engine.capabilities = dataclasses.replace(engine.capabilities, exact_bigint_sum=False)
+    halves = list(engine.bucket_checksums(Scope(table), plan))
+    reference = sum(hash60(join_canonical([str(i), label])) for i, label in rows)
+    assert reference >= 2**64, "the test must cross 64 bits to prove the sum exact"
+    assert exact == halves == [(None, 0, GroupSum(len(rows), reference))]

@@ -505,7 +505,7 @@ def test_float_canonical_text_is_the_ieee_bits_of_every_double(
 ) -> None:
     """DOUBLE renders exactly `canonical_float` (the 16 hex digits of the binary64 bits) for
     powers of two and their neighbours over the whole range, subnormals, the extremes and random
-    bit patterns; both corrections of LOG2's exponent run; one ulp changes the text."""
+    bit patterns; one ulp changes the text."""
     values = _double_values()
     table = server.create("doubles", "id INT PRIMARY KEY, x DOUBLE")
     with server.connection.cursor() as cursor:  # PyMySQL sends repr(x): the exact double
@@ -514,16 +514,8 @@ def test_float_canonical_text_is_the_ieee_bits_of_every_double(
     try:
         x = engine.canonical_sql(engine.quote("x"), LogicalType(Kind.FLOAT))
         rows = engine.query(f"SELECT id, x, {x} FROM {engine.table_sql(table)} ORDER BY id")
-        # LOG2 is one off both ways on these values: the SQL's corrections are really exercised.
-        guess = "LEAST(FLOOR(LOG2(ABS(x))), 1023)"
-        ratio = f"ABS(x) / POW(2, {guess})"
-        low, high = engine.query(
-            f"SELECT SUM({ratio} < 1), SUM({ratio} >= 2) FROM {engine.table_sql(table)} "
-            f"WHERE ABS(x) >= {MIN_NORMAL!r}"
-        )[0]
     finally:
         engine.close()
-    assert int(low) > 0 and int(high) > 0, (low, high)
     assert len(rows) == len(values)
     texts: dict[str, float] = {}
     for i, stored, text in rows:

@@ -42,8 +42,9 @@ class Capabilities:
     timestamp_precision: str  # finest precision the engine stores and shows: "microsecond", ...
     max_identifier_length: int = 128
     exact_decimal_storage: bool = True  # False: decimals are stored as floats (SQLite)
-    # SUM of a BIGINT is exact (PostgreSQL returns numeric): a bucket's checksum is one SUM of
-    # the row hash, so no CTE is needed to hash each row once and the planner may scan in parallel
+    # SUM of a BIGINT is exact (PostgreSQL returns numeric, MySQL decimal): a bucket's checksum
+    # is one SUM of the row hash, so no CTE is needed to hash each row once and the planner may
+    # scan in parallel
     exact_bigint_sum: bool = False
 
 

@@ -68,6 +68,10 @@ CAPABILITIES = Capabilities(
     snapshot="consistent_snapshot",
     timestamp_precision="microsecond",
     max_identifier_length=64,
+    # SUM of integers is DECIMAL, exact. The two half sums cost twice as much: the server merges
+    # the per-row CTE into the aggregate and hashes each row once per SUM (6.0 s against 3.2 s
+    # for 1M rows).
+    exact_bigint_sum=True,
 )
 
 FETCH_ROWS = 4096  # rows fetched and converted at once; a batch is made of such pieces
