@@ -34,7 +34,7 @@ import pytest
 import sqlglot
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines import oracle
+from lakeshift.engines import oracle, oracle_sql
 from lakeshift.engines.base import Column, KeyRange, RowPlan, Scope
 from lakeshift.engines.oracle import OracleEngine, parse_url
 from lakeshift.engines.oracle_types import OracleType, column_reading
@@ -479,6 +479,26 @@ def test_type_matrix(oracle_type: OracleType, logical: str) -> None:
     assert again == reading
     if oracle_type.name in ("NUMBER", "FLOAT"):
         assert OracleType.parse(oracle_type.native) == oracle_type
+
+
+@pytest.mark.parametrize(
+    ("oracle_type", "select"),
+    [
+        (OracleType("FLOAT", 49), 'TO_BINARY_DOUBLE("X")'),
+        (OracleType("FLOAT", 126), 'TO_BINARY_DOUBLE("X")'),
+        (OracleType("BINARY_DOUBLE"), '"X"'),
+        (OracleType("BINARY_FLOAT"), '"X"'),
+    ],
+    ids=lambda t: getattr(t, "native", t),
+)
+def test_a_number_float_is_extracted_through_the_conversion_its_canonical_text_renders(
+    oracle_type: OracleType, select: str
+) -> None:
+    """FLOAT(b) is a NUMBER: the lake gets Oracle's own TO_BINARY_DOUBLE, the double the float
+    text shows, so a conversion rounding differently from the driver's cannot raise an alarm."""
+    reading = column_reading(oracle_type, POLICY)
+    assert reading.select.replace("{c}", '"X"') == select
+    assert "TO_BINARY_DOUBLE(" in oracle_sql.float_sql('"X"')
 
 
 @pytest.mark.parametrize(

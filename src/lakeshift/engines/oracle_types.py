@@ -126,13 +126,20 @@ def _number(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
     return _reading(LogicalType(Kind.DECIMAL, max(precision, scale), scale))
 
 
+# FLOAT(b) is a NUMBER: extraction converts it with the same TO_BINARY_DOUBLE the canonical text
+# renders, so the lake holds the very double the source's text shows, whether or not Oracle's
+# conversion rounds exactly like the driver's would.
+_AS_DOUBLE = "TO_BINARY_DOUBLE({c})"
+
+
 def _float(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
     bits = oracle.precision or 126
     if bits <= EXACT_FLOAT_BITS:
-        return _reading(LogicalType(Kind.FLOAT))
+        return _reading(LogicalType(Kind.FLOAT), select=_AS_DOUBLE)
     widest = "CASE WHEN {c} = 0 THEN NULL WHEN {c} <> ROUND({c}, 14 - FLOOR(LOG(10, ABS({c})))) THEN 1 END"
     return _reading(
         LogicalType(Kind.FLOAT),
+        select=_AS_DOUBLE,
         notes=(f"FLOAT({bits}) holds up to {-(-bits * 30103 // 100000)} digits; kept as a double",),
         checks=(
             FitCheck(
