@@ -465,7 +465,7 @@ def test_a_changed_value_in_the_lake_is_named_by_key_and_column(
     assert _differences(_alignment(meta)) == {("changed", str(key), column)}, what
 
 
-# --- floats: the IEEE-754 bits of every double, split by arithmetic in SQL ---------------------
+# --- floats: the IEEE-754 bits of every double, read from a point's well-known binary -----------
 
 MAX_DOUBLE = 1.7976931348623157e308
 MIN_NORMAL = 2.2250738585072014e-308

@@ -27,6 +27,7 @@ from lakeshift.engines import postgres as postgres_module
 from lakeshift.engines.base import Column, Scope
 from lakeshift.engines.connect import connect_source, open_lake
 from lakeshift.engines.postgres import PostgresEngine, period_range
+from lakeshift.engines.postgres_session import _settings_sql
 from lakeshift.engines.postgres_types import PgType, column_reading, to_logical_array
 from lakeshift.errors import (
     ConfigError,
@@ -525,3 +526,11 @@ def test_closing_the_arrow_connection_during_a_read_ends_its_backend(
             break
         time.sleep(0.1)
     assert alive is None
+
+
+def test_settings_an_older_server_does_not_know_are_not_sent() -> None:
+    """`SET jit` fails on PostgreSQL 10, where the parameter does not exist."""
+    assert "SET jit = 'off'" in _settings_sql(150000)
+    assert "SET jit = 'off'" not in _settings_sql(100023)
+    assert "SET jit = 'off'" not in _settings_sql(None)
+    assert "SET TimeZone = 'UTC'" in _settings_sql(100023)

@@ -574,6 +574,20 @@ def test_float_canonical_text_matches_python_and_duckdb_on_random_values(
         duck.close()
 
 
+def engine_texts(
+    url: str, logical: LogicalType, precision: str, literals: list[str]
+) -> tuple[str, ...]:
+    """PostgreSQL's canonical texts of timestamp literals."""
+    engine = PostgresEngine(url, LogicalType(Kind.DECIMAL, 38, 10))
+    engine.compare_timestamps_at(precision)
+    casts = [f"CAST('{literal}' AS timestamp)" for literal in literals]
+    try:
+        [row] = engine.query("SELECT " + ", ".join(engine.canonical_sql(c, logical) for c in casts))
+    finally:
+        engine.close()
+    return tuple(row)
+
+
 def _random_datetimes(count: int, seed: int) -> list[datetime]:
     """Years 1 to 9999; fractions of every length, zero and with trailing zeros."""
     rng = random.Random(seed)
@@ -617,6 +631,13 @@ def test_timestamp_and_date_text_match_python_and_to_char_on_random_values(
         )
     finally:
         engine.close()
+    bc, ad = engine_texts(
+        postgres_url,
+        naive,
+        precision,
+        ["0001-01-01 00:00:00.123456 BC", "0001-01-01 00:00:00.123456"],
+    )
+    assert bc != ad and "BC" in bc, (bc, ad)  # to_char printed both as year 0001
     for value, (text, zoned_text, old, day) in zip(values, rows, strict=True):
         assert day == value.date().isoformat(), value
         if precision == "millisecond" and value >= datetime(9999, 12, 31, 23, 59, 59, 999500):

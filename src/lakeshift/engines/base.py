@@ -109,7 +109,8 @@ class RowDigest:
 
 @dataclass
 class ColumnStats:
-    """Statistics of one column; min/max are canonical text so engines compare exactly."""
+    """Statistics of one column; min/max are canonical text so engines compare exactly (a
+    float's as the shortest decimal of its bits, just as exact)."""
 
     rows: int
     nulls: int

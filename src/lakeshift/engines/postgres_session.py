@@ -51,6 +51,8 @@ SESSION_SETTINGS = {
     # which a 5M-row pass 1 never won back; statistics ran as fast without it.
     "jit": "off",
 }
+# Settings older servers do not know, with the server_version_num that introduced them
+SETTINGS_SINCE = {"jit": 110000}
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 DEFAULT_CONNECT_TIMEOUT = 10
 # SQLSTATE classes a retry can cure: connection exceptions, operator intervention (shutdown,
@@ -98,8 +100,15 @@ def one_line(error: BaseException) -> str:
     return redact(" ".join(text.split()))
 
 
-def _settings_sql() -> list[str]:
-    return [f"SET {name} = '{value}'" for name, value in SESSION_SETTINGS.items()]
+def _settings_sql(server_version: int | None) -> list[str]:
+    """The SET statements of the pinned settings a server of this version knows (None: only
+    those every version knows)."""
+    return [
+        f"SET {name} = '{value}'"
+        for name, value in SESSION_SETTINGS.items()
+        if name not in SETTINGS_SINCE
+        or (server_version is not None and server_version >= SETTINGS_SINCE[name])
+    ]
 
 
 def open_connection(where: Target) -> psycopg.Connection[Any]:
@@ -108,7 +117,7 @@ def open_connection(where: Target) -> psycopg.Connection[Any]:
         connection = psycopg.connect(where.conninfo, autocommit=True)
     except psycopg.Error as error:
         raise ConfigError(f"cannot connect to {where.display}: {one_line(error)}") from None
-    for statement in _settings_sql():
+    for statement in _settings_sql(connection.info.server_version):
         connection.execute(statement)
     return connection
 
@@ -176,7 +185,7 @@ def open_arrow_connection(where: Target) -> ArrowConnection:
     except adbc_driver_manager.Error as error:
         raise ConfigError(f"cannot connect to {where.display}: {one_line(error)}") from None
     try:
-        for statement in _settings_sql():
+        for statement in _settings_sql(None):  # extraction only copies rows: JIT never runs
             connection.execute(statement)
     except BaseException:
         close_quietly(connection)

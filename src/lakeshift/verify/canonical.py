@@ -30,9 +30,9 @@ is the first 60 bits of the md5 of the UTF-8 row text, as an integer.
 
 Floats compare exactly: two doubles render alike only when they are the same double (or both
 zero, or both NaN), so a value that lost its last bit on the way to the lake is a difference.
-Every engine reads the bits directly (PostgreSQL `float8send`, DuckDB's cast to BIT, Trino's
-`to_ieee754_64`, Oracle's `UTL_RAW.CAST_FROM_BINARY_DOUBLE`) or, where it cannot (MySQL), splits
-the double into exponent and fraction with arithmetic that is exact for every double.
+Every engine reads the bits as they are stored (PostgreSQL `float8send`, DuckDB's cast to BIT,
+Trino's `to_ieee754_64`, Oracle's `UTL_RAW.CAST_FROM_BINARY_DOUBLE`, MySQL the X coordinate of a
+point's well-known binary); nothing is computed on the value.
 """
 
 from __future__ import annotations
