@@ -26,7 +26,7 @@ from lakeshift.verify.canonical import (
     HALF_BITS,
     HALF_MASK,
     TIMESTAMP_PRECISION,
-    readable_float,
+    readable_value,
     split_checksum,
 )
 
@@ -567,20 +567,14 @@ def stats_from_row(
             rows=rows,
             nulls=rows - int(non_null),
             distinct=int(distinct),
-            min=_extreme_text(low, logical),
-            max=_extreme_text(high, logical),
+            min=readable_value(low, logical),
+            max=readable_value(high, logical),
             sum=_sum_text(total, logical),
             mean=_mean_text(total, int(non_null), logical),
             min_length=None if short is None else int(short),
             max_length=None if long is None else int(long),
         )
     return stats
-
-
-def _extreme_text(text: str | None, logical: LogicalType) -> str | None:
-    """MIN or MAX as the results show it: a float's canonical bits as its shortest decimal
-    (still exact, and readable beside the mean and the sum)."""
-    return readable_float(text) if logical.kind is Kind.FLOAT and text is not None else text
 
 
 def _sum_text(total: Any, logical: LogicalType) -> str | None:

@@ -110,7 +110,8 @@ def float_sql(expression: str) -> str:
     -0, `NaN` for every NaN (their bits are not unique, so they are tested first).
 
     `TO_BINARY_DOUBLE` comes first: a BINARY_FLOAT widens exactly, and a NUMBER (`FLOAT(b)`
-    columns) becomes the nearest double, the one the lake holds. The bytes come from
+    columns) becomes a double, the one the lake holds (`oracle_types` extracts such columns
+    through the same conversion). The bytes come from
     `UTL_RAW.CAST_FROM_BINARY_DOUBLE` with the endianness written as the literal 1
     (`UTL_RAW.BIG_ENDIAN`: SQL cannot read a package constant, ORA-06553 PLS-221).
     """

@@ -93,6 +93,12 @@ def readable_float(text: str) -> str:
     return repr(value)
 
 
+def readable_value(text: str | None, logical: LogicalType) -> str | None:
+    """A column's canonical text as results show it: a float's bits as `readable_float`, any
+    other type's text as it is."""
+    return readable_float(text) if logical.kind is Kind.FLOAT and text is not None else text
+
+
 def canonical_decimal(value: Decimal | int | float, scale: int) -> str:
     number = (
         value

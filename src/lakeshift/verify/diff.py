@@ -28,8 +28,8 @@ from typing import Any, Generic, TypeVar
 
 from lakeshift.engines.base import Engine, GroupSum, GroupSums, RowDigest, RowPlan, Scope
 from lakeshift.errors import TerminalError
-from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import readable_float, split_canonical
+from lakeshift.types import LogicalType
+from lakeshift.verify.canonical import readable_value, split_canonical
 
 PASS2_ROWS_PER_SCAN = 500_000
 MAX_PASS2_SCANS = 4
@@ -383,7 +383,4 @@ def _name_columns(
 def _display(text: str | None, logical: LogicalType) -> str | None:
     """A canonical text as a person reads it: strings unescaped, NULL as None, a float's bits
     as the shortest decimal that reads back as the same double."""
-    if text is None:
-        return None
-    value = split_canonical(text)[0]
-    return readable_float(value) if logical.kind is Kind.FLOAT and value is not None else value
+    return None if text is None else readable_value(split_canonical(text)[0], logical)
