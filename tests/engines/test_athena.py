@@ -21,6 +21,7 @@ import duckdb
 import pytest
 import sqlglot
 from pyathena.error import OperationalError
+from sqlglot import exp
 
 from lakeshift.engines.athena import (
     AthenaEngine,
@@ -32,7 +33,7 @@ from lakeshift.errors import TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import CatalogTable
 from lakeshift.types import LogicalType
-from lakeshift.verify.canonical import canonical_value, hash60, join_canonical
+from lakeshift.verify.canonical import canonical_value, hash60, integer_key_bucket, join_canonical
 
 GOLDEN = Path(__file__).parent / "golden" / "athena"
 SCANNED_PER_QUERY = 4096
@@ -138,8 +139,17 @@ class _DuckDBAsAthena:
 
 
 def to_duckdb(sql: str) -> str:
-    """Athena SQL as DuckDB runs it: sqlglot's transpilation."""
-    return sqlglot.transpile(sql, read="athena", write="duckdb")[0]
+    """Athena SQL as DuckDB runs it: sqlglot's transpilation.
+
+    Trino divides an integer by an integer into an integer (truncated toward zero); sqlglot,
+    not knowing the column's type, would keep DuckDB's `/`, which divides into a DOUBLE. The
+    only divisions lakeshift writes by an integer literal are of integer keys: DuckDB's `//`.
+    """
+    tree = sqlglot.parse_one(sql, read="athena")
+    for division in list(tree.find_all(exp.Div)):
+        if division.expression.is_int:
+            division.replace(exp.IntDiv(this=division.this, expression=division.expression))
+    return tree.sql("duckdb")
 
 
 class _Cursor:
@@ -196,7 +206,7 @@ def _reference_groups(buckets: int) -> dict[tuple[str | None, int], GroupSum]:
     for row in ROWS:
         texts = _reference_texts(row)
         period = texts[7][:7] if texts[7] else None
-        group = counts[(period, row[0] % buckets)]  # a single integer key is its own spread
+        group = counts[(period, integer_key_bucket(row[0], buckets))]
         group[0] += 1
         group[1] += hash60(join_canonical(texts))
     return {g: GroupSum(c, s) for g, (c, s) in counts.items()}

@@ -466,7 +466,7 @@ def test_timestamptz_periods_are_utc(
 
 
 def _canonical_rows(engine: Any, table_sql: str, columns: list[Column]) -> dict[int, list[Any]]:
-    texts = ", ".join(engine.canonical_sql(engine.quote(c.name), c.logical) for c in columns)
+    texts = ", ".join(engine.column_canonical_sql(c, c.logical) for c in columns)
     return {row[0]: list(row[1:]) for row in engine.query(f'SELECT "id", {texts} FROM {table_sql}')}
 
 
@@ -509,6 +509,45 @@ def test_canonical_text_agrees_across_postgres_python_and_duckdb(
     assert text(1, "dt") == "0001-01-01" and text(5, "ts") == "9999-12-31 23:59:59.999999"
     assert text(9, "tz") == "2024-02-01 01:30:00.000000"
     assert text(1, "ta") == '{"a,b","c\\\\"d\\|e",NULL}'
+
+
+def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url: str) -> None:
+    """text and varchar columns are escaped as they are; char(n) and a domain keep `concat`
+    (a cast would trim char(n)'s padding): all four give the same canonical text."""
+    values = [None, "", "NULL", "a|b", "a\\b", "\\|", "|", "tail  ", "😀"]
+    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
+    table = f"lakeshift_texts_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"CREATE DOMAIN {table}_d AS text")
+            admin.execute(
+                f"CREATE TABLE {table} (id int, t text, v varchar(10), c char(6), d {table}_d)"
+            )
+            admin.execute(
+                f"INSERT INTO {table} SELECT i, x, x, x, x FROM unnest(%s::text[]) "
+                "WITH ORDINALITY AS u(x, i)",
+                [values],
+            )
+        columns = {c.name: c for c in engine.columns(f"public.{table}")}
+        rendered = {
+            name: engine.column_canonical_sql(columns[name], columns[name].logical)
+            for name in "tvcd"
+        }
+        assert "concat" not in rendered["t"] and "concat" not in rendered["v"]
+        assert "concat" in rendered["c"] and "concat" in rendered["d"]
+        rows = engine.query(f"SELECT {', '.join(rendered.values())} FROM {table} ORDER BY id")
+    finally:
+        engine.close()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP TABLE IF EXISTS {table}")
+            admin.execute(f"DROP DOMAIN IF EXISTS {table}_d")
+    string = LogicalType(Kind.STRING)
+    for value, (t, v, c, d) in zip(values, rows, strict=True):
+        expected = canonical_value(value, string)
+        assert (t, v, d) == (expected,) * 3, value
+        padded = None if value is None else value.ljust(6)
+        assert c == canonical_value(padded, string), value
+    assert rows[3][0] == "a\\|b" and rows[4][0] == "a\\\\b" and rows[0][0] is None
 
 
 def _random_doubles(count: int, seed: int) -> list[float]:

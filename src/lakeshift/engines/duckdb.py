@@ -75,6 +75,9 @@ class DuckDBEngine(SqlEngine):
         self._ensure_view(table)
         return self.quote(table)
 
+    def div_sql(self, expression: str, divisor: int) -> str:
+        return f"(({expression}) // {divisor})"  # `/` divides integers into a DOUBLE
+
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         kind = logical.kind
         if kind is Kind.INTEGER:
@@ -84,10 +87,11 @@ class DuckDBEngine(SqlEngine):
         if kind is Kind.FLOAT:
             value = f"CAST({expression} AS DOUBLE)"
             return (
-                # A DOUBLE cast to BIT is its 64 IEEE-754 bits, most significant first.
+                # A DOUBLE cast to BIT is its 64 IEEE-754 bits, most significant first; as a
+                # BLOB, their 8 bytes in that order, whose hex is a third cheaper than printf's.
                 f"CASE WHEN {value} IS NULL THEN NULL WHEN isnan({value}) THEN 'NaN' "
                 f"WHEN {value} = 0 THEN '0' "
-                f"ELSE printf('%016x', CAST(CAST({value} AS BIT) AS UBIGINT)) END"
+                f"ELSE lower(hex(CAST(CAST({value} AS BIT) AS BLOB))) END"
             )
         if kind is Kind.BOOLEAN:
             return f"CAST(CAST({expression} AS INTEGER) AS VARCHAR)"

@@ -352,6 +352,9 @@ class MySQLEngine(SqlEngine, SourceEngine):
         self._read_snapshot(table)
         return ".".join(self.quote(part) for part in self._split(table))
 
+    def div_sql(self, expression: str, divisor: int) -> str:
+        return f"(({expression}) DIV {divisor})"  # `/` divides integers into a DECIMAL
+
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         if logical.kind is Kind.TIMESTAMP:
             expression = self.at_common_precision(expression)

@@ -431,6 +431,9 @@ class OracleEngine(SqlEngine, SourceEngine):
         """Oracle has no `%` operator; MOD takes the dividend's sign like the others."""
         return f"MOD({expression}, {divisor})"
 
+    def div_sql(self, expression: str, divisor: int) -> str:
+        return f"TRUNC(({expression}) / {divisor})"  # NUMBER division is exact before TRUNC
+
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
         self._require_supported(scope.table, plan.columns)

