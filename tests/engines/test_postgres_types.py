@@ -512,42 +512,59 @@ def test_canonical_text_agrees_across_postgres_python_and_duckdb(
 
 
 def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url: str) -> None:
-    """text and varchar columns are escaped as they are; char(n) and a domain keep `concat`
-    (a cast would trim char(n)'s padding): all four give the same canonical text."""
-    values = [None, "", "NULL", "a|b", "a\\b", "\\|", "|", "tail  ", "😀"]
+    """text and varchar columns are escaped as they are; char(n), a domain and arrays of text
+    keep `concat` (a cast would trim char(n)'s padding; `replace` takes no array): all give the
+    canonical text of what the lake holds, and so does a nondeterministic collation, whose text
+    `replace` would refuse to search."""
+    values = [None, "", "NULL", "a|b", "a\\b", "\\|", "|", "tail  ", "😀", "Ab"]
     engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
     table = f"lakeshift_texts_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"CREATE DOMAIN {table}_d AS text")
             admin.execute(
-                f"CREATE TABLE {table} (id int, t text, v varchar(10), c char(6), d {table}_d)"
+                f"CREATE COLLATION {table}_ci "
+                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
             )
             admin.execute(
-                f"INSERT INTO {table} SELECT i, x, x, x, x FROM unnest(%s::text[]) "
-                "WITH ORDINALITY AS u(x, i)",
+                f"CREATE TABLE {table} (id int, t text, v varchar(10), c char(6), d {table}_d, "
+                f"n text COLLATE {table}_ci, va varchar(10)[], ta text[])"
+            )
+            admin.execute(
+                f"INSERT INTO {table} SELECT i, x, x, x, x, x, "
+                "CASE WHEN x IS NOT NULL THEN ARRAY[x, NULL] END, "
+                "CASE WHEN x IS NOT NULL THEN ARRAY[x] END "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS u(x, i)",
                 [values],
             )
         columns = {c.name: c for c in engine.columns(f"public.{table}")}
+        names = ["t", "v", "c", "d", "n", "va", "ta"]
         rendered = {
             name: engine.column_canonical_sql(columns[name], columns[name].logical)
-            for name in "tvcd"
+            for name in names
         }
         assert "concat" not in rendered["t"] and "concat" not in rendered["v"]
-        assert "concat" in rendered["c"] and "concat" in rendered["d"]
-        rows = engine.query(f"SELECT {', '.join(rendered.values())} FROM {table} ORDER BY id")
+        assert all("concat" in rendered[name] for name in ("c", "d", "va", "ta"))
+        rows = engine.query(
+            f"SELECT {', '.join(rendered.values())}, concat(va), concat(ta) "
+            f"FROM {table} ORDER BY id"
+        )
     finally:
         engine.close()
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"DROP TABLE IF EXISTS {table}")
             admin.execute(f"DROP DOMAIN IF EXISTS {table}_d")
+            admin.execute(f"DROP COLLATION IF EXISTS {table}_ci")
     string = LogicalType(Kind.STRING)
-    for value, (t, v, c, d) in zip(values, rows, strict=True):
+    for value, (t, v, c, d, n, va, ta, va_text, ta_text) in zip(values, rows, strict=True):
         expected = canonical_value(value, string)
-        assert (t, v, d) == (expected,) * 3, value
+        assert (t, v, d, n) == (expected,) * 4, value
         padded = None if value is None else value.ljust(6)
         assert c == canonical_value(padded, string), value
+        arrays = (None, None) if value is None else (va_text, ta_text)
+        assert (va, ta) == tuple(canonical_value(a, string) for a in arrays), value
     assert rows[3][0] == "a\\|b" and rows[4][0] == "a\\\\b" and rows[0][0] is None
+    assert rows[3][6] == "{a\\|b}"  # the array's own text, escaped
 
 
 def _random_doubles(count: int, seed: int) -> list[float]:

@@ -12,6 +12,7 @@ row), inside the table's exported snapshot. Canonical text is rendered in SQL so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
@@ -143,13 +144,20 @@ def iso_timestamp_sql(value: str) -> str:
 
 
 def escaped_text_sql(text: str) -> str:
-    """Backslashes and bars escaped, so that joined columns stay apart (NULL stays NULL)."""
-    return f"replace(replace({text}, '\\', '\\\\'), '|', '\\|')"
+    """Backslashes and bars escaped, so that joined columns stay apart (NULL stays NULL).
+
+    `COLLATE "C"` lets `replace` search text of a nondeterministic collation, which it refuses
+    otherwise; the text itself is unchanged."""
+    return f"replace(replace(({text}) COLLATE \"C\", '\\', '\\\\'), '|', '\\|')"
+
+
+_PLAIN_TEXT = re.compile(r"text|character varying(\(\d+\))?")
 
 
 def plain_text(declared: str) -> bool:
-    """Whether a column declared so holds text already, with nothing to keep from `concat`."""
-    return declared == "text" or declared.startswith("character varying")
+    """Whether a column declared so holds text already, with nothing to keep from `concat`
+    (arrays of text, `char(n)` and domains do: their output text, padding, base type)."""
+    return _PLAIN_TEXT.fullmatch(declared) is not None
 
 
 def float_canonical_sql(value: str) -> str:
@@ -513,7 +521,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
             value = f"CAST({name} AS integer)"
             return value, lambda aggregate: f"CAST({aggregate}({value}) AS text)"
         if logical.kind is Kind.BINARY:
-            value = f"encode({name}, 'hex') COLLATE \"C\""  # hex text orders as the bytes do
+            value = f"encode({name}, 'hex')"  # hex text orders as the bytes do
             return value, lambda aggregate: f"{aggregate}({value})"
         if logical.kind is Kind.STRING:
             value = f'({text_sql(name)}) COLLATE "C"'
