@@ -316,6 +316,22 @@ def test_golden_row_hashes() -> None:
     check_golden("row_hashes", connection.calls[start:])
 
 
+def test_a_number_with_more_decimals_than_the_lake_keeps_is_not_rounded_into_its_text() -> None:
+    """NUMBER without a scale renders a value with more decimals than the lake's scale as
+    TO_CHAR(x), never rounded to the lake's text; a declared scale that fits needs no test.
+    (The same rule runs live on PostgreSQL in test_postgres_types.)"""
+    engine = engine_for(FakeConnection(rules()))
+    decimal = LogicalType(Kind.DECIMAL, 38, 10)
+    loose = engine.column_canonical_sql(Column("N", "NUMBER", decimal), decimal)
+    fitting = engine.column_canonical_sql(Column("A", "NUMBER(12,2)", decimal), decimal)
+    wide = engine.column_canonical_sql(Column("W", "NUMBER(20,12)", decimal), decimal)
+    assert loose.startswith('CASE WHEN "N" <> ROUND("N", 10) THEN TO_CHAR("N") ELSE TO_CHAR("N", ')
+    assert wide.startswith('CASE WHEN "W" <> ROUND("W", 10) THEN TO_CHAR("W") ELSE ')
+    assert "ROUND" not in fitting
+    for text in (loose, fitting, wide):
+        assert_oracle_sql(f"SELECT {text} FROM T")
+
+
 def test_golden_extraction_and_checks() -> None:
     zeros = ("COUNT(CASE", lambda sql: [(Decimal(0),) * sql.count("COUNT(CASE")])
     connection = FakeConnection([zeros, *rules()])

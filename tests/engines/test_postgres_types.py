@@ -567,6 +567,44 @@ def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url:
     assert rows[3][6] == "{a\\|b}"  # the array's own text, escaped
 
 
+def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into_a_match(
+    postgres_url: str,
+) -> None:
+    """The lake keeps an unconstrained numeric at scale 10 and the upload refuses more
+    decimals; a source value changed afterwards to 2.00000000001 must not render as the
+    lake's 2.0000000000. A declared scale that fits needs no test (and costs none)."""
+    values = ["2.00000000001", "3", None, "2.000000000000", "-1.5", "-0.00000000004"]
+    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
+    table = f"lakeshift_numeric_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"CREATE TABLE {table} (id int, n numeric, f numeric(12,2))")
+            admin.execute(
+                f"INSERT INTO {table} SELECT i, x, round(x, 2) FROM unnest(%s::numeric[]) "
+                "WITH ORDINALITY AS u(x, i)",
+                [values],
+            )
+        columns = {c.name: c for c in engine.columns(f"public.{table}")}
+        decimal = LogicalType(Kind.DECIMAL, 38, 10)
+        loose = engine.column_canonical_sql(columns["n"], decimal)
+        fitting = engine.column_canonical_sql(columns["f"], decimal)
+        assert "round" in loose and "round" not in fitting
+        rows = engine.query(f"SELECT {loose}, {fitting} FROM {table} ORDER BY id")
+    finally:
+        engine.close()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP TABLE IF EXISTS {table}")
+    assert [r[0] for r in rows] == [
+        "2.00000000001",
+        "3.0000000000",
+        None,
+        "2.0000000000",
+        "-1.5000000000",
+        "-0.00000000004",
+    ]
+    assert [r[1] for r in rows][:2] == ["2.0000000000", "3.0000000000"]
+
+
 def _random_doubles(count: int, seed: int) -> list[float]:
     rng = random.Random(seed)
     special = [

@@ -274,6 +274,19 @@ def test_a_failed_upload_is_a_failure_with_its_reason() -> None:
     assert "ORA-01555" in reason
 
 
+@pytest.mark.parametrize("verdict", ["match", "mismatch"])
+def test_align_results_of_an_earlier_batch_prove_nothing(verdict: str) -> None:
+    """A later upload replaced what align read: the table is not verified, so the report
+    cannot sign it off (it said "match" before, naming the stale batch only in a note)."""
+    upload = ({"batch_id": "b2"}, {"status": "uploaded"})
+    align = {"status": verdict, "batch_id": "b1"}
+    status, reason = table_status(TableArtifacts(upload=upload, attempt=upload, align=align))
+    assert status == "not_run"
+    assert "batch b1" in reason and "batch b2" in reason
+    current = {"status": verdict, "batch_id": "b2"}
+    assert table_status(TableArtifacts(upload=upload, attempt=upload, align=current))[0] == verdict
+
+
 def test_chart_marks_only_the_mismatching_periods() -> None:
     periods = [
         PeriodCount("2024-01", 400, 400, False),

@@ -13,7 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from lakeshift.artifacts import ALIGNMENT_JSON, ANALYSIS_JSON, ANALYSIS_PICKLE, read_pickle
+from lakeshift.artifacts import (
+    ALIGNMENT_JSON,
+    ANALYSIS_JSON,
+    ANALYSIS_PICKLE,
+    read_pickle,
+    stats_comparison_name,
+)
 from lakeshift.cli import app
 from lakeshift.errors import ConfigError
 from lakeshift.project import load_project
@@ -340,6 +346,53 @@ def test_a_null_in_an_integer_key_is_compared_not_a_crash(
     pq.write_table(table.set_column(1, "label", pa.array(labels)), lake_file)
     compare(project)
     assert [o.status for o in align(project)] == ["mismatch"]
+
+
+def test_a_changed_key_fails_the_statistics_level_though_keys_are_never_excluded(
+    tmp_path: Path, make_project: Any
+) -> None:
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute("CREATE TABLE refs (ref_id INTEGER PRIMARY KEY, label TEXT)")
+    connection.executemany("INSERT INTO refs VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "c")])
+    connection.commit()
+    connection.close()
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.refs", "key_columns": "ref_id"}],
+    )
+    project = load_project(meta)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (meta.parent / "lake").rglob("*.parquet")
+    table = pq.read_table(lake_file)
+    keys = [4 if v == 3 else v for v in table.column("ref_id").to_pylist()]
+    pq.write_table(table.set_column(0, "ref_id", pa.array(keys, pa.int64())), lake_file)
+    compare(project)
+    assert [o.status for o in align(project)] == ["mismatch"]
+    entry = _alignment(meta)["main.refs"]
+    assert entry["levels"]["statistics"] is False and entry["levels"]["values"] is False
+    assert entry["columns_excluded"] == []  # the key is still compared, not excluded
+    assert entry["values"]["missing"] == 1 and entry["values"]["extra"] == 1
+
+
+def test_sqlite_text_with_a_nul_has_its_whole_length(tmp_path: Path, make_project: Any) -> None:
+    """SQLite's length() stops at a NUL, DuckDB's does not: the statistics must still match."""
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    connection.executemany(
+        "INSERT INTO notes VALUES (?, ?)", [(1, "a\x00bcdefgh"), (2, "é\x00"), (3, "plain")]
+    )
+    connection.commit()
+    connection.close()
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.notes", "key_columns": "id"}],
+    )
+    project = load_project(meta)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    stats = json.loads((meta.parent / "output" / stats_comparison_name("notes")).read_text())
+    body = next(c for c in stats["columns"] if c["column"] == "body")
+    assert body["source"]["max_length"] == body["target"]["max_length"] == 9
+    assert body["source"]["min_length"] == 2
 
 
 def test_sqlite_statistics_are_of_values_not_of_their_spelling(

@@ -174,6 +174,23 @@ def test_decimal_text_is_fixed_point_and_reads_back_to_the_value(value: Decimal)
     assert not text.startswith("-") or value < 0
 
 
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=12, min_value=-(10**6), max_value=10**6
+    )
+)
+def test_a_decimal_with_more_places_than_the_scale_keeps_them_all(value: Decimal) -> None:
+    """Never rounded into the text of another value at that scale: the source may have changed
+    after an upload that refused such values."""
+    text = canonical_decimal(value, 6)
+    assert Decimal(text) == value
+    if value != value.quantize(Decimal("0.000001")):
+        assert len(text.split(".")[1]) > 6
+        assert text != canonical_decimal(value.quantize(Decimal("0.000001")), 6)
+    assert canonical_decimal(Decimal("2.00000000001"), 10) == "2.00000000001"
+    assert canonical_decimal(Decimal("2.000000000000"), 10) == "2.0000000000"
+
+
 # joined rows
 
 

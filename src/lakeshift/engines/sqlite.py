@@ -150,6 +150,11 @@ class _ExactSum:
         return format(total, "f")
 
 
+def _length(value: str | bytes | None) -> int | None:
+    """Characters of a text (bytes of a blob), NULs included."""
+    return None if value is None else len(value)
+
+
 class SQLiteEngine(SqlEngine, SourceEngine):
     capabilities = CAPABILITIES
 
@@ -165,6 +170,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         for arguments in (2, 3):  # the third: the precision timestamps compare at
             self.connection.create_function("ls_canon", arguments, _canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
+        self.connection.create_function("ls_length", 1, _length, deterministic=True)
         for arguments in (3, 4):
             self.connection.create_function("ls_period", arguments, _period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
@@ -191,6 +197,13 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return f"CASE WHEN {expression} IS NULL THEN NULL WHEN {test} THEN {text} ELSE {slow} END"
 
     materialize_hint = "MATERIALIZED "
+
+    def length_sql(self, expression: str) -> str:
+        # SQLite's length() stops at the first NUL of a text; the lake counts every character.
+        return (
+            f"CASE WHEN instr({expression}, char(0)) > 0 THEN ls_length({expression}) "
+            f"ELSE length({expression}) END"
+        )
 
     def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
         """Statistics of the values, not of how SQLite stored them.

@@ -132,6 +132,13 @@ def table_status(found: TableArtifacts) -> tuple[str, str]:
         status = found.align.get("status", "error")
         if status == "skipped" and upload_failed and found.upload is None:
             return "error", failure
+        verified, latest = found.align.get("batch_id"), _latest_batch(found)
+        if status in {"match", "mismatch"} and verified and latest and verified != latest:
+            # The lake now holds a later upload, which align never read: nothing is proven.
+            return "not_run", (
+                f"align verified batch {verified}, but the latest upload is batch {latest}: "
+                "rerun compare and align"
+            )
         reason = found.align.get("reason") or "; ".join(found.align.get("mismatches") or [])
         return (status if status in KNOWN_STATUSES else "error"), reason
     for entry in (found.stats, found.analysis):
@@ -182,6 +189,10 @@ def _problems(found: TableArtifacts) -> list[str]:
         if entry and entry.get("mismatches"):
             return [str(line) for line in entry["mismatches"]]
     return []
+
+
+def _latest_batch(found: TableArtifacts) -> str | None:
+    return found.upload[0].get("batch_id") if found.upload else None
 
 
 def _stale_notes(found: TableArtifacts) -> list[str]:

@@ -152,7 +152,9 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         # compare equal: rendering both in one type could have rounded the difference away.
         "schema": not pair.missing_in_lake and not pair.type_mismatches,
         "counts": not excluded_periods and diff.rows_source == diff.rows_target,
-        "statistics": not excluded_columns,
+        # Key columns are never excluded (rows are compared by them), but their statistics
+        # count here: a key changed in the lake fails this level too.
+        "statistics": all(s["match"] for s in stats),
         # Any mismatching group fails, even if pass 2 could not name a row (e.g. the source
         # changed between the scans): the listing may be partial, the verdict never is.
         "values": diff.groups_mismatched == 0,

@@ -106,6 +106,12 @@ def canonical_decimal(value: Decimal | int | float, scale: int) -> str:
         if isinstance(value, Decimal)
         else Decimal(repr(value) if isinstance(value, float) else value)
     )
+    _, digits, exponent = number.as_tuple()
+    beyond = -exponent - scale if isinstance(exponent, int) else 0
+    if beyond > 0 and any(digits[-beyond:]):
+        # More decimals than the lake keeps (the upload refuses such a value; the source may
+        # have changed since): shown exactly, so it can never round into the lake's text.
+        return format(number, "f")
     # The default context keeps 28 digits, fewer than a decimal(38,s) holds: size it to the value.
     exact = Context(prec=max(number.adjusted(), 0) + max(scale, 0) + 2)
     if scale <= 0:
