@@ -17,6 +17,7 @@ from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
+from lakeshift.lake.file_schema import check_file_schemas
 from lakeshift.types import Kind, LogicalType
 
 CAPABILITIES = Capabilities(
@@ -159,6 +160,7 @@ class DuckDBEngine(SqlEngine):
             raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
         storage = self.catalog.storage
         files, globs = self._data_files(entry)
+        check_file_schemas(storage, entry, files)  # a reader would cast a foreign file silently
         if files and storage.s3_location is not None:
             body = f"SELECT * FROM {self._register_dataset(table, entry, files)}"
         elif files:

@@ -20,6 +20,7 @@ from lakeshift.engines.base import GroupSum, GroupSums, RowPlan, Scope
 from lakeshift.engines.duckdb import DuckDBEngine
 from lakeshift.errors import TerminalError
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
+from lakeshift.lake.file_schema import check_file_schemas
 from lakeshift.lake.storage import LakeStorage
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def cluster_bucket_checksums(
 
     storage = open_lake(migration)
     files = data_files(storage, entry)
+    check_file_schemas(storage, entry, files)  # each worker would cast a foreign file silently
     run = uuid.uuid4().hex  # keys of an earlier call must not hand back its results
     futures = [
         client.submit(
