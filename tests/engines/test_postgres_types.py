@@ -12,7 +12,8 @@ import math
 import random
 import struct
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -511,37 +512,49 @@ def test_canonical_text_agrees_across_postgres_python_and_duckdb(
     assert text(1, "ta") == '{"a,b","c\\\\"d\\|e",NULL}'
 
 
+@contextmanager
+def _scratch_table(
+    postgres_url: str, ddl: list[str], insert: str, values: list[Any], drops: Sequence[str] = ()
+) -> Iterator[tuple[PostgresEngine, dict[str, Column], str]]:
+    """A fresh table made by `ddl` ({t} is its name) and filled by `insert` from
+    `values`, with an engine and its columns; dropped after, then whatever `drops` name."""
+    table = f"lakeshift_scratch_{uuid.uuid4().hex[:8]}"
+    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            for statement in ddl:
+                admin.execute(statement.format(t=table))
+            admin.execute(insert.format(t=table), [values])
+        yield engine, {c.name: c for c in engine.columns(f"public.{table}")}, table
+    finally:
+        engine.close()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in drops:
+                admin.execute(statement.format(t=table))
+
+
 def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url: str) -> None:
     """text and varchar columns are escaped as they are; char(n), a domain and arrays of text
     keep `concat` (a cast would trim char(n)'s padding; `replace` takes no array): all give the
     canonical text of what the lake holds, and so does a nondeterministic collation, whose text
     `replace` would refuse to search."""
     values = [None, "", "NULL", "a|b", "a\\b", "\\|", "|", "tail  ", "😀", "Ab"]
-    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
-    table = f"lakeshift_texts_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"CREATE DOMAIN {table}_d AS text")
-            admin.execute(
-                f"CREATE COLLATION {table}_ci "
-                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
-            )
-            admin.execute(
-                f"CREATE TABLE {table} (id int, t text, v varchar(10), c char(6), d {table}_d, "
-                f"n text COLLATE {table}_ci, va varchar(10)[], ta text[])"
-            )
-            admin.execute(
-                f"INSERT INTO {table} SELECT i, x, x, x, x, x, "
-                "CASE WHEN x IS NOT NULL THEN ARRAY[x, NULL] END, "
-                "CASE WHEN x IS NOT NULL THEN ARRAY[x] END "
-                "FROM unnest(%s::text[]) WITH ORDINALITY AS u(x, i)",
-                [values],
-            )
-        columns = {c.name: c for c in engine.columns(f"public.{table}")}
-        names = ["t", "v", "c", "d", "n", "va", "ta"]
+    ddl = [
+        "CREATE DOMAIN {t}_d AS text",
+        "CREATE COLLATION {t}_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        "CREATE TABLE {t} (id int, t text, v varchar(10), c char(6), d {t}_d, "
+        "n text COLLATE {t}_ci, va varchar(10)[], ta text[])",
+    ]
+    insert = (
+        "INSERT INTO {t} SELECT i, x, x, x, x, x, CASE WHEN x IS NOT NULL THEN ARRAY[x, NULL] END, "
+        "CASE WHEN x IS NOT NULL THEN ARRAY[x] END FROM unnest(%s::text[]) WITH ORDINALITY AS u(x, i)"
+    )
+    drops = ["DROP DOMAIN IF EXISTS {t}_d", "DROP COLLATION IF EXISTS {t}_ci"]
+    with _scratch_table(postgres_url, ddl, insert, values, drops) as (engine, columns, table):
         rendered = {
             name: engine.column_canonical_sql(columns[name], columns[name].logical)
-            for name in names
+            for name in ["t", "v", "c", "d", "n", "va", "ta"]
         }
         assert "concat" not in rendered["t"] and "concat" not in rendered["v"]
         assert all("concat" in rendered[name] for name in ("c", "d", "va", "ta"))
@@ -549,12 +562,6 @@ def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url:
             f"SELECT {', '.join(rendered.values())}, concat(va), concat(ta) "
             f"FROM {table} ORDER BY id"
         )
-    finally:
-        engine.close()
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP TABLE IF EXISTS {table}")
-            admin.execute(f"DROP DOMAIN IF EXISTS {table}_d")
-            admin.execute(f"DROP COLLATION IF EXISTS {table}_ci")
     string = LogicalType(Kind.STRING)
     for value, (t, v, c, d, n, va, ta, va_text, ta_text) in zip(values, rows, strict=True):
         expected = canonical_value(value, string)
@@ -574,26 +581,17 @@ def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into
     decimals; a source value changed afterwards to 2.00000000001 must not render as the
     lake's 2.0000000000. A declared scale that fits needs no test (and costs none)."""
     values = ["2.00000000001", "3", None, "2.000000000000", "-1.5", "-0.00000000004"]
-    engine = PostgresEngine(postgres_url, LogicalType(Kind.DECIMAL, 38, 10))
-    table = f"lakeshift_numeric_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"CREATE TABLE {table} (id int, n numeric, f numeric(12,2))")
-            admin.execute(
-                f"INSERT INTO {table} SELECT i, x, round(x, 2) FROM unnest(%s::numeric[]) "
-                "WITH ORDINALITY AS u(x, i)",
-                [values],
-            )
-        columns = {c.name: c for c in engine.columns(f"public.{table}")}
+    ddl = ["CREATE TABLE {t} (id int, n numeric, f numeric(12,2))"]
+    insert = (
+        "INSERT INTO {t} SELECT i, x, round(x, 2) "
+        "FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, i)"
+    )
+    with _scratch_table(postgres_url, ddl, insert, values) as (engine, columns, table):
         decimal = LogicalType(Kind.DECIMAL, 38, 10)
         loose = engine.column_canonical_sql(columns["n"], decimal)
         fitting = engine.column_canonical_sql(columns["f"], decimal)
         assert "round" in loose and "round" not in fitting
         rows = engine.query(f"SELECT {loose}, {fitting} FROM {table} ORDER BY id")
-    finally:
-        engine.close()
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP TABLE IF EXISTS {table}")
     assert [r[0] for r in rows] == [
         "2.00000000001",
         "3.0000000000",

@@ -22,7 +22,7 @@ from lakeshift.artifacts import (
 )
 from lakeshift.cli import app
 from lakeshift.errors import ConfigError
-from lakeshift.project import load_project
+from lakeshift.project import Project, load_project
 from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
@@ -326,21 +326,38 @@ def test_a_source_type_changed_after_upload_fails_the_schema_level(orders_projec
     assert any("placed_at" in problem for problem in entry["type_mismatches"])
 
 
-def test_a_null_in_an_integer_key_is_compared_not_a_crash(
-    tmp_path: Path, make_project: Any
-) -> None:
+def _sqlite_project(
+    tmp_path: Path, make_project: Any, ddl: str, rows: list[tuple[Any, ...]], key: str
+) -> tuple[Project, Path]:
+    """A SQLite source of one table (`ddl`, then `rows`), uploaded and proven equal; returns
+    the project and its only lake file."""
     connection = sqlite3.connect(tmp_path / "source.db")
-    connection.execute("CREATE TABLE refs (ref_id INTEGER, label TEXT)")
-    connection.executemany("INSERT INTO refs VALUES (?, ?)", [(None, "orphan"), (1, "a"), (2, "b")])
+    connection.execute(ddl)
+    table = ddl.split()[2]
+    marks = ", ".join("?" * len(rows[0]))
+    connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     connection.commit()
     connection.close()
     meta = make_project(
         f"sqlite:///{tmp_path / 'source.db'}",
-        [{"source_table": "main.refs", "key_columns": "ref_id"}],
+        [{"source_table": f"main.{table}", "key_columns": key}],
     )
     project = load_project(meta)
     assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
     [lake_file] = (meta.parent / "lake").rglob("*.parquet")
+    return project, lake_file
+
+
+def test_a_null_in_an_integer_key_is_compared_not_a_crash(
+    tmp_path: Path, make_project: Any
+) -> None:
+    project, lake_file = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE refs (ref_id INTEGER, label TEXT)",
+        [(None, "orphan"), (1, "a"), (2, "b")],
+        "ref_id",
+    )
     table = pq.read_table(lake_file)
     labels = ["changed" if v == "orphan" else v for v in table.column("label").to_pylist()]
     pq.write_table(table.set_column(1, "label", pa.array(labels)), lake_file)
@@ -351,24 +368,19 @@ def test_a_null_in_an_integer_key_is_compared_not_a_crash(
 def test_a_changed_key_fails_the_statistics_level_though_keys_are_never_excluded(
     tmp_path: Path, make_project: Any
 ) -> None:
-    connection = sqlite3.connect(tmp_path / "source.db")
-    connection.execute("CREATE TABLE refs (ref_id INTEGER PRIMARY KEY, label TEXT)")
-    connection.executemany("INSERT INTO refs VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "c")])
-    connection.commit()
-    connection.close()
-    meta = make_project(
-        f"sqlite:///{tmp_path / 'source.db'}",
-        [{"source_table": "main.refs", "key_columns": "ref_id"}],
+    project, lake_file = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE refs (ref_id INTEGER PRIMARY KEY, label TEXT)",
+        [(1, "a"), (2, "b"), (3, "c")],
+        "ref_id",
     )
-    project = load_project(meta)
-    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
-    [lake_file] = (meta.parent / "lake").rglob("*.parquet")
     table = pq.read_table(lake_file)
     keys = [4 if v == 3 else v for v in table.column("ref_id").to_pylist()]
     pq.write_table(table.set_column(0, "ref_id", pa.array(keys, pa.int64())), lake_file)
     compare(project)
     assert [o.status for o in align(project)] == ["mismatch"]
-    entry = _alignment(meta)["main.refs"]
+    entry = _alignment(project.meta_path)["main.refs"]
     assert entry["levels"]["statistics"] is False and entry["levels"]["values"] is False
     assert entry["columns_excluded"] == []  # the key is still compared, not excluded
     assert entry["values"]["missing"] == 1 and entry["values"]["extra"] == 1
@@ -376,20 +388,14 @@ def test_a_changed_key_fails_the_statistics_level_though_keys_are_never_excluded
 
 def test_sqlite_text_with_a_nul_has_its_whole_length(tmp_path: Path, make_project: Any) -> None:
     """SQLite's length() stops at a NUL, DuckDB's does not: the statistics must still match."""
-    connection = sqlite3.connect(tmp_path / "source.db")
-    connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
-    connection.executemany(
-        "INSERT INTO notes VALUES (?, ?)", [(1, "a\x00bcdefgh"), (2, "é\x00"), (3, "plain")]
+    project, _ = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+        [(1, "a\x00bcdefgh"), (2, "é\x00"), (3, "plain")],
+        "id",
     )
-    connection.commit()
-    connection.close()
-    meta = make_project(
-        f"sqlite:///{tmp_path / 'source.db'}",
-        [{"source_table": "main.notes", "key_columns": "id"}],
-    )
-    project = load_project(meta)
-    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
-    stats = json.loads((meta.parent / "output" / stats_comparison_name("notes")).read_text())
+    stats = json.loads((project.output / stats_comparison_name("notes")).read_text())
     body = next(c for c in stats["columns"] if c["column"] == "body")
     assert body["source"]["max_length"] == body["target"]["max_length"] == 9
     assert body["source"]["min_length"] == 2
