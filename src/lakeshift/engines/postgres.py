@@ -543,7 +543,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
             value = f"CAST({name} AS integer)"
             return value, lambda aggregate: f"CAST({aggregate}({value}) AS text)"
         if logical.kind is Kind.BINARY:
-            value = f"encode({name}, 'hex')"  # hex text orders as the bytes do
+            value = f"encode({name}, 'hex') COLLATE \"C\""  # hex text orders as the bytes do
             return value, lambda aggregate: f"{aggregate}({value})"
         if logical.kind is Kind.STRING:
             value = f'({text_sql(name)}) COLLATE "C"'
