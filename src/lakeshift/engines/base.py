@@ -251,8 +251,27 @@ class SqlEngine(Engine):
         """SQL rendering `expression` as canonical text (NULL stays NULL)."""
 
     def column_canonical_sql(self, column: Column, logical: LogicalType) -> str:
-        """`canonical_sql` of a table's column, which may use what its declared type allows."""
-        return self.canonical_sql(self.quote(column.name), logical)
+        """`canonical_sql` of a table's column, which may use what its declared type allows.
+
+        A decimal column whose declared type may hold more places than the lake keeps renders
+        such a value whole (`exact_number_sql`), never rounded into the lake's text: the upload
+        refuses those values, so only a source changed since holds one."""
+        name = self.quote(column.name)
+        text = self.canonical_sql(name, logical)
+        if logical.kind is Kind.DECIMAL and self.may_exceed_scale(column, logical.scale or 0):
+            return (
+                f"CASE WHEN {name} <> ROUND({name}, {logical.scale or 0}) "
+                f"THEN {self.exact_number_sql(name)} ELSE {text} END"
+            )
+        return text
+
+    def may_exceed_scale(self, column: Column, scale: int) -> bool:
+        """Whether the column's declared type admits more than `scale` decimal places."""
+        return False
+
+    def exact_number_sql(self, expression: str) -> str:
+        """A number's text with every place it holds."""
+        return f"CAST({expression} AS VARCHAR)"
 
     @abstractmethod
     def hash60_sql(self, text_expression: str) -> str:

@@ -264,22 +264,14 @@ class OracleEngine(SqlEngine, SourceEngine):
         lob = expression in self._lob_binaries
         return oracle_sql.canonical_sql(expression, logical, lob, self.timestamps_at)
 
-    def column_canonical_sql(self, column: Column, logical: LogicalType) -> str:
-        text = super().column_canonical_sql(column, logical)
+    def may_exceed_scale(self, column: Column, scale: int) -> bool:
         declared = OracleType.parse(column.native_type)
-        if logical.kind is Kind.DECIMAL and not (
-            declared.name == "NUMBER"
-            and declared.scale is not None
-            and declared.scale <= (logical.scale or 0)
-        ):
-            # A NUMBER with more decimals than the lake keeps (the upload refused it; the source
-            # may have changed since) keeps them, instead of TO_CHAR rounding it into a match.
-            name = self.quote(column.name)
-            return (
-                f"CASE WHEN {name} <> ROUND({name}, {logical.scale}) "
-                f"THEN TO_CHAR({name}) ELSE {text} END"
-            )
-        return text
+        return not (
+            declared.name == "NUMBER" and declared.scale is not None and declared.scale <= scale
+        )
+
+    def exact_number_sql(self, expression: str) -> str:
+        return f"TO_CHAR({expression})"
 
     def hash60_sql(self, text_expression: str) -> str:
         return oracle_sql.hash60_sql(text_expression)

@@ -196,9 +196,7 @@ def _latest_batch(found: TableArtifacts) -> str | None:
 
 
 def _stale_notes(found: TableArtifacts) -> list[str]:
-    if found.upload is None:
-        return []
-    batch = found.upload[0].get("batch_id")
+    batch = _latest_batch(found)
     notes = []
     for step, entry in (("compare", found.stats), ("align", found.align)):
         recorded = (entry or {}).get("batch_id")
