@@ -666,6 +666,38 @@ def test_fit_warnings_name_column_and_count() -> None:
     assert not any(w.startswith("0 value") for w in warnings)
 
 
+def test_columns_read_through_a_conversion_say_so_for_the_results(tmp_path: Path) -> None:
+    """align lists these beside the precision proven: a FLOAT(126) compares as the double the
+    lake keeps, so a difference in its 16th digit and beyond is not seen."""
+    from lakeshift.engines.duckdb import DuckDBEngine
+    from lakeshift.lake.catalog import LocalCatalog
+    from lakeshift.lake.storage import LakeStorage
+    from lakeshift.steps.align import _precision
+    from lakeshift.steps.pairing import ColumnPair
+    from lakeshift.steps.session import Engines
+
+    engine = engine_for(FakeConnection(rules()))
+    columns = {c.name: c for c in all_types(engine)}
+    assert "kept as a double" in " ".join(engine.conversion_notes(columns["WIDE_FLOAT"]))
+    assert "finer digits are cut" in " ".join(engine.conversion_notes(columns["UPDATED_AT"]))
+    assert "offsets are not kept" in " ".join(engine.conversion_notes(columns["EVENT_AT"]))
+    assert engine.conversion_notes(columns["RATIO"]) == ()  # BINARY_DOUBLE is the lake's double
+
+    pairs = [
+        ColumnPair(columns[n], columns[n], columns[n].logical) for n in ("RATIO", "WIDE_FLOAT")
+    ]
+    storage = LakeStorage.local(tmp_path, "lake")
+    lake = DuckDBEngine(LocalCatalog(storage))
+    try:
+        precision = _precision(Engines(engine, storage, lake), pairs)
+        plain = _precision(Engines(engine, storage, lake), pairs[:1])
+    finally:
+        lake.close()
+    assert list(precision["conversions"]) == ["WIDE_FLOAT"]
+    assert "FLOAT(126)" in precision["conversions"]["WIDE_FLOAT"]
+    assert "conversions" not in plain
+
+
 # --- connections ---------------------------------------------------------------------------------
 def test_url_forms() -> None:
     service = parse_url("oracle://scott:t%40ger@db.example:1521/?service_name=PCDS")

@@ -182,6 +182,23 @@ def test_every_value_is_escaped(drifted: Drifted, tmp_path: Path) -> None:
     assert "<b onmouseover" not in page and "<img" not in page and "<i>" not in page
 
 
+def test_columns_compared_as_converted_are_named_beside_the_precision(
+    drifted: Drifted, tmp_path: Path
+) -> None:
+    output = copy_output(drifted, tmp_path)
+    alignment = json.loads((output / ALIGNMENT_JSON).read_text(encoding="utf-8"))
+    accounts = next(t for t in alignment["tables"] if t["target_table"] == "accounts")
+    accounts["precision"]["conversions"] = {"RATE": "FLOAT(126) holds up to 38 digits; <kept>"}
+    (output / ALIGNMENT_JSON).write_text(json.dumps(alignment), encoding="utf-8")
+    _, body = sections(render_report(output))["accounts"]
+    assert (
+        "compared as the lake keeps them: RATE (FLOAT(126) holds up to 38 digits; &lt;kept&gt;)"
+        in body
+    )
+    assert "conversions" not in body
+    assert "precision proven: timestamp microsecond" in body
+
+
 def test_unicode_values_render_as_themselves(drifted: Drifted, tmp_path: Path) -> None:
     output = copy_output(drifted, tmp_path)
     stats_path = output / stats_comparison_name("accounts")

@@ -214,6 +214,13 @@ class SourceEngine(Engine):
         """Lines about values the lake cannot hold exactly (finer timestamps, wide numbers)."""
         return []
 
+    def conversion_notes(self, column: Column) -> tuple[str, ...]:
+        """What reading this column into the lake changes (a wider source type kept as a double,
+        digits below a microsecond cut, a zone offset dropped). Comparisons render the source
+        value as the lake keeps it, so a difference the conversion erases is not seen: the
+        results list these notes beside the precision proven."""
+        return ()
+
     def use_snapshot(self, table: str, token: str) -> None:
         """Read `table` at a recorded snapshot from now on (engines with flashback only)."""
 

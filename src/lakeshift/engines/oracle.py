@@ -264,6 +264,9 @@ class OracleEngine(SqlEngine, SourceEngine):
         lob = expression in self._lob_binaries
         return oracle_sql.canonical_sql(expression, logical, lob, self.timestamps_at)
 
+    def conversion_notes(self, column: Column) -> tuple[str, ...]:
+        return self._reading(column).notes
+
     def may_exceed_scale(self, column: Column, scale: int) -> bool:
         declared = OracleType.parse(column.native_type)
         return not (

@@ -86,11 +86,17 @@ def _values_line(report: TableReport) -> str:
         f"{number(values.get('extra'))} only in the lake",
         f"{number(values.get('changed'))} changed",
     ]
-    precision = report.precision
+    precision = dict(report.precision)
+    conversions = precision.pop("conversions", None) or {}
     if precision:
         parts.append(
             "precision proven: "
             + ", ".join(f"{esc(k)} {esc(v)}" for k, v in precision.items() if v is not None)
+        )
+    if conversions:
+        parts.append(
+            "compared as the lake keeps them: "
+            + ", ".join(f"{esc(name)} ({esc(note)})" for name, note in conversions.items())
         )
     return f'<p class="caption">Values: {"; ".join(parts)}.</p>'
 

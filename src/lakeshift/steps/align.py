@@ -174,14 +174,27 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "rows_compared": diff.rows_source,
         "buckets": buckets,
         "values": _summary(diff),
-        "precision": {
-            "timestamp": engines.lake.timestamps_at,
-            "float": FLOAT_PRECISION,
-            "decimal": "exact, at the column's scale",
-        },
+        "precision": _precision(engines, compared),
         "bytes_scanned": scanned_since(engines.lake, scanned_before),
         "seconds": round(time.perf_counter() - started, 3),
         "mismatches": _mismatch_lines(pair, excluded_columns, excluded_periods, diff),
+    }
+
+
+def _precision(engines: Engines, compared: list[ColumnPair]) -> dict[str, Any]:
+    """What the values level proves; `conversions` names the columns read into the lake through a
+    conversion (Oracle's FLOAT(126) kept as a double, say), which it compares as the lake keeps
+    them: a source difference the conversion erases is not seen."""
+    converted = {
+        c.source.name: "; ".join(notes)
+        for c in compared
+        if (notes := engines.source.conversion_notes(c.source))
+    }
+    return {
+        "timestamp": engines.lake.timestamps_at,
+        "float": FLOAT_PRECISION,
+        "decimal": "exact, at the column's scale",
+        **({"conversions": converted} if converted else {}),
     }
 
 
