@@ -365,10 +365,14 @@ class SqlEngine(Engine):
         return f" WHERE {' AND '.join(predicates)}" if predicates else ""
 
     def period_predicate(self, column: Column, period: Period, value: str | None) -> str:
-        """SQL true for the rows whose date column falls in period `value` (NULL: no date)."""
+        """SQL true for the rows whose date column falls in period `value`.
+
+        The NULL period holds every row whose period text is NULL: a NULL date, and a value the
+        engine prints no period for (PostgreSQL's `infinity`), so such a row is read, and refused
+        by the conversion, instead of falling out of every slice."""
         expression = self.period_sql(self.quote(column.name), column.logical, period)
         if value is None:
-            return f"{self.quote(column.name)} IS NULL"
+            return f"{expression} IS NULL"
         return f"{expression} = {self.string_literal(value)}"
 
     def _period_of(self, scope: Scope) -> str:

@@ -177,10 +177,16 @@ class DuckDBEngine(SqlEngine):
         return entry
 
     def _data_files(self, entry: CatalogTable) -> tuple[list[str], list[str]]:
-        """The table's Parquet files, and the patterns DuckDB reads them by on a local lake."""
-        locations = entry.data_locations()
-        globs = [f"{location}/*.parquet" for location in locations]
-        return data_files(self.catalog.storage, entry), globs
+        """The table's Parquet files, and the patterns DuckDB reads them by on a local lake (a
+        pattern matching no file is an error to DuckDB: a registered folder may be empty)."""
+        files = data_files(self.catalog.storage, entry)
+        folders = {path.rpartition("/")[0] for path in files}
+        globs = [
+            f"{location}/*.parquet"
+            for location in entry.data_locations()
+            if location.rstrip("/") in folders
+        ]
+        return files, globs
 
     def _register_dataset(self, table: str, entry: CatalogTable, files: list[str]) -> str:
         """Files on a remote store, read through the lake's pyarrow filesystem (no DuckDB

@@ -40,6 +40,9 @@ class Manifest:
             slice_id: SliceRecord(**record)
             for slice_id, record in content.get("slices", {}).items()
         }
+        # What shaped the slices (strategy, period, date column, filter): a resume under another
+        # plan would keep slices that no longer mean what the plan says. None in older manifests.
+        self.plan: dict[str, Any] | None = content.get("plan")
 
     def finished(self, slice_id: str) -> SliceRecord | None:
         return self.slices.get(slice_id)
@@ -52,6 +55,11 @@ class Manifest:
         self.slices = {}
         self._save()
 
+    def plan_to(self, plan: dict[str, Any]) -> None:
+        """The plan the slices are written under (the caller checked it may change); saved
+        with the next slice recorded, as it describes nothing before."""
+        self.plan = plan
+
     def remove(self) -> None:
         self.slices = {}
         self.storage.delete_files([self.path])
@@ -61,6 +69,7 @@ class Manifest:
             "schema_version": MANIFEST_SCHEMA_VERSION,
             "table": self.table,
             "generation": self.generation,
+            "plan": self.plan,
             "slices": {
                 slice_id: asdict(record) for slice_id, record in sorted(self.slices.items())
             },

@@ -51,7 +51,7 @@ def plan_slices(
             raise ConfigError(
                 f"{spec.source_table}: --partition-strategy date needs a date_column in the inventory (row {spec.row})"
             )
-        date_column = by_name[spec.date_column.lower()]
+        date_column = _kept(spec, by_name, spec.date_column, "date_column")
         counts = source.period_counts(scope, date_column, spec.period)
         return [
             Slice(
@@ -72,6 +72,18 @@ def plan_slices(
     return [Slice("all", "", scope, source.row_count(scope))]
 
 
+def _kept(spec: TableSpec, by_name: dict[str, Column], name: str, role: str) -> Column:
+    """The uploaded column a strategy slices by; one the mapping leaves out cannot be."""
+    column = by_name.get(name.lower())
+    if column is None:
+        raise ConfigError(
+            f"{spec.source_table}: the {role} {name} is not uploaded (mapped to null in the "
+            f"column mappings, or not in the source), so the partition strategy cannot slice by "
+            f"it; keep it in the lake or choose another --partition-strategy (row {spec.row})"
+        )
+    return column
+
+
 def _key_slices(
     spec: TableSpec,
     source: SourceEngine,
@@ -81,7 +93,7 @@ def _key_slices(
 ) -> list[Slice]:
     if (
         len(spec.key_columns) != 1
-        or by_name[spec.key_columns[0].lower()].logical.kind is not Kind.INTEGER
+        or _kept(spec, by_name, spec.key_columns[0], "key column").logical.kind is not Kind.INTEGER
     ):
         raise ConfigError(
             f"{spec.source_table}: --partition-strategy key needs exactly one integer key column (row {spec.row})"
@@ -95,9 +107,14 @@ def _key_slices(
         width = max(1, math.ceil((high - low + 1) / count))
         for index, start in enumerate(range(low, high + 1, width)):
             name = f"{KEY_PARTITION}={index:05d}"
+            # The slice's id names its range: a resume whose plan moved (the source grew or
+            # shrank) finds its finished slices gone from the plan instead of skipping ranges
+            # that are no longer the ones written.
             slices.append(
                 Slice(
-                    name, name, replace(scope, key_range=KeyRange(key.name, start, start + width))
+                    f"{name}[{start},{start + width})",
+                    name,
+                    replace(scope, key_range=KeyRange(key.name, start, start + width)),
                 )
             )
     if stats.nulls:

@@ -23,7 +23,7 @@ from lakeshift.artifacts import new_upload_metadata_path, now_utc, read_analysis
 from lakeshift.config import ExecutorSection
 from lakeshift.engines.base import Scope, SourceEngine
 from lakeshift.engines.connect import connect_source, open_catalog, open_lake
-from lakeshift.errors import LakeshiftError
+from lakeshift.errors import LakeshiftError, TerminalError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.generation import (
@@ -159,8 +159,78 @@ def finish_slice(
     replacement's partitions become visible all at once, when the table is swapped)."""
     with context.bookkeeping:
         manifest.record(record)
-        if register:
+        if register and record.files:  # an empty folder is no partition: readers fail on it
             context.catalog.register_partitions(task.target_table, {task.partition: task.folder})
+
+
+def plan_of(spec: TableSpec, strategy: PartitionStrategy) -> dict[str, Any]:
+    """What decides which rows each slice holds, besides the slice's own id."""
+    plan: dict[str, Any] = {"partition_strategy": strategy.value, "where": spec.where}
+    if strategy is PartitionStrategy.DATE:
+        plan |= {"date_column": spec.date_column, "period": spec.period.value}
+    if strategy is PartitionStrategy.KEY:
+        plan["key_columns"] = list(spec.key_columns)
+    return plan
+
+
+def check_resumable(
+    spec: TableSpec, manifest: Manifest, slices: list[Slice], plan: dict[str, Any]
+) -> None:
+    """Refuse to add to slices written under another plan, or that the plan no longer has.
+
+    Either way the finished slices would be kept as they are: rows twice (a month split into
+    days beside the month), or rows of a range that moved with the table's size missing."""
+    target = f"{spec.source_table} -> {spec.target_table}"
+    if manifest.slices and manifest.plan is not None and manifest.plan != plan:
+        changes = ", ".join(
+            f"{name} {manifest.plan.get(name)!r} -> {plan.get(name)!r}"
+            for name in sorted(set(manifest.plan) | set(plan))
+            if manifest.plan.get(name) != plan.get(name)
+        )
+        raise TerminalError(
+            f"{target}: the lake's slices were written under another plan ({changes}); "
+            "rerun the upload with --force to replace the table"
+        )
+    stale = sorted(set(manifest.slices) - {piece.slice_id for piece in slices})
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        raise TerminalError(
+            f"{target}: {len(stale)} slice(s) in the lake are no longer in the plan ({shown}): "
+            "their rows left the source, or the key ranges moved as the table grew or shrank; "
+            "rerun the upload with --force to replace the table"
+        )
+
+
+def reads_the_planning_snapshot(
+    context: UploadContext, executor: SliceExecutor, tasks: list[SliceTask]
+) -> bool:
+    """Whether every slice reads the snapshot the plan counted its rows in: the main session's
+    (Oracle's SCN, PostgreSQL's or MySQL's open transaction), or one workers join. SQLite reads
+    each slice in a read transaction of its own, so its counts may be of an older state."""
+    if context.source.snapshot_token() is None:
+        return False
+    if executor.remote:
+        return bool(tasks) and tasks[0].snapshot is not None
+    return context.workers == 1 or context.source.capabilities.snapshot in SHAREABLE_SNAPSHOTS
+
+
+def check_slice_rows(
+    spec: TableSpec, task: SliceTask, record: SliceRecord, planned: int | None, one_snapshot: bool
+) -> None:
+    """A slice must hold the rows the plan counted for it; in one snapshot, a difference means
+    rows fell outside every slice (a date no period can name, say) and the slice is refused."""
+    if planned is None or record.rows == planned:
+        return
+    message = (
+        f"{spec.source_table} -> {spec.target_table}: slice {task.slice_id} read "
+        f"{record.rows} rows, the plan counted {planned}"
+    )
+    if one_snapshot:
+        raise TerminalError(
+            f"{message} in the same snapshot: rows the slice predicates miss (a BC or infinite "
+            "date, say); the slice is not recorded"
+        )
+    logger.warning("{}: the source changed during the upload; compare will show it", message)
 
 
 def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
@@ -187,26 +257,29 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
             "date_column": spec.date_column,
         },
     )
+    # Planned before the lake is touched: a plan that cannot be made registers nothing.
+    slices = plan_slices(
+        spec,
+        context.strategy,
+        source,
+        Scope(spec.source_table, where=spec.where),
+        [m.source for m in columns.mapped],
+        context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
+    )
     if context.force:  # a new generation, swapped in whole when every slice is written
         generation = begin_replacement(context.storage, spec.target_table, context.batch_id)
     else:
         registered = context.catalog.create_or_check(entry)
         generation = current_generation(context.storage, spec.target_table, registered.location)
-    scope = Scope(spec.source_table, where=spec.where)
-    slices = plan_slices(
-        spec,
-        context.strategy,
-        source,
-        scope,
-        [m.source for m in columns.mapped],
-        context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
-    )
     manifest = generation.manifest
+    check_resumable(spec, manifest, slices, plan_of(spec, context.strategy))
+    manifest.plan_to(plan_of(spec, context.strategy))
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
     pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
     if finished:  # registering again is harmless and repairs a crash between manifest and catalog
         context.catalog.register_partitions(
-            spec.target_table, {r.partition: generation.folder(r.partition) for r in finished}
+            spec.target_table,
+            {r.partition: generation.folder(r.partition) for r in finished if r.files},
         )
     total = sum(s.expected_rows or 0 for s in slices) or None
     writers = Counter(s.partition for s in slices)  # slices sharing a folder delete only their own
@@ -231,11 +304,14 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
             spec.source_table,
             source.capabilities.name,
         )
+    planned_rows = {piece.slice_id: piece.expected_rows for _, piece in pending}
+    one_snapshot = reads_the_planning_snapshot(context, executor, tasks)
     with RowProgress(f"upload {spec.target_table}", total) as progress:
         progress.advance(sum(r.rows for r in finished), 0)
         started_writing = time.perf_counter()
 
         def finish(task: SliceTask, record: SliceRecord) -> None:
+            check_slice_rows(spec, task, record, planned_rows.get(task.slice_id), one_snapshot)
             finish_slice(context, manifest, task, record, register=not context.force)
             if executor.remote:  # rows of a remote slice show up when it is done
                 elapsed = max(time.perf_counter() - started_writing, 1e-9)
@@ -246,7 +322,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     replaced = None
     if context.force:
         entry.location = generation.location
-        entry.partitions = {r.partition: generation.folder(r.partition) for r in records}
+        entry.partitions = {r.partition: generation.folder(r.partition) for r in records if r.files}
         deleted = finish_replacement(context.storage, context.catalog, entry, generation)
         replaced = {"generation": generation.name, "files_of_earlier_generations_deleted": deleted}
     skipped = len(finished)
@@ -318,10 +394,31 @@ def upload(
         with open_executor(choice, workers, project.source.url, migration) as running:
             context.executor = running
             ran_on = describe(running)
-            tables = _upload_tables(context, analysis_path, by_source)
+            _upload_tables(context, analysis_path, by_source, tables)
+    except BaseException:
+        # A run cut short still records the tables it finished: one replaced with --force is
+        # then read at this run's cutoff, not at the previous run's.
+        if tables:
+            _write_metadata(project, storage, strategy, workers, ran_on, batch_id, started, tables)
+        raise
     finally:
         context.close_readers()
         source.close()
+    _write_metadata(project, storage, strategy, workers, ran_on, batch_id, started, tables)
+    return [TableOutcome.from_entry(t) for t in tables]
+
+
+def _write_metadata(
+    project: Project,
+    storage: LakeStorage,
+    strategy: PartitionStrategy,
+    workers: int,
+    ran_on: dict[str, Any],
+    batch_id: str,
+    started: datetime,
+    tables: list[dict[str, Any]],
+) -> None:
+    migration = project.migration
     finished = now_utc()
     content = {
         "step": "upload",
@@ -340,14 +437,16 @@ def upload(
     }
     path = write_json(new_upload_metadata_path(project.output, started), content)
     logger.info("upload metadata written to {}", path)
-    return [TableOutcome.from_entry(t) for t in tables]
 
 
 def _upload_tables(
-    context: UploadContext, analysis_path: Any, by_source: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
+    context: UploadContext,
+    analysis_path: Any,
+    by_source: dict[str, dict[str, Any]],
+    tables: list[dict[str, Any]],
+) -> None:
+    """Upload each table in turn, appending its entry to `tables` as soon as it is done."""
     storage = context.storage
-    tables: list[dict[str, Any]] = []
     for spec in context.project.tables:
         base = {"source_table": spec.source_table, "target_table": spec.target_table}
         analyzed = by_source.get(spec.source_table)
@@ -381,4 +480,7 @@ def _upload_tables(
             except LakeshiftError as error:
                 logger.error("{}: upload failed: {}", spec.source_table, error)
                 tables.append({**base, "status": "failed", "reason": redact(str(error))})
-    return tables
+            except Exception as error:  # a defect or a full disk fails its table, not the run
+                logger.opt(exception=error).error("{}: upload failed", spec.source_table)
+                reason = f"{type(error).__name__}: {error}; see lakeshift.log"
+                tables.append({**base, "status": "failed", "reason": redact(reason)})

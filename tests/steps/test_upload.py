@@ -1,0 +1,287 @@
+"""Upload and its reruns never lose or double rows silently: a changed plan, slices the plan no
+longer has, rows outside every slice, empty slices, and a run cut short by an unexpected error."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from lakeshift.artifacts import ANALYSIS_PICKLE, uploads_by_table
+from lakeshift.project import Project, load_project
+from lakeshift.steps.align import align
+from lakeshift.steps.analyze import analyze
+from lakeshift.steps.compare import compare
+from lakeshift.steps.slicing import PartitionStrategy
+from lakeshift.steps.upload import upload
+
+ORDERS = {
+    "source_table": "main.orders",
+    "target_table": "orders",
+    "date_column": "placed_at",
+    "key_columns": "order_id",
+}
+
+
+def _orders(path: Path, ids: range | list[int], months: int = 6, table: str = "orders") -> str:
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (order_id INTEGER PRIMARY KEY, "
+            "placed_at TIMESTAMP NOT NULL, total NUMERIC(10,2))"
+        )
+        connection.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?)",
+            [(i, f"2024-{1 + i % months:02d}-{1 + i % 27:02d} 10:00:00", i * 1.25) for i in ids],
+        )
+    return f"sqlite:///{path}"
+
+
+def _upload(project: Project, strategy: PartitionStrategy, force: bool = False) -> dict[str, Any]:
+    """The table's entry in the upload metadata this run wrote."""
+    upload(project, project.output / ANALYSIS_PICKLE, strategy, force=force)
+    latest = sorted(project.output.glob("upload_metadata_*.json"))[-1]
+    [entry] = json.loads(latest.read_text(encoding="utf-8"))["tables"]
+    return entry  # type: ignore[no-any-return]
+
+
+def _lake_ids(folder: Path) -> list[int]:
+    return sorted(
+        i
+        for f in (folder / "lake").rglob("*.parquet")
+        for i in pq.read_table(f)["order_id"].to_pylist()
+    )
+
+
+def _verified(project: Project) -> str:
+    compare(project)
+    [orders] = align(project)
+    return orders.status
+
+
+@pytest.fixture
+def orders_project(tmp_path: Path, make_project: Any) -> Project:
+    meta = make_project(_orders(tmp_path / "source.db", range(1, 3001)), [ORDERS], chunk_size=50)
+    project = load_project(meta)
+    analyze(project)
+    return project
+
+
+def test_key_ranges_that_moved_with_the_table_are_refused_until_forced(
+    orders_project: Project, tmp_path: Path
+) -> None:
+    """The key plan depends on the table's size: after it grows, the finished slices hold
+    other ranges than the plan's, and skipping them would write some rows twice."""
+    assert _upload(orders_project, PartitionStrategy.KEY)["status"] == "uploaded"
+    _orders(tmp_path / "source.db", range(3001, 4501))
+    refused = _upload(orders_project, PartitionStrategy.KEY)
+    assert refused["status"] == "failed"
+    assert "no longer in the plan" in refused["reason"] and "--force" in refused["reason"]
+    assert _lake_ids(tmp_path / "project") == list(range(1, 3001))  # nothing added twice
+    forced = _upload(orders_project, PartitionStrategy.KEY, force=True)
+    assert forced["status"] == "uploaded" and forced["rows"] == 4500
+    assert _lake_ids(tmp_path / "project") == list(range(1, 4501))
+    assert _verified(orders_project) == "match"
+
+
+def test_a_changed_period_is_refused_instead_of_adding_days_beside_months(
+    orders_project: Project, tmp_path: Path, make_project: Any
+) -> None:
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}", [{**ORDERS, "period": "day"}], chunk_size=50
+    )
+    by_day = load_project(meta)
+    refused = _upload(by_day, PartitionStrategy.DATE)
+    assert refused["status"] == "failed"
+    assert "period 'month' -> 'day'" in refused["reason"] and "--force" in refused["reason"]
+    assert len(_lake_ids(tmp_path / "project")) == 3000
+
+
+def test_a_changed_filter_is_refused(
+    orders_project: Project, tmp_path: Path, make_project: Any
+) -> None:
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{**ORDERS, "where": "order_id > 10"}],
+        chunk_size=50,
+    )
+    refused = _upload(load_project(meta), PartitionStrategy.DATE)
+    assert refused["status"] == "failed" and "where None -> 'order_id > 10'" in refused["reason"]
+
+
+def test_a_period_gone_from_the_source_is_named_not_kept_silently(
+    orders_project: Project, tmp_path: Path
+) -> None:
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("DELETE FROM orders WHERE placed_at LIKE '2024-03-%'")
+    refused = _upload(orders_project, PartitionStrategy.DATE)
+    assert refused["status"] == "failed" and "_period=2024-03" in refused["reason"]
+    assert _upload(orders_project, PartitionStrategy.DATE, force=True)["rows"] == 2500
+    assert _verified(orders_project) == "match"
+
+
+def test_a_rerun_under_the_same_plan_still_resumes(orders_project: Project) -> None:
+    first = _upload(orders_project, PartitionStrategy.KEY)
+    again = _upload(orders_project, PartitionStrategy.KEY)
+    assert again["status"] == "uploaded"
+    assert again["slices_skipped_as_finished"] == len(first["slices"]) > 1
+
+
+def test_an_empty_key_range_registers_no_partition_and_the_table_reads(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """Keys 1-100 and 10,001-10,100 in slices of 50 keys' width: the ranges between are empty."""
+    url = _orders(tmp_path / "source.db", [*range(1, 101), *range(10_001, 10_101)])
+    project = load_project(make_project(url, [ORDERS], chunk_size=1))
+    analyze(project)
+    entry = _upload(project, PartitionStrategy.KEY)
+    assert entry["status"] == "uploaded" and entry["rows"] == 200
+    empty = [s for s in entry["slices"] if s["rows"] == 0]
+    assert empty, "the plan was meant to have empty ranges"
+    catalog = json.loads(
+        (
+            tmp_path / "project" / "lake" / "_lakeshift" / "catalog" / "test" / "orders.json"
+        ).read_text()
+    )
+    assert len(catalog["partitions"]) == len(entry["slices"]) - len(empty)
+    assert _verified(project) == "match"
+    # A lake an earlier version wrote has its empty folders registered: it reads all the same.
+    from lakeshift.engines.connect import open_catalog, open_lake
+
+    storage = open_lake(project.migration)
+    folder = f"{storage.table_location('orders')}/_key_range=99999"
+    open_catalog(storage, project.migration).register_partitions(
+        "orders", {"_key_range=99999": folder}
+    )
+    assert _verified(project) == "match"
+
+
+def test_an_unexpected_error_fails_its_table_and_the_run_is_still_recorded(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk is no LakeshiftError: the table fails with the error named, the other tables
+    are uploaded, and the metadata records both."""
+    from lakeshift.steps import upload as upload_module
+
+    url = _orders(tmp_path / "source.db", range(1, 301))
+    _orders(tmp_path / "source.db", range(1, 301), table="other")
+    other = {**ORDERS, "source_table": "main.other", "target_table": "other"}
+    project = load_project(make_project(url, [ORDERS, other]))
+    analyze(project)
+    written = upload_module.write_here
+
+    def disk_full(context: Any, task: Any, progress: Any = None) -> Any:
+        if task.target_table == "orders":
+            raise OSError(28, "No space left on device")
+        return written(context, task, progress)
+
+    monkeypatch.setattr(upload_module, "write_here", disk_full)
+    outcomes = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    by_table = {o.target_table: o for o in outcomes}
+    assert by_table["orders"].status == "failed"
+    assert "No space left on device" in by_table["orders"].detail
+    assert by_table["other"].status == "uploaded"
+    assert set(uploads_by_table(project.output)) == {"other"}
+
+
+def test_a_run_cut_short_records_the_tables_it_finished(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted in its second table, the run's metadata still holds the first: a table it
+    replaced with --force is read at this run's cutoff."""
+    from lakeshift.steps import upload as upload_module
+
+    url = _orders(tmp_path / "source.db", range(1, 301))
+    _orders(tmp_path / "source.db", range(1, 301), table="other")
+    other = {**ORDERS, "source_table": "main.other", "target_table": "other"}
+    project = load_project(make_project(url, [ORDERS, other]))
+    analyze(project)
+    written = upload_module.write_here
+
+    def interrupted(context: Any, task: Any, progress: Any = None) -> Any:
+        if task.target_table == "other":
+            raise KeyboardInterrupt
+        return written(context, task, progress)
+
+    monkeypatch.setattr(upload_module, "write_here", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE, force=True)
+    assert set(uploads_by_table(project.output)) == {"orders"}
+
+
+def test_rows_no_slice_reads_fail_the_slice_in_one_snapshot(
+    postgres_url: str, tmp_path: Path, make_project: Any
+) -> None:
+    """PostgreSQL prints a BC date's month without its era: the period '0044-03' selects the
+    AD month, and the BC row would fall out of every slice. The slice reads fewer rows than the
+    plan counted in the same snapshot, so it is refused and not recorded."""
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS upload_bc")
+        connection.execute("CREATE TABLE upload_bc (id int PRIMARY KEY, d date NOT NULL)")
+        connection.execute(
+            "INSERT INTO upload_bc VALUES (1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01')"
+        )
+    try:
+        table = {
+            "source_table": "public.upload_bc",
+            "target_table": "upload_bc",
+            "date_column": "d",
+        }
+        project = load_project(make_project(postgres_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        assert outcome.status == "failed"
+        assert "slice _period=0044-03 read 0 rows, the plan counted 1" in outcome.detail
+        recorded = [
+            slice_id
+            for path in (tmp_path / "project" / "lake" / "_lakeshift").rglob("*.json")
+            if "manifest" in path.parts
+            for slice_id in json.loads(path.read_text())["slices"]
+        ]
+        assert "_period=0044-03" not in recorded
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("DELETE FROM upload_bc WHERE id = 2")
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        assert outcome.status == "uploaded"
+        assert _verified(project) == "match"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("DROP TABLE IF EXISTS upload_bc")
+
+
+def test_an_infinite_date_reaches_the_conversion_and_names_itself(
+    postgres_url: str, make_project: Any
+) -> None:
+    """`infinity` has no period text: it belongs to the NULL period's slice, whose conversion
+    refuses it by name, instead of falling out of every slice."""
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS upload_infinity")
+        connection.execute("CREATE TABLE upload_infinity (id int PRIMARY KEY, d timestamp)")
+        connection.execute(
+            "INSERT INTO upload_infinity VALUES (1, '2024-01-05'), (2, 'infinity'), (3, NULL)"
+        )
+    try:
+        table = {
+            "source_table": "public.upload_infinity",
+            "target_table": "upload_infinity",
+            "date_column": "d",
+        }
+        project = load_project(make_project(postgres_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        assert outcome.status == "failed"
+        assert "outside years 1-9999" in outcome.detail and "upload_infinity" in outcome.detail
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("DROP TABLE IF EXISTS upload_infinity")
