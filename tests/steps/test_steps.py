@@ -173,6 +173,26 @@ def test_force_replaces_the_table(orders_project: Path) -> None:
     assert {o.status for o in align(project) if o.source_table == "main.orders"} == {"match"}
 
 
+def test_a_date_column_mapped_to_null_is_no_period_mismatch_and_no_date_slices(
+    tmp_path: Path, make_project: Any
+) -> None:
+    meta = make_project(
+        _source(tmp_path / "source.db"), [ORDERS], mappings={"main.orders": {"placed_at": None}}
+    )
+    project = load_project(meta)
+    analyze(project)
+    [failed] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    assert failed.status == "failed"
+    assert "date_column placed_at is not uploaded" in failed.detail
+    upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE)
+    [orders] = analyze(project)
+    assert orders.status == "match", orders.detail
+    analysis = json.loads((project.output / ANALYSIS_JSON).read_text(encoding="utf-8"))
+    [entry] = analysis["tables"]
+    assert entry["period_counts"] == []
+    assert any("per period are not compared" in w for w in entry["warnings"])
+
+
 def test_a_missing_date_column_is_a_configuration_error(tmp_path: Path, make_project: Any) -> None:
     meta = make_project(_source(tmp_path / "source.db"), [{**ORDERS, "date_column": "shipped_at"}])
     with pytest.raises(
@@ -399,6 +419,24 @@ def test_sqlite_text_with_a_nul_has_its_whole_length(tmp_path: Path, make_projec
     body = next(c for c in stats["columns"] if c["column"] == "body")
     assert body["source"]["max_length"] == body["target"]["max_length"] == 9
     assert body["source"]["min_length"] == 2
+
+
+def test_sqlite_decimal_sums_read_a_real_as_the_upload_does(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """Past 2**63 SQLite keeps a NUMERIC value as a REAL (1e+23); the upload reads it from its
+    shortest text, so the exact sum must too, not from the binary value's 99999999999999991611392."""
+    project, _ = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, amount NUMERIC(38,2))",
+        [(1, "100000000000000000000000"), (2, "12.50"), (3, 0.1)],
+        "id",
+    )
+    stats = json.loads((project.output / "big_stats_comparison.json").read_text(encoding="utf-8"))
+    [amount] = [c for c in stats["columns"] if c["column"] == "amount"]
+    assert amount["source"]["sum"] == "100000000000000000000012.60"
+    assert amount["match"]
 
 
 def test_sqlite_statistics_are_of_values_not_of_their_spelling(

@@ -131,10 +131,12 @@ class _ExactSum:
             return
         logical = _types(spec)[0]
         scale = logical.scale or 0
-        if type(value) is float and scale > 0:
-            # Sum in integer units of the scale when the float round-trips at that scale.
+        if type(value) is float and scale > 0 and "e" not in (shortest := repr(value)):
+            # Sum in integer units of the scale when the float round-trips at that scale. A REAL
+            # SQLite keeps in exponent form (1e+23 in a NUMERIC column, past 2**63) is read as the
+            # upload reads it, from its shortest text: its binary value has other digits.
             text = f"{value:.{scale}f}"
-            if float(text) == value:
+            if float(text) == value and Decimal(text) == Decimal(shortest):
                 self.units += int(text.replace(".", ""))
                 self.scale = scale
                 self.seen = True
