@@ -28,8 +28,14 @@ def configure_console(verbosity: int = 0) -> None:
     logger.remove()
     _file_sinks.clear()
     logger.configure(patcher=_redact_record)
+    # diagnose=False: loguru would annotate a traceback's frames with their variables' values,
+    # which the redacting patcher never sees (a password in a local variable).
     logger.add(
-        sys.stderr, level=level, format="<level>{level: <8}</level> {message}", colorize=None
+        sys.stderr,
+        level=level,
+        format="<level>{level: <8}</level> {message}",
+        colorize=None,
+        diagnose=False,
     )
 
 
@@ -43,5 +49,6 @@ def log_to_folder(folder: Path) -> Path:
             level="DEBUG",
             format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}",
             encoding="utf-8",
+            diagnose=False,
         )
     return path

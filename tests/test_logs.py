@@ -1,0 +1,35 @@
+"""Log sinks: a traceback in the log file never shows a secret held in a variable."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from loguru import logger
+
+from lakeshift.logs import configure_console, log_to_folder
+from lakeshift.redaction import register_secret
+
+
+def _connect(url: str) -> None:
+    password = url.rpartition(":")[2]
+    raise ConnectionError("refused", len(password))
+
+
+def test_a_logged_traceback_does_not_print_the_values_of_variables(tmp_path: Path) -> None:
+    """loguru's `diagnose` would annotate each frame with its variables' values, which the
+    redacting patcher never sees: a password held in a local variable would reach the file."""
+    secret = f"pw-{uuid.uuid4().hex}"
+    register_secret(secret)
+    configure_console()
+    path = log_to_folder(tmp_path)
+    url = f"oracle://scott:{secret}"
+    try:
+        _connect(url)
+    except ConnectionError:
+        logger.exception("connecting failed")
+    finally:
+        configure_console()
+    text = path.read_text(encoding="utf-8")
+    assert "connecting failed" in text and "ConnectionError" in text
+    assert secret not in text
