@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -436,6 +437,31 @@ def test_sqlite_decimal_sums_read_a_real_as_the_upload_does(
     stats = json.loads((project.output / "big_stats_comparison.json").read_text(encoding="utf-8"))
     [amount] = [c for c in stats["columns"] if c["column"] == "amount"]
     assert amount["source"]["sum"] == "100000000000000000000012.60"
+    assert amount["match"]
+
+
+def test_a_decimal_sum_past_38_digits_is_exact_in_the_lake(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """DuckDB's SUM of a DECIMAL(38,10) overflows past 38 digits, at two values of 6e27 (the
+    default policy allows 28 integer digits): it is summed in parts instead of failing."""
+    project, _ = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE wide (id INTEGER PRIMARY KEY, amount NUMERIC(38,10))",
+        # -0.000017 is a REAL whose shortest text has an exponent: summed as a Decimal, which
+        # Python's default context would round to 28 digits
+        [
+            (1, "6000000000000000000000000000"),
+            (2, "6000000000000000000000000000"),
+            (3, "-0.000017"),
+        ],
+        "id",
+    )
+    stats = json.loads((project.output / "wide_stats_comparison.json").read_text(encoding="utf-8"))
+    [amount] = [c for c in stats["columns"] if c["column"] == "amount"]
+    exact = Decimal("11999999999999999999999999999.999983")
+    assert Decimal(amount["source"]["sum"]) == Decimal(amount["target"]["sum"]) == exact
     assert amount["match"]
 
 

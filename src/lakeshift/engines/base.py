@@ -437,7 +437,14 @@ class SqlEngine(Engine):
         sql = (
             f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         )
-        return stats_from_row(self.ask(scope, sql)[0], columns, types)
+        row = list(self.ask(scope, sql)[0])
+        for index, logical in enumerate(types):
+            row[5 + 7 * index] = self.sum_value(row[5 + 7 * index], logical)
+        return stats_from_row(row, columns, types)
+
+    def sum_value(self, value: Any, logical: LogicalType) -> Any:
+        """The sum `sum_sql` selected, as a number (an engine may select it in parts)."""
+        return value
 
     def _row_text_sql(self, plan: RowPlan, positions: Sequence[int]) -> str:
         parts = []

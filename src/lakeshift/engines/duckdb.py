@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Context, Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from lakeshift.engines.base import Capabilities, Column, SqlEngine
+from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
 from lakeshift.lake.file_schema import check_file_schemas
 from lakeshift.types import Kind, LogicalType
+
+SUM_PART = 10**18  # a decimal sum that overflows is summed in parts below and above this
 
 CAPABILITIES = Capabilities(
     name="DuckDB",
@@ -64,6 +67,7 @@ class DuckDBEngine(SqlEngine):
             }
         )
         self._views: dict[str, CatalogTable] = {}
+        self._wide_sums = False  # decimal sums in two parts, after DuckDB's SUM overflowed
 
     def __repr__(self) -> str:
         return f"DuckDBEngine({self.catalog.storage.root})"
@@ -78,6 +82,40 @@ class DuckDBEngine(SqlEngine):
 
     def div_sql(self, expression: str, divisor: int) -> str:
         return f"(({expression}) // {divisor})"  # `/` divides integers into a DOUBLE
+
+    def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        """After an overflow, a decimal's sum as two HUGEINT sums of its unscaled value's digits
+        above and below the 18th: DuckDB's SUM of a DECIMAL(38,s) fails once the total passes 38
+        digits (two values of 6e27 at the default decimal(38,10) policy)."""
+        if not self._wide_sums or logical.kind is not Kind.DECIMAL:
+            return super().sum_sql(expression, logical)
+        # DuckDB prints a decimal with all its scale's digits: without the point, the unscaled value
+        unscaled = f"CAST(replace(CAST({expression} AS VARCHAR), '.', '') AS HUGEINT)"
+        return f"[SUM({unscaled} // {SUM_PART}), SUM({unscaled} % {SUM_PART})]"
+
+    def sum_value(self, value: Any, logical: LogicalType) -> Any:
+        if not isinstance(value, list):
+            return value
+        high, low = value
+        if high is None:
+            return None
+        exact = Context(prec=100)  # Python's default 28 digits would round a 38-digit sum
+        total = exact.add(exact.multiply(Decimal(high), SUM_PART), Decimal(low))
+        return exact.scaleb(total, -(logical.scale or 0))
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        try:
+            return super().column_stats(scope, columns, types)
+        except TerminalError as error:
+            if "Overflow in SUM" not in str(error) or self._wide_sums:
+                raise
+        self._wide_sums = True
+        try:
+            return super().column_stats(scope, columns, types)
+        finally:
+            self._wide_sums = False
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         kind = logical.kind

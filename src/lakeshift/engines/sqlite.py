@@ -13,7 +13,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,10 @@ def _period(value: Any, spec: str, period: str, precision: str = TIMESTAMP_PRECI
     return text[: _PERIOD_LENGTH[Period(period)]]
 
 
+# Sums of 38-digit decimals over any number of rows, never rounded to Python's default 28 digits
+_EXACT = Context(prec=100)
+
+
 class _ExactSum:
     """SUM for integers and decimals without overflow or float rounding."""
 
@@ -142,14 +146,14 @@ class _ExactSum:
                 self.seen = True
                 return
         parsed = python_value(value, logical)
-        self.total = Decimal(parsed) + (self.total or 0)
+        self.total = _EXACT.add(Decimal(parsed), self.total or 0)
         self.seen = True
 
     def finalize(self) -> str | None:
         if not self.seen:
             return None
-        total = (self.total or Decimal(0)) + Decimal(self.units).scaleb(-self.scale)
-        return format(total, "f")
+        units = _EXACT.scaleb(Decimal(self.units), -self.scale)
+        return format(_EXACT.add(self.total or Decimal(0), units), "f")
 
 
 def _length(value: str | bytes | None) -> int | None:

@@ -1,0 +1,50 @@
+"""DuckDB as the lake's engine: decimal sums that pass DECIMAL(38)'s digits stay exact."""
+
+from __future__ import annotations
+
+import random
+from decimal import Context, Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lakeshift.engines.duckdb import DuckDBEngine
+from lakeshift.lake.catalog import LocalCatalog
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.types import Kind, LogicalType
+
+EXACT = Context(prec=200)
+
+
+@pytest.mark.parametrize(("precision", "scale"), [(38, 10), (38, 0), (38, 38), (20, 2)])
+def test_a_decimal_sum_in_parts_is_the_exact_sum(
+    tmp_path: Path, precision: int, scale: int
+) -> None:
+    """The parts' SQL, on random values of every size and sign, against Python's exact sum."""
+    engine = DuckDBEngine(LocalCatalog(LakeStorage.local(tmp_path, "sums")))
+    logical = LogicalType(Kind.DECIMAL, precision, scale)
+    engine._wide_sums = True
+    sql = engine.sum_sql('"x"', logical)
+    rng = random.Random(precision * 100 + scale)
+    connection = duckdb.connect()
+    try:
+        for _ in range(60):
+            values = [
+                EXACT.scaleb(Decimal(rng.randrange(1 - 10**precision, 10**precision)), -scale)
+                for _ in range(rng.randrange(1, 6))
+            ]
+            connection.execute(f"CREATE OR REPLACE TABLE t (x DECIMAL({precision},{scale}))")
+            connection.executemany(
+                "INSERT INTO t VALUES (?)", [[str(v)] for v in values] + [[None]]
+            )
+            [[parts]] = connection.execute(f"SELECT {sql} FROM t").fetchall()
+            expected = Decimal(0)
+            for value in values:
+                expected = EXACT.add(expected, value)
+            assert engine.sum_value(parts, logical) == expected, values
+        [[empty]] = connection.execute(f"SELECT {sql} FROM t WHERE false").fetchall()
+        assert engine.sum_value(empty, logical) is None
+    finally:
+        connection.close()
+        engine.close()
