@@ -24,7 +24,7 @@ def test_a_decimal_sum_in_parts_is_the_exact_sum(
     """The parts' SQL, on random values of every size and sign, against Python's exact sum."""
     engine = DuckDBEngine(LocalCatalog(LakeStorage.local(tmp_path, "sums")))
     logical = LogicalType(Kind.DECIMAL, precision, scale)
-    engine._wide_sums = True
+    engine.wide_sums = True
     sql = engine.sum_sql('"x"', logical)
     rng = random.Random(precision * 100 + scale)
     connection = duckdb.connect()

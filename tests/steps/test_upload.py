@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,11 +164,14 @@ def test_an_empty_key_range_registers_no_partition_and_the_table_reads(
     assert _verified(project) == "match"
 
 
-def test_an_unexpected_error_fails_its_table_and_the_run_is_still_recorded(
-    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A full disk is no LakeshiftError: the table fails with the error named, the other tables
-    are uploaded, and the metadata records both."""
+def _two_tables_failing(
+    tmp_path: Path,
+    make_project: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    error: BaseException,
+) -> Project:
+    """Two analyzed tables, orders then other, whose slices of `table` raise `error`."""
     from lakeshift.steps import upload as upload_module
 
     url = _orders(tmp_path / "source.db", range(1, 301))
@@ -176,12 +181,22 @@ def test_an_unexpected_error_fails_its_table_and_the_run_is_still_recorded(
     analyze(project)
     written = upload_module.write_here
 
-    def disk_full(context: Any, task: Any, progress: Any = None) -> Any:
-        if task.target_table == "orders":
-            raise OSError(28, "No space left on device")
+    def failing(context: Any, task: Any, progress: Any = None) -> Any:
+        if task.target_table == table:
+            raise error
         return written(context, task, progress)
 
-    monkeypatch.setattr(upload_module, "write_here", disk_full)
+    monkeypatch.setattr(upload_module, "write_here", failing)
+    return project
+
+
+def test_an_unexpected_error_fails_its_table_and_the_run_is_still_recorded(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk is no LakeshiftError: the table fails with the error named, the other tables
+    are uploaded, and the metadata records both."""
+    disk_full = OSError(28, "No space left on device")
+    project = _two_tables_failing(tmp_path, make_project, monkeypatch, "orders", disk_full)
     outcomes = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
     by_table = {o.target_table: o for o in outcomes}
     assert by_table["orders"].status == "failed"
@@ -195,24 +210,26 @@ def test_a_run_cut_short_records_the_tables_it_finished(
 ) -> None:
     """Interrupted in its second table, the run's metadata still holds the first: a table it
     replaced with --force is read at this run's cutoff."""
-    from lakeshift.steps import upload as upload_module
-
-    url = _orders(tmp_path / "source.db", range(1, 301))
-    _orders(tmp_path / "source.db", range(1, 301), table="other")
-    other = {**ORDERS, "source_table": "main.other", "target_table": "other"}
-    project = load_project(make_project(url, [ORDERS, other]))
-    analyze(project)
-    written = upload_module.write_here
-
-    def interrupted(context: Any, task: Any, progress: Any = None) -> Any:
-        if task.target_table == "other":
-            raise KeyboardInterrupt
-        return written(context, task, progress)
-
-    monkeypatch.setattr(upload_module, "write_here", interrupted)
+    project = _two_tables_failing(tmp_path, make_project, monkeypatch, "other", KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE, force=True)
     assert set(uploads_by_table(project.output)) == {"orders"}
+
+
+@contextmanager
+def _postgres_table(url: str, name: str, ddl: str, rows: str) -> Iterator[dict[str, str]]:
+    """A scratch table in the PostgreSQL service, dropped after; yields its inventory row."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
+        connection.execute(f"CREATE TABLE {name} ({ddl})")
+        connection.execute(f"INSERT INTO {name} VALUES {rows}")
+    try:
+        yield {"source_table": f"public.{name}", "target_table": name, "date_column": "d"}
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def test_rows_no_slice_reads_fail_the_slice_in_one_snapshot(
@@ -223,18 +240,12 @@ def test_rows_no_slice_reads_fail_the_slice_in_one_snapshot(
     plan counted in the same snapshot, so it is refused and not recorded."""
     import psycopg
 
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute("DROP TABLE IF EXISTS upload_bc")
-        connection.execute("CREATE TABLE upload_bc (id int PRIMARY KEY, d date NOT NULL)")
-        connection.execute(
-            "INSERT INTO upload_bc VALUES (1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01')"
-        )
-    try:
-        table = {
-            "source_table": "public.upload_bc",
-            "target_table": "upload_bc",
-            "date_column": "d",
-        }
+    with _postgres_table(
+        postgres_url,
+        "upload_bc",
+        "id int PRIMARY KEY, d date NOT NULL",
+        "(1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01')",
+    ) as table:
         project = load_project(make_project(postgres_url, [table]))
         analyze(project)
         [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
@@ -253,9 +264,6 @@ def test_rows_no_slice_reads_fail_the_slice_in_one_snapshot(
         [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
         assert outcome.status == "uploaded"
         assert _verified(project) == "match"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            connection.execute("DROP TABLE IF EXISTS upload_bc")
 
 
 def test_an_infinite_date_reaches_the_conversion_and_names_itself(
@@ -263,25 +271,14 @@ def test_an_infinite_date_reaches_the_conversion_and_names_itself(
 ) -> None:
     """`infinity` has no period text: it belongs to the NULL period's slice, whose conversion
     refuses it by name, instead of falling out of every slice."""
-    import psycopg
-
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute("DROP TABLE IF EXISTS upload_infinity")
-        connection.execute("CREATE TABLE upload_infinity (id int PRIMARY KEY, d timestamp)")
-        connection.execute(
-            "INSERT INTO upload_infinity VALUES (1, '2024-01-05'), (2, 'infinity'), (3, NULL)"
-        )
-    try:
-        table = {
-            "source_table": "public.upload_infinity",
-            "target_table": "upload_infinity",
-            "date_column": "d",
-        }
+    with _postgres_table(
+        postgres_url,
+        "upload_infinity",
+        "id int PRIMARY KEY, d timestamp",
+        "(1, '2024-01-05'), (2, 'infinity'), (3, NULL)",
+    ) as table:
         project = load_project(make_project(postgres_url, [table]))
         analyze(project)
         [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
         assert outcome.status == "failed"
         assert "outside years 1-9999" in outcome.detail and "upload_infinity" in outcome.detail
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            connection.execute("DROP TABLE IF EXISTS upload_infinity")

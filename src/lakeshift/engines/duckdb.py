@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SqlEngine
+from lakeshift.engines.base import Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
@@ -54,6 +54,7 @@ class DuckDBEngine(SqlEngine):
     """DuckDB over the lake's Parquet files, one view per catalog table."""
 
     capabilities = CAPABILITIES
+    sum_overflow = "Overflow in SUM"  # a DECIMAL(38,s) sums past 38 digits: summed in two parts
 
     def __init__(self, catalog: Catalog, memory_limit_mb: int = 2048, threads: int = 2):
         self.catalog = catalog
@@ -67,7 +68,6 @@ class DuckDBEngine(SqlEngine):
             }
         )
         self._views: dict[str, CatalogTable] = {}
-        self._wide_sums = False  # decimal sums in two parts, after DuckDB's SUM overflowed
 
     def __repr__(self) -> str:
         return f"DuckDBEngine({self.catalog.storage.root})"
@@ -87,7 +87,7 @@ class DuckDBEngine(SqlEngine):
         """After an overflow, a decimal's sum as two HUGEINT sums of its unscaled value's digits
         above and below the 18th: DuckDB's SUM of a DECIMAL(38,s) fails once the total passes 38
         digits (two values of 6e27 at the default decimal(38,10) policy)."""
-        if not self._wide_sums or logical.kind is not Kind.DECIMAL:
+        if not self.wide_sums or logical.kind is not Kind.DECIMAL:
             return super().sum_sql(expression, logical)
         # DuckDB prints a decimal with all its scale's digits: without the point, the unscaled value
         unscaled = f"CAST(replace(CAST({expression} AS VARCHAR), '.', '') AS HUGEINT)"
@@ -102,20 +102,6 @@ class DuckDBEngine(SqlEngine):
         exact = Context(prec=100)  # Python's default 28 digits would round a 38-digit sum
         total = exact.add(exact.multiply(Decimal(high), SUM_PART), Decimal(low))
         return exact.scaleb(total, -(logical.scale or 0))
-
-    def column_stats(
-        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
-    ) -> dict[str, ColumnStats]:
-        try:
-            return super().column_stats(scope, columns, types)
-        except TerminalError as error:
-            if "Overflow in SUM" not in str(error) or self._wide_sums:
-                raise
-        self._wide_sums = True
-        try:
-            return super().column_stats(scope, columns, types)
-        finally:
-            self._wide_sums = False
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         kind = logical.kind

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import Capabilities, Column, ColumnStats, Scope, SourceEngine, SqlEngine
+from lakeshift.engines.base import Capabilities, Column, Scope, SourceEngine, SqlEngine
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period, period_bounds
@@ -163,13 +163,13 @@ def _length(value: str | bytes | None) -> int | None:
 
 class SQLiteEngine(SqlEngine, SourceEngine):
     capabilities = CAPABILITIES
+    sum_overflow = "integer overflow"  # an integer column sums past 2**63: summed in Python
 
     def __init__(self, path: Path, number_policy: LogicalType):
         if not path.is_file():
             raise ConfigError("SQLite database not found", file=str(path))
         self.path = path
         self.number_policy = number_policy
-        self._exact_integer_sums = False
         self.connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
@@ -263,25 +263,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return self.string_literal(value.isoformat(sep=" "))
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
-        if logical.kind is Kind.FLOAT or (
-            logical.kind is Kind.INTEGER and not self._exact_integer_sums
-        ):
+        if logical.kind is Kind.FLOAT or (logical.kind is Kind.INTEGER and not self.wide_sums):
             return f"SUM({expression})"  # SQLite's integer SUM is exact or raises on overflow
         return f"ls_exact_sum({expression}, '{logical}')"
-
-    def column_stats(
-        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
-    ) -> dict[str, ColumnStats]:
-        try:
-            return super().column_stats(scope, columns, types)
-        except TerminalError as error:
-            if "integer overflow" not in str(error) or self._exact_integer_sums:
-                raise
-        self._exact_integer_sums = True  # some integer column sums past 2**63: sum in Python
-        try:
-            return super().column_stats(scope, columns, types)
-        finally:
-            self._exact_integer_sums = False
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
