@@ -1,12 +1,15 @@
-"""DuckDB as the lake's engine: decimal sums that pass DECIMAL(38)'s digits stay exact."""
+"""DuckDB as the lake's engine: NaN read from Parquet, and decimal sums past DECIMAL(38)."""
 
 from __future__ import annotations
 
+import math
 import random
 from decimal import Context, Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lakeshift.engines.duckdb import DuckDBEngine
@@ -15,6 +18,20 @@ from lakeshift.lake.storage import LakeStorage
 from lakeshift.types import Kind, LogicalType
 
 EXACT = Context(prec=200)
+
+
+def test_a_nan_in_a_parquet_file_of_finite_values_renders_as_nan(tmp_path: Path) -> None:
+    """Parquet's min and max leave NaN out; DuckDB's statistics propagation would then prove
+    `isnan` false for every row, and the NaN would render as its bits (a false difference)."""
+    path = tmp_path / "floats.parquet"
+    pq.write_table(pa.table({"x": [math.nan, 1.5, 2.5, -0.0]}), path)  # no NULL: it hides the bug
+    engine = DuckDBEngine(LocalCatalog(LakeStorage.local(tmp_path, "nan")))
+    try:
+        sql = engine.canonical_sql("x", LogicalType(Kind.FLOAT))
+        rows = engine.query(f"SELECT {sql} FROM read_parquet('{path}')")
+    finally:
+        engine.close()
+    assert [r[0] for r in rows] == ["NaN", "3ff8000000000000", "4004000000000000", "0"]
 
 
 @pytest.mark.parametrize(("precision", "scale"), [(38, 10), (38, 0), (38, 38), (20, 2)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -440,11 +440,13 @@ def test_sqlite_decimal_sums_read_a_real_as_the_upload_does(
     assert amount["match"]
 
 
+@pytest.mark.parametrize("large", ["6000000000000000000000000000", "9990000000000000000000000000"])
 def test_a_decimal_sum_past_38_digits_is_exact_in_the_lake(
-    tmp_path: Path, make_project: Any
+    tmp_path: Path, make_project: Any, large: str
 ) -> None:
     """DuckDB's SUM of a DECIMAL(38,10) overflows past 38 digits, at two values of 6e27 (the
-    default policy allows 28 integer digits): it is summed in parts instead of failing."""
+    default policy allows 28 integer digits), and its HUGEINT accumulator at two of 9.99e27:
+    either way the column is summed in parts instead of failing."""
     project, _ = _sqlite_project(
         tmp_path,
         make_project,
@@ -452,15 +454,15 @@ def test_a_decimal_sum_past_38_digits_is_exact_in_the_lake(
         # -0.000017 is a REAL whose shortest text has an exponent: summed as a Decimal, which
         # Python's default context would round to 28 digits
         [
-            (1, "6000000000000000000000000000"),
-            (2, "6000000000000000000000000000"),
+            (1, large),
+            (2, large),
             (3, "-0.000017"),
         ],
         "id",
     )
     stats = json.loads((project.output / "wide_stats_comparison.json").read_text(encoding="utf-8"))
     [amount] = [c for c in stats["columns"] if c["column"] == "amount"]
-    exact = Decimal("11999999999999999999999999999.999983")
+    exact = Context(prec=60).subtract(2 * Decimal(large), Decimal("0.000017"))
     assert Decimal(amount["source"]["sum"]) == Decimal(amount["target"]["sum"]) == exact
     assert amount["match"]
 

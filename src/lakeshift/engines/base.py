@@ -239,9 +239,9 @@ class SqlEngine(Engine):
     row_fence = ""
     # The most literals one IN list may hold (Oracle: 1000); None for no limit
     in_list_limit: int | None = None
-    # Text of the engine's error when a SUM overflows: statistics are then asked again with
+    # Texts of the engine's errors when a SUM overflows: statistics are then asked again with
     # `wide_sums` set, and `sum_sql` sums wider (SQLite in Python, DuckDB in two parts)
-    sum_overflow: str | None = None
+    sum_overflow: tuple[str, ...] = ()
     wide_sums = False
     # The longest query the engine accepts, in UTF-8 bytes (Athena: 262,144); None for no limit
     max_query_bytes: int | None = None
@@ -436,11 +436,12 @@ class SqlEngine(Engine):
         self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
     ) -> dict[str, ColumnStats]:
         """One query of every column's statistics; asked again with `wide_sums` set when the
-        engine's SUM overflowed (its error contains `sum_overflow`), for `sum_sql` to sum wider."""
+        engine's SUM overflowed (its error contains one of `sum_overflow`), for `sum_sql` to sum
+        wider."""
         try:
             return self._column_stats(scope, columns, types)
         except TerminalError as error:
-            if self.sum_overflow is None or self.sum_overflow not in str(error) or self.wide_sums:
+            if self.wide_sums or not any(text in str(error) for text in self.sum_overflow):
                 raise
         self.wide_sums = True
         try:
