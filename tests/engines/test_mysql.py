@@ -72,7 +72,8 @@ TYPE_CASES = [
     ("bit(64)", LogicalType(Kind.DECIMAL, 20, 0), "({} + 0)"),
     ("decimal(65,30)", LogicalType(Kind.DECIMAL, 65, 30), "{}"),
     ("float", LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
-    ("double(12,3)", LogicalType(Kind.FLOAT), "{}"),
+    ("double(12,3)", LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
+    ("double", LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
     ("enum('a','b)c')", LogicalType(Kind.STRING), "{}"),
     ("time(6)", LogicalType(Kind.STRING), "CAST({} AS CHAR)"),
     ("longtext", LogicalType(Kind.STRING), "{}"),
@@ -347,6 +348,57 @@ def test_batches_hold_batch_rows_rows_when_made_of_several_fetches(
 
 
 # --- values ------------------------------------------------------------------------------------
+
+
+def test_a_double_with_decimals_declared_arrives_as_the_double_stored(
+    engine: MySQLEngine, server: Server
+) -> None:
+    """DOUBLE(10,2) prints two decimals, and the double nearest '-7.44' is not the one stored
+    for -7.44 (-7.4399999999999995): read bare, 1 value in 80 changed on its way to the lake."""
+    table = server.create("doubles", "id INT PRIMARY KEY, x DOUBLE(10,2)")
+    server.execute(
+        f"INSERT INTO {table} SELECT seq, (CAST(seq AS SIGNED) - 5000) / 100 FROM seq_0_to_9999"
+    )
+    rows = _rows(engine, f"test.{table}")
+    bits = engine.query(
+        f"SELECT {engine.canonical_sql('x', LogicalType(Kind.FLOAT))} FROM {table} ORDER BY id"
+    )
+    assert len(rows) == 10_000
+    changed = [
+        r["id"]
+        for r, (text,) in zip(rows, bits, strict=True)
+        if canonical_value(r["x"], LogicalType(Kind.FLOAT)) != text
+    ]
+    assert changed == []
+
+
+def test_year_2_is_refused_with_what_to_do() -> None:
+    mapped = mysql_type("year(2)")
+    assert mapped.unsupported and "YEAR(4)" in mapped.unsupported
+    assert mysql_type("year(4)").unsupported is None
+
+
+def test_the_session_sql_mode_is_pinned_whatever_the_server_default(
+    mariadb_url: str, server: Server
+) -> None:
+    """A server whose default mode is ORACLE turns '' into NULL in REPLACE and refuses `%`;
+    every statement lakeshift writes assumes one mode, which each connection sets."""
+    table = server.create("modes", "id INT PRIMARY KEY, v VARCHAR(10), c CHAR(5)", [(1, "", "ab")])
+    (previous,) = server.execute("SELECT @@GLOBAL.sql_mode")[0]
+    server.execute("SET GLOBAL sql_mode = 'ORACLE,PAD_CHAR_TO_FULL_LENGTH'")
+    try:
+        pinned = connect(mariadb_url, CONFIG)
+    finally:
+        server.execute("SET GLOBAL sql_mode = %s", (previous,))
+    try:
+        string = LogicalType(Kind.STRING)
+        [(text, mod)] = pinned.query(
+            f"SELECT {pinned.canonical_sql('v', string)}, {pinned.mod_sql('id', 256)} FROM {table}"
+        )
+        assert (text, int(mod)) == ("", 1)
+        assert _rows(pinned, f"test.{table}")[0]["c"] == "ab"
+    finally:
+        pinned.close()
 
 
 def test_zero_dates_fail_their_column_clearly(

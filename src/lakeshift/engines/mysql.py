@@ -138,6 +138,10 @@ class MySQLEngine(SqlEngine, SourceEngine):
             with connection.cursor() as cursor:
                 # UTC: TIMESTAMPs read and render in UTC, unambiguous across DST changes.
                 cursor.execute("SET time_zone = '+00:00'")
+                # The server's default mode may change what SQL means (ORACLE turns '' into NULL
+                # and `%` into an error; PAD_CHAR_TO_FULL_LENGTH pads CHAR values): every
+                # statement is written for this one.
+                cursor.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
                 cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         except MySQLdb.MySQLError as error:
             raise connection_error(error, settings) from None

@@ -51,7 +51,12 @@ _AS_TEXT = MySQLType(LogicalType(Kind.STRING), "CAST({} AS CHAR)")
 _BY_NAME: dict[str, MySQLType] = {
     **dict.fromkeys(("tinyint", "smallint", "mediumint", "int", "integer", "year"), _INTEGER),
     "float": MySQLType(LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
-    **dict.fromkeys(("double", "real", "double precision"), MySQLType(LogicalType(Kind.FLOAT))),
+    # Read through a CAST: a DOUBLE(M,D) prints D decimals, and the double nearest that text is
+    # not always the one stored (-7.44 is stored as -7.4399999999999995).
+    **dict.fromkeys(
+        ("double", "real", "double precision"),
+        MySQLType(LogicalType(Kind.FLOAT), "CAST({} AS DOUBLE)"),
+    ),
     **dict.fromkeys(
         ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"),
         _STRING,
@@ -104,6 +109,12 @@ def mysql_type(column_type: str) -> MySQLType:
         return MySQLType(LogicalType(Kind.DECIMAL, int(precision), int(scale or 0)))
     if name == "bigint":
         return MySQLType(UNSIGNED_BIGINT) if unsigned else _INTEGER
+    if name == "year" and arguments == "2":
+        return MySQLType(
+            LogicalType(Kind.INTEGER),
+            unsupported="YEAR(2) prints two digits (24 for 2024) and sorts by the full year; "
+            "ALTER it to YEAR(4) in the source, or map it to null in column_mappings.json",
+        )
     if name == "bit":
         width = int(arguments or 1)
         return MySQLType(UNSIGNED_BIGINT if width > 63 else LogicalType(Kind.INTEGER), "({} + 0)")
