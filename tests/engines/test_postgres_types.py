@@ -590,7 +590,7 @@ def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into
         decimal = LogicalType(Kind.DECIMAL, 38, 10)
         loose = engine.column_canonical_sql(columns["n"], decimal)
         fitting = engine.column_canonical_sql(columns["f"], decimal)
-        assert "ROUND" in loose and "ROUND" not in fitting
+        assert "CASE" in loose and "CASE" not in fitting
         rows = engine.query(f"SELECT {loose}, {fitting} FROM {table} ORDER BY id")
     assert [r[0] for r in rows] == [
         "2.00000000001",
@@ -601,6 +601,33 @@ def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into
         "-0.00000000004",
     ]
     assert [r[1] for r in rows][:2] == ["2.0000000000", "3.0000000000"]
+
+
+def test_a_source_decimal_the_lake_cannot_hold_renders_as_itself_not_an_error(
+    postgres_url: str,
+) -> None:
+    """A source changed after the upload may hold what the lake's decimal(38,10) cannot (31
+    integer digits, Infinity): compare and align must see a difference, not fail the table on
+    `numeric field overflow`. Declared as the lake keeps it, a column is its own text."""
+    values = ["1e30", "Infinity", "-2.5", None]
+    ddl = ["CREATE TABLE {t} (id int, n numeric, e numeric(38,10))"]
+    insert = (
+        "INSERT INTO {t} SELECT i, x, CASE WHEN abs(x) < 1e20 THEN x END "
+        "FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, i)"
+    )
+    with _scratch_table(postgres_url, ddl, insert, values) as (engine, columns, table):
+        decimal = LogicalType(Kind.DECIMAL, 38, 10)
+        loose = engine.column_canonical_sql(columns["n"], decimal)
+        exact = engine.column_canonical_sql(columns["e"], decimal)
+        assert exact == 'CAST("e" AS text)'
+        rows = engine.query(f"SELECT {loose}, {exact} FROM {table} ORDER BY id")
+    assert [r[0] for r in rows] == [
+        "1000000000000000000000000000000.0000000000",
+        "Infinity",
+        "-2.5000000000",
+        None,
+    ]
+    assert [r[1] for r in rows] == [None, None, "-2.5000000000", None]
 
 
 def _random_doubles(count: int, seed: int) -> list[float]:

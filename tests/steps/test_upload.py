@@ -232,38 +232,65 @@ def _postgres_table(url: str, name: str, ddl: str, rows: str) -> Iterator[dict[s
             connection.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def test_rows_no_slice_reads_fail_the_slice_in_one_snapshot(
+def test_a_bc_date_is_refused_by_name_not_dropped_from_its_slice(
     postgres_url: str, tmp_path: Path, make_project: Any
 ) -> None:
-    """PostgreSQL prints a BC date's month without its era: the period '0044-03' selects the
-    AD month, and the BC row would fall out of every slice. The slice reads fewer rows than the
-    plan counted in the same snapshot, so it is refused and not recorded."""
+    """PostgreSQL prints a BC date's month without its era: as the period '0044-03' it would
+    select the AD month and fall out of every slice; and `to_char` fails on a date past a
+    timestamp's range (year 300000), which stopped analyze. Their period is NULL instead, and
+    the NULL slice's conversion refuses them by name; nothing of the slice is recorded."""
     import psycopg
 
     with _postgres_table(
         postgres_url,
         "upload_bc",
         "id int PRIMARY KEY, d date NOT NULL",
-        "(1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01')",
+        "(1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01'), (4, '300000-01-01')",
     ) as table:
         project = load_project(make_project(postgres_url, [table]))
         analyze(project)
         [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
         assert outcome.status == "failed"
-        assert "slice _period=0044-03 read 0 rows, the plan counted 1" in outcome.detail
+        assert "upload_bc" in outcome.detail and "outside years 1-9999" in outcome.detail
         recorded = [
             slice_id
             for path in (tmp_path / "project" / "lake" / "_lakeshift").rglob("*.json")
             if "manifest" in path.parts
             for slice_id in json.loads(path.read_text())["slices"]
         ]
-        assert "_period=0044-03" not in recorded
+        assert "_period=__HIVE_DEFAULT_PARTITION__" not in recorded
         with psycopg.connect(postgres_url, autocommit=True) as connection:
-            connection.execute("DELETE FROM upload_bc WHERE id = 2")
+            connection.execute("DELETE FROM upload_bc WHERE id IN (2, 4)")
         analyze(project)
         [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
         assert outcome.status == "uploaded"
         assert _verified(project) == "match"
+
+
+def test_a_slice_that_reads_fewer_rows_than_planned_in_one_snapshot_is_refused(
+    postgres_url: str, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a slice's predicate and the period text ever disagree (as they did for BC dates),
+    the rows the plan counted and the slice missed fail the slice instead of vanishing."""
+    from lakeshift.engines.postgres import PostgresEngine
+
+    planned = PostgresEngine.period_predicate
+
+    def missing_one(self: Any, column: Any, period: Any, value: str | None) -> str:
+        return f"({planned(self, column, period, value)} AND id <> 3)"
+
+    monkeypatch.setattr(PostgresEngine, "period_predicate", missing_one)
+    with _postgres_table(
+        postgres_url,
+        "upload_short",
+        "id int PRIMARY KEY, d date NOT NULL",
+        "(1, '2024-01-05'), (2, '2024-01-06'), (3, '2024-02-01')",
+    ) as table:
+        project = load_project(make_project(postgres_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    assert outcome.status == "failed"
+    assert "slice _period=2024-02 read 0 rows, the plan counted 1" in outcome.detail
 
 
 def test_an_infinite_date_reaches_the_conversion_and_names_itself(
