@@ -38,6 +38,8 @@ from lakeshift.inventory import Period
 from lakeshift.project import load_project
 from lakeshift.redaction import redact
 from lakeshift.steps.analyze import analyze
+from lakeshift.steps.pipeline import run_pipeline
+from lakeshift.steps.slicing import PartitionStrategy
 from lakeshift.steps.upload import upload
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value, hash60, join_canonical
@@ -541,6 +543,29 @@ def test_decimal_beyond_38_digits_is_read_exactly_as_decimal256(
     assert columns[1].logical.to_arrow() == pa.decimal256(65, 30)
     [warning] = engine.fit_warnings(Scope(f"test.{table}"), columns)
     assert warning.startswith(f"test.{table}.d: decimal(65,30) is wider than 38 digits")
+
+
+def test_a_decimal_wider_than_the_lake_compares_is_named_and_the_rest_is_verified(
+    server: Server, make_project: Any, mariadb_url: str
+) -> None:
+    """DuckDB compares decimals of up to 38 digits: a DECIMAL(40,2) column, uploaded exactly,
+    fails the schema level by name, and every other column is still compared."""
+    rows = [(1, Decimal("12345678901234567890123456789012345678.12"), "a"), (2, None, "b")]
+    table = server.create("widecols", "id INT PRIMARY KEY, d DECIMAL(40,2), v VARCHAR(5)", rows)
+    project = load_project(
+        make_project(mariadb_url, [{"source_table": f"test.{table}", "target_table": "wide"}])
+    )
+    assert {o.status for o in run_pipeline(project, PartitionStrategy.NONE)} == {"mismatch"}
+    stats = json.loads((project.output / "wide_stats_comparison.json").read_text())
+    assert [c["column"] for c in stats["columns"]] == ["id", "v"]
+    assert all(c["match"] for c in stats["columns"])
+    assert any(
+        "d: decimal(40,2) is wider than DuckDB compares" in t for t in stats["type_mismatches"]
+    )
+    alignment = json.loads((project.output / "data_alignment_results.json").read_text())
+    [wide] = alignment["tables"]
+    assert wide["levels"] == {"schema": False, "counts": True, "statistics": True, "values": True}
+    assert wide["columns_compared"] == ["id", "v"] and wide["rows_compared"] == 2
 
 
 def test_date_values_before_1970_and_after_2038_arrive_as_written(

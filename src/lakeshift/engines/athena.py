@@ -35,6 +35,7 @@ from lakeshift.verify.canonical import HALF_BITS, HALF_MASK
 
 CAPABILITIES = Capabilities(
     name="Athena",
+    max_decimal_digits=38,
     snapshot="none",
     timestamp_precision="millisecond",
     max_identifier_length=255,

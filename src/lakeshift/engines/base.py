@@ -47,6 +47,8 @@ class Capabilities:
     # is one SUM of the row hash, so no CTE is needed to hash each row once and the planner may
     # scan in parallel
     exact_bigint_sum: bool = False
+    # The widest decimal the engine compares (DuckDB and Athena: 38 digits); None for no limit
+    max_decimal_digits: int | None = None
 
 
 @dataclass(frozen=True)

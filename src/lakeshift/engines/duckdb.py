@@ -25,6 +25,7 @@ SUM_PART = 10**18  # a decimal sum that overflows is summed in parts below and a
 
 CAPABILITIES = Capabilities(
     name="DuckDB",
+    max_decimal_digits=38,
     snapshot="none",
     timestamp_precision="microsecond",
     max_identifier_length=1_000_000,

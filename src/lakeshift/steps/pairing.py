@@ -10,7 +10,7 @@ from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
 from lakeshift.inventory import TableSpec
 from lakeshift.mapping import map_columns
 from lakeshift.project import Project
-from lakeshift.types import LogicalType, common_type, compatibility
+from lakeshift.types import Kind, LogicalType, common_type, compatibility
 
 CURRENT_STATE = "current_state"
 SNAPSHOT = "snapshot"
@@ -70,6 +70,10 @@ def pair_table(
                     m.source, lake_column, common_type(m.source.logical, lake_column.logical)
                 )
             )
+    # Columns the lake engine cannot compare are listed, not compared: one would fail the
+    # table's every question, so the other columns would go unchecked too.
+    too_wide = [p for p in pairs if _too_wide(p, lake)]
+    pairs = [p for p in pairs if p not in too_wide]
     keys = (
         list(spec.key_columns)
         or list(upload.get("key_columns") or [])
@@ -94,13 +98,26 @@ def pair_table(
             f"{p.source.name}: {problem}"
             for p in pairs
             if (problem := compatibility(p.source.logical, p.lake.logical))
-        ],
+        ]
+        + [f"{p.source.name}: {_too_wide(p, lake)}" for p in too_wide],
         key_columns=keys,
         cutoff=cutoff,
         cutoff_method=_read_at_upload_snapshot(source, spec, upload),
         batch_id=batch_id,
         upload=upload,
     )
+
+
+def _too_wide(pair: ColumnPair, lake: Engine) -> str | None:
+    """Why the lake engine cannot compare this column's values, if it cannot."""
+    limit = lake.capabilities.max_decimal_digits
+    logical = pair.logical
+    if logical.kind is Kind.DECIMAL and limit is not None and (logical.precision or 0) > limit:
+        return (
+            f"{logical} is wider than {lake.capabilities.name} compares ({limit} digits): its "
+            "values are uploaded exactly but not verified; map it to null to leave it out"
+        )
+    return None
 
 
 def _read_at_upload_snapshot(source: SourceEngine, spec: TableSpec, upload: dict[str, Any]) -> str:
