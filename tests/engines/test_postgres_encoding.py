@@ -1,4 +1,5 @@
-"""Row hashes are md5 of the UTF-8 row text, whatever the server encoding of the database.
+"""Row hashes are md5 of the UTF-8 row text, and text extremes are in code point order,
+whatever the server encoding of the database.
 
 md5 in PostgreSQL hashes the text's bytes in the server encoding: a UTF8 database hashes as is,
 another one converts to UTF-8 first (and only then pays for `convert_to`).
@@ -66,3 +67,32 @@ def test_row_hashes_are_md5_of_utf8_in_every_server_encoding(database_url: str) 
             assert wrong["1"] != reference["1"] and wrong["2"] != reference["2"]
     finally:
         engine.close()
+
+
+def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_url: str) -> None:
+    """WIN1252 stores '€' as 0x80, below 'ÿ' (0xff): ordered by the server's bytes the
+    extremes would differ from the lake's, which orders by code point (U+20AC above U+00FF)."""
+    name = f"lst_enc_win1252_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} ENCODING 'WIN1252' TEMPLATE template0"
+            " LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE TABLE public.labels (id bigint PRIMARY KEY, label text)")
+            for key, text in enumerate(["ÿ", "€", "a|b", None]):
+                connection.execute("INSERT INTO public.labels VALUES (%s, %s)", (key, text))
+        engine = PostgresEngine(url, POLICY)
+        try:
+            [column] = [c for c in engine.columns("public.labels") if c.name == "label"]
+            stats = engine.column_stats(Scope("public.labels"), [column], [column.logical])
+        finally:
+            engine.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    label = stats["label"]
+    assert (label.min, label.max) == ("a\\|b", "€")
+    assert (label.distinct, label.nulls, label.min_length, label.max_length) == (3, 1, 1, 3)

@@ -558,7 +558,15 @@ class PostgresEngine(SqlEngine, SourceEngine):
             return value, lambda aggregate: f"{aggregate}({value})"
         if logical.kind is Kind.STRING:
             value = f'({text_sql(name)}) COLLATE "C"'
-            return value, lambda aggregate: self.canonical_sql(f"{aggregate}({value})", logical)
+            if self.server_utf8:  # "C" orders the UTF-8 bytes: code point order, as the lake
+                return value, lambda aggregate: self.canonical_sql(f"{aggregate}({value})", logical)
+            # Another encoding's bytes order otherwise ('€' before 'ÿ' in WIN1252): the extremes
+            # are taken over the UTF-8 bytes as hex text, which orders as they do (PostgreSQL
+            # has no MIN of a bytea), and converted back.
+            utf8 = f"encode(convert_to({text_sql(name)}, 'UTF8'), 'hex') COLLATE \"C\""
+            return value, lambda aggregate: self.canonical_sql(
+                f"convert_from(decode({aggregate}({utf8}), 'hex'), 'UTF8')", logical
+            )
         return name, lambda aggregate: self.canonical_sql(f"{aggregate}({name})", logical)
 
     # --- extraction ---------------------------------------------------------------------------
