@@ -403,6 +403,24 @@ def test_the_session_sql_mode_is_pinned_whatever_the_server_default(
         pinned.close()
 
 
+def test_dates_past_the_month_end_or_in_year_0_are_warned_of_before_upload(
+    engine: MySQLEngine, server: Server
+) -> None:
+    """ALLOW_INVALID_DATES lets '2024-02-31' in, and year 0 ('0000-01-01') is a MySQL date
+    but no other engine's: analyze counts them, as the upload refuses them."""
+    table = server.create("invalid", "id INT PRIMARY KEY, d DATE")
+    server.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+    server.execute(
+        f"INSERT INTO {table} VALUES (1, '2024-02-31'), (2, '0000-01-01'), (3, '2024-02-29')"
+    )
+    server.execute("SET SESSION sql_mode = DEFAULT")
+    warnings = engine.fit_warnings(Scope(f"test.{table}"), engine.columns(f"test.{table}"))
+    assert warnings == [
+        f"test.{table}.d: 2 row(s) hold zero or invalid dates such as '0000-01-01'; upload "
+        "refuses them: exclude them with the inventory's `where`"
+    ]
+
+
 def test_zero_dates_fail_their_column_clearly(
     engine: MySQLEngine, server: Server, make_project: Any, mariadb_url: str
 ) -> None:

@@ -573,13 +573,18 @@ class MySQLEngine(SqlEngine, SourceEngine):
     def _zero_dates(
         self, scope: Scope, columns: Sequence[Column]
     ) -> list[tuple[Column, int, str | None]]:
-        """(column, rows, an example) for each date column holding '0000-00-00' or '2024-03-00'."""
+        """(column, rows, an example) for each date column holding dates no date type holds:
+        '0000-00-00', '2024-03-00', year 0 ('0000-01-01') and, under ALLOW_INVALID_DATES, days
+        past the month's end ('2024-02-31')."""
         if not columns:
             return []
         selects = []
         for column in columns:
             name = self.quote(column.name)
-            zero = f"(MONTH({name}) = 0 OR DAYOFMONTH({name}) = 0)"
+            zero = (
+                f"(MONTH({name}) = 0 OR DAYOFMONTH({name}) = 0 OR YEAR({name}) = 0 "
+                f"OR DAYOFMONTH({name}) > DAYOFMONTH(LAST_DAY({name})))"
+            )
             selects += [f"SUM({zero})", f"MIN(IF({zero}, CAST({name} AS CHAR), NULL))"]
         sql = (
             f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
