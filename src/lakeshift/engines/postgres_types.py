@@ -180,6 +180,13 @@ def _decimal_array(texts: pa.Array, logical: LogicalType, table: str, column: st
     fits = pc.match_substring_regex(trimmed, pattern=decimal_pattern(logical))
     if not pc.all(pc.fill_null(fits, True)).as_py():
         bad = pc.filter(texts, pc.invert(pc.fill_null(fits, True)))[0].as_py()
+        if bad in ("NaN", "Infinity", "-Infinity"):  # no decimal type holds these
+            raise ConversionError(
+                table,
+                column,
+                f"value {bad} has no decimal form; exclude its rows with the inventory's `where` "
+                f"(e.g. `{column} <> '{bad}'`), or map the column to null",
+            )
         raise ConversionError(
             table,
             column,
