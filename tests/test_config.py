@@ -14,7 +14,7 @@ from lakeshift.config import (
     load_source_settings,
 )
 from lakeshift.errors import ConfigError
-from lakeshift.redaction import MASK, redact
+from lakeshift.redaction import MASK, display_url, redact
 from lakeshift.types import LogicalType
 
 USERS_META_CONFIG = """\
@@ -316,6 +316,12 @@ def test_source_url_is_read_from_the_env_file(tmp_path: Path) -> None:
     assert settings.env_file == env
 
 
+def test_an_env_file_with_a_byte_order_mark_reads_its_first_variable(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_bytes(b"\xef\xbb\xbfLAKESHIFT_SOURCE_URL=postgresql://app@db:5432/sales\n")
+    assert load_source_settings(env).url == "postgresql://app@db:5432/sales"
+
+
 def test_process_environment_wins_over_the_env_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -362,6 +368,35 @@ def test_missing_env_file_names_it(tmp_path: Path) -> None:
     error = _error(lambda: load_source_settings(env))
     assert error.file == str(env)
     assert "not found" in str(error)
+
+
+@pytest.mark.parametrize("raw", ["/", "?", "#"])
+def test_a_password_with_a_raw_url_delimiter_is_refused_without_being_shown(
+    tmp_path: Path, raw: str
+) -> None:
+    """A raw `/`, `?` or `#` ends urlsplit's password early: its rest would be taken for the
+    host and printed by every error. Such a URL is refused; the password is masked anyway."""
+    password = f"{_secret()}{raw}{_secret()}"
+    env = _write(tmp_path / ".env", f"LAKESHIFT_SOURCE_URL=postgresql://app:{password}@db:5432/s\n")
+    error = _error(lambda: load_source_settings(env))
+    assert "percent-encode" in str(error) and password not in str(error)
+    shown = display_url(f"postgresql://app:{password}@db:5432/s")
+    assert password not in shown and password.split(raw)[1] not in shown
+
+
+def test_a_password_with_a_bracket_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    password = f"{_secret()}[x"
+    env = _write(tmp_path / ".env", f"LAKESHIFT_SOURCE_URL=postgresql://app:{password}@db/s\n")
+    error = _error(lambda: load_source_settings(env))
+    assert "not a valid URL" in str(error) and password not in str(error)
+
+
+def test_a_password_given_as_a_query_parameter_is_registered(tmp_path: Path) -> None:
+    password = _secret()
+    url = f"postgresql://app@db:5432/s?sslmode=disable&password={password}"
+    env = _write(tmp_path / ".env", f"LAKESHIFT_SOURCE_URL={url}\n")
+    load_source_settings(env)
+    assert password not in display_url(url) and password not in redact(f"failed: {url}")
 
 
 def test_password_in_the_source_url_is_registered_as_a_secret(tmp_path: Path) -> None:

@@ -235,7 +235,10 @@ def load_source_settings(env_file: Path | None) -> SourceSettings:
     values: dict[str, str] = {}
     if env_file is not None:
         _require_file(env_file, ".env file")
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        # utf-8-sig: a byte order mark (Windows editors) would hide the first variable
+        values = {
+            k: v for k, v in dotenv_values(env_file, encoding="utf-8-sig").items() if v is not None
+        }
     for name, value in values.items():
         if is_secret_name(name):
             register_secret(value)
@@ -245,11 +248,33 @@ def load_source_settings(env_file: Path | None) -> SourceSettings:
             f"{SOURCE_URL_VARIABLE} is not set (e.g. sqlite:///source.db or oracle://user:pw@host/?service_name=X)",
             file=str(env_file) if env_file else None,
         )
-    password = urlsplit(url).password
-    register_secret(password)
-    register_secret(unquote(password) if password else None)  # drivers see it decoded
+    for password in url_passwords(url):
+        register_secret(password)
+        register_secret(unquote(password))  # drivers see it decoded
+    try:
+        urlsplit(url).port  # noqa: B018 - parses the authority, which may be malformed
+    except ValueError:
+        raise ConfigError(
+            f"{SOURCE_URL_VARIABLE} is not a valid URL: percent-encode the special characters "
+            "of the password (`/` as %2F, `[` as %5B, `@` as %40)",
+            file=str(env_file) if env_file else None,
+        ) from None
     url = _absolute_sqlite_url(url, env_file.resolve().parent if env_file else Path.cwd())
     return SourceSettings(url=url, env_file=env_file)
+
+
+_QUERY_PASSWORD = re.compile(r"[?&](?:password|passwd|pwd)=([^&#]*)", re.IGNORECASE)
+
+
+def url_passwords(url: str) -> list[str]:
+    """Every password a connection URL may carry, however it is written: the user info's, up to
+    the last `@` (a raw `/`, `?`, `#` or `[` in it would end urlsplit's), and query parameters."""
+    found = [m.group(1) for m in _QUERY_PASSWORD.finditer(url)]
+    _, separator, rest = url.partition("://")
+    user_info = rest.rpartition("@")[0] if separator else ""
+    if ":" in user_info:
+        found.append(user_info.partition(":")[2])
+    return [p for p in found if p]
 
 
 def _absolute_sqlite_url(url: str, base: Path) -> str:

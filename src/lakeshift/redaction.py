@@ -40,8 +40,12 @@ def display_url(url: str) -> str:
     >>> display_url("oracle://scott:tiger@db:1521/?service_name=PCDS")
     'oracle://scott:***@db:1521/?service_name=PCDS'
     """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # a malformed authority: mask what is registered and what looks like one
+        return redact(url)
+    if password is not None:
+        netloc = parts.netloc.replace(f":{password}@", f":{MASK}@", 1)
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return redact(url)  # a password urlsplit cut short, or one in the query, is registered
