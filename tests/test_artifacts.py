@@ -31,6 +31,7 @@ from lakeshift.redaction import MASK, register_secret
 
 ANALYSIS = {
     "step": "analyze",
+    "config_meta": "/data/config_meta.cfg",
     "finished_at": datetime(2025, 6, 3, 14, 30, 15, tzinfo=UTC),
     "output": Path("/data/output"),
     "tables": [
@@ -312,3 +313,32 @@ def test_an_upload_later_in_the_same_second_wins(tmp_path: Path) -> None:
 
 def test_an_empty_output_folder_has_no_uploads(tmp_path: Path) -> None:
     assert uploads_by_table(tmp_path) == {}
+
+
+def test_upload_metadata_the_earlier_scripts_wrote_is_skipped(tmp_path: Path) -> None:
+    """The scripts before lakeshift wrote upload_metadata_{timestamp}.json into the same
+    output folder: such a file is passed over (with a warning), not the end of every step."""
+    (tmp_path / "upload_metadata_20250603_143015.json").write_text(
+        json.dumps({"tables": [{"table": "orders", "rows": 10}]}), encoding="utf-8"
+    )
+    _upload(tmp_path, MOMENT, "b1", {"orders": "uploaded"})
+    assert uploads_by_table(tmp_path)["orders"][0]["batch_id"] == "b1"
+
+
+def test_an_analysis_pickle_is_known_by_its_suffix_in_any_case(tmp_path: Path) -> None:
+    path = write_pickle(tmp_path / "migration_analysis.PKL", {"config_meta": "c.cfg", "tables": []})
+    assert read_analysis(path)["config_meta"] == "c.cfg"
+
+
+def test_an_analysis_without_its_config_meta_is_refused_by_name(tmp_path: Path) -> None:
+    path = write_pickle(tmp_path / "migration_analysis.pkl", {"tables": []})
+    with pytest.raises(ConfigError, match="without its config_meta") as caught:
+        read_analysis(path)
+    assert caught.value.file == str(path)
+
+
+def test_a_pickle_named_json_is_a_clear_error(tmp_path: Path) -> None:
+    path = write_pickle(tmp_path / "migration_analysis.pkl", {"config_meta": "c", "tables": []})
+    renamed = path.rename(tmp_path / "analysis.json")
+    with pytest.raises(ConfigError, match="not JSON text"):
+        read_analysis(renamed)

@@ -49,3 +49,16 @@ def test_the_readme_commands_run_from_a_fresh_folder(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("all tables passed") == 4
     assert (tmp_path / "lakeshift-demo" / "output" / "report.html").is_file()
+
+
+def test_the_config_meta_example_reads_as_written(tmp_path: Path) -> None:
+    """Inline `# ...` comments after a value broke it: confection keeps them in the value."""
+    from lakeshift.config import load_meta_config
+
+    match = re.search(r"### `config_meta.cfg`.*?```ini\n(.*?)```", README, re.DOTALL)
+    assert match, "README has no config_meta.cfg example"
+    path = tmp_path / "config_meta.cfg"
+    path.write_text(match.group(1), encoding="utf-8")
+    meta = load_meta_config(path)
+    assert meta.input.table == tmp_path / "input_tables.xlsx"
+    assert (meta.verify.buckets, meta.verify.max_samples) == (256, 20)

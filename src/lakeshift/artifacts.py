@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from lakeshift.errors import ConfigError
 from lakeshift.redaction import redact
 
@@ -81,6 +83,8 @@ def read_json(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"malformed JSON: {error.msg}", file=str(path), where=f"line {error.lineno}"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not JSON text (a pickle? name it .pkl)", file=str(path)) from None
     if not isinstance(content, dict) or content.get("schema_version") != SCHEMA_VERSION:
         raise ConfigError(
             f"not a lakeshift artifact of schema_version {SCHEMA_VERSION}", file=str(path)
@@ -125,7 +129,12 @@ def read_pickle(path: Path) -> dict[str, Any]:
 
 def read_analysis(path: Path) -> dict[str, Any]:
     """Read the analysis from its `.pkl` or `.json` form."""
-    return read_pickle(path) if path.suffix == ".pkl" else read_json(path)
+    content = read_pickle(path) if path.suffix.lower() == ".pkl" else read_json(path)
+    if not isinstance(content.get("config_meta"), str):
+        raise ConfigError(
+            "an analysis without its config_meta; rerun `lakeshift analyze`", file=str(path)
+        )
+    return content
 
 
 def new_upload_metadata_path(folder: Path, moment: datetime) -> Path:
@@ -139,7 +148,11 @@ def uploads_by_table(folder: Path) -> dict[str, tuple[dict[str, Any], dict[str, 
     """For each target table, (upload metadata, table entry) of its latest successful upload."""
     latest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for path in sorted(folder.glob(UPLOAD_METADATA_GLOB)):
-        metadata = read_json(path)
+        try:
+            metadata = read_json(path)
+        except ConfigError as error:  # the scripts before lakeshift wrote these names too
+            logger.warning("{} is skipped: {}", path, error)
+            continue
         for entry in metadata.get("tables", []):
             if entry.get("status") == "uploaded":
                 latest[entry["target_table"]] = (metadata, entry)

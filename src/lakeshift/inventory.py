@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from difflib import get_close_matches
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from loguru import logger
 
 from lakeshift.errors import ConfigError
 
@@ -92,20 +96,48 @@ def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         from openpyxl import load_workbook
 
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
+        try:  # not read-only: only a full load knows the merged cells (an inventory is small)
+            book = load_workbook(path, data_only=True)
         except Exception as error:
             raise ConfigError(f"cannot be read as a workbook: {error}", file=str(path)) from None
         sheet = book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
+        rows = [list(values) for values in sheet.iter_rows(values_only=True)]
+        for merged in sheet.merged_cells.ranges:
+            if merged.min_row == 1:
+                raise ConfigError(
+                    f"header cells {merged.coord} are merged: give each column its own header",
+                    file=str(path),
+                    where="row 1",
+                )
+            # A merged block shows its first cell's value in all of its cells: read it so
+            for row in range(merged.min_row, merged.max_row + 1):
+                for column in range(merged.min_col, merged.max_col + 1):
+                    rows[row - 1][column - 1] = rows[merged.min_row - 1][merged.min_col - 1]
         book.close()
+        yield from enumerate(rows, start=1)
     elif path.suffix.lower() in {".csv", ".txt"}:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            for number, values in enumerate(csv.reader(handle), start=1):
-                yield number, list(values)
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                lines = list(enumerate(csv.reader(handle), start=1))
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"is not UTF-8 text ({error.reason} at byte {error.start}): save it as CSV UTF-8",
+                file=str(path),
+            ) from None
+        for number, values in lines:
+            yield number, list(values)
     else:
         raise ConfigError("inventory must be .xlsx or .csv", file=str(path))
+
+
+def _column_letter(index: int) -> str:
+    """The spreadsheet's name of the 0-based column `index` (0 is A, 26 is AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
 
 
 def _text(value: Any) -> str:
@@ -143,11 +175,18 @@ def load_inventory(path: Path) -> list[TableSpec]:
             where=f"row {header_row}",
         )
     unknown = [name for name in names if name and name not in HEADERS]
-    if unknown:
+    misspelt = {n: close[0] for n in unknown if (close := get_close_matches(n, HEADERS, 1, 0.8))}
+    if misspelt:
         raise ConfigError(
-            f"unknown column(s) {', '.join(unknown)}; expected {', '.join(HEADERS)}",
+            "unknown column(s) "
+            + ", ".join(f"{name} (did you mean {known}?)" for name, known in misspelt.items())
+            + f"; expected {', '.join(HEADERS)}",
             file=str(path),
             where=f"row {header_row}",
+        )
+    if unknown:  # notes and the like, which the scripts before lakeshift read past
+        logger.warning(
+            "{}: column(s) {} are not lakeshift's and are ignored", path, ", ".join(unknown)
         )
     if "source_table" not in names:
         raise ConfigError(
@@ -155,6 +194,18 @@ def load_inventory(path: Path) -> list[TableSpec]:
         )
     specs: list[TableSpec] = []
     for number, values in rows:
+        headerless = [
+            i
+            for i, value in enumerate(values)
+            if _text(value) and (i >= len(names) or not names[i])
+        ]
+        if headerless:
+            raise ConfigError(
+                f"column {_column_letter(headerless[0])} holds {values[headerless[0]]!r} but has "
+                "no header: name the column, or clear it",
+                file=str(path),
+                where=f"row {number}",
+            )
         record = {
             name: values[i] if i < len(values) else None for i, name in enumerate(names) if name
         }
@@ -165,6 +216,15 @@ def load_inventory(path: Path) -> list[TableSpec]:
     if not specs:
         raise ConfigError("inventory lists no tables", file=str(path))
     return specs
+
+
+# A lake table's name is a folder and a Glue table: no path separator, dot, space or quote
+_TARGET_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _default_target(source: str) -> str:
+    """The source's table name, lower-cased, unquoted, with other characters as `_`."""
+    return re.sub(r"[^a-z0-9_]", "_", source.split(".")[-1].strip('"').lower())
 
 
 def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
@@ -188,9 +248,17 @@ def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
     keys = tuple(k.strip() for k in _text(record.get("key_columns")).split(",") if k.strip())
     enabled_raw = record.get("enabled")
     enabled = _text(enabled_raw) == "" or _flag(enabled_raw, path, row)
+    target = _text(record.get("target_table")) or _default_target(source)
+    if not _TARGET_NAME.fullmatch(target):
+        raise ConfigError(
+            f"target_table {target!r} must be letters, digits and `_` (it names the lake's "
+            "folder and the Glue table); give it one in the inventory's target_table column",
+            file=str(path),
+            where=f"row {row}",
+        )
     return TableSpec(
         source_table=source,
-        target_table=_text(record.get("target_table")) or source.split(".")[-1].lower(),
+        target_table=target,
         date_column=_text(record.get("date_column")) or None,
         key_columns=keys,
         where=_text(record.get("where")) or None,
@@ -232,7 +300,11 @@ def load_column_mappings(path: Path | None, specs: list[TableSpec]) -> dict[str,
     _reject_repeated_names(raw, path, None, "table")
     for table, renames in raw:
         if table.lower() not in known:
-            raise ConfigError(f"table {table} is not in the inventory", file=str(path), where=table)
+            # A trial run lists a few tables of the full inventory the mappings were made for
+            logger.warning(
+                "{}: table {} is not in the inventory; its mapping is unused", path, table
+            )
+            continue
         if not isinstance(renames, _JsonObject) or not all(
             v is None or (isinstance(v, str) and v.strip()) for _, v in renames
         ):

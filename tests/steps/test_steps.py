@@ -105,6 +105,17 @@ def test_a_table_missing_from_the_source_is_skipped_and_listed_everywhere(
     assert stats["status"] == "skipped" and "does not exist in the source" in stats["reason"]
 
 
+def test_the_results_csv_may_name_a_folder_of_its_own(orders_project: Path) -> None:
+    meta = orders_project.read_text(encoding="utf-8")
+    orders_project.write_text(
+        meta.replace('csv.path = "migration_results.csv"', 'csv.path = "reports/results.csv"'),
+        encoding="utf-8",
+    )
+    project = load_project(orders_project)
+    analyze(project)
+    assert (project.output / "reports" / "results.csv").is_file()
+
+
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
     [orders, _] = analyze(load_project(orders_project))
     assert orders.status == "not_migrated"

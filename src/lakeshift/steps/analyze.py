@@ -281,6 +281,7 @@ def analyze(project: Project) -> list[TableOutcome]:
 
 
 def _write_csv(path: Path, tables: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # csv.path may name a folder of its own
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
