@@ -173,6 +173,7 @@ def rules() -> list[tuple[str, Answer]]:
     """What every test needs: the SCN, the ALL_TYPES table, its primary key, its existence."""
     return [
         ("V$DATABASE", [(Decimal(SCN),)]),
+        ("NLS_DATABASE_PARAMETERS", [("AL32UTF8",)]),
         ("ALL_TAB_COLUMNS", ALL_TYPES),
         ("ALL_CONSTRAINTS", [("ID",)]),
         ("ALL_VIEWS", [(Decimal(1),)]),
@@ -646,6 +647,30 @@ def test_stream_refuses_numbers_that_do_not_fit_the_policy_before_reading() -> N
     with pytest.raises(ConversionError, match=r"FREE_NUMBER: 2 value.*number_without_precision"):
         list(engine.stream(Scope(TABLE), [free], 10))
     assert not [c for c in connection.calls if c.kind == "fetch_df_batches"]
+
+
+def test_comparisons_refuse_a_database_character_set_other_than_al32utf8() -> None:
+    """Text is hashed and ordered as the database character set's bytes: only AL32UTF8's are
+    the UTF-8 every other engine hashes. The upload converts any set and needs no check."""
+    rules_ = [("NLS_DATABASE_PARAMETERS", [("WE8MSWIN1252",)]), *rules()]
+    engine = engine_for(FakeConnection(rules_))
+    columns = all_types(engine)[:2]
+    with pytest.raises(TerminalError, match=r"character set is WE8MSWIN1252.*AL32UTF8"):
+        engine.column_stats(Scope(TABLE), columns, [c.logical for c in columns])
+    plan = RowPlan(tuple(columns), tuple(c.logical for c in columns), (0,), 4)
+    with pytest.raises(TerminalError, match="WE8MSWIN1252"):
+        list(engine.bucket_checksums(Scope(TABLE), plan))
+
+
+def test_statistics_of_wide_floats_and_nanosecond_timestamps_are_of_what_the_lake_holds() -> None:
+    """Two NUMBERs one double apart, or two instants one nanosecond apart, are one value in
+    the lake: counting them on the source's values would make a false statistics difference."""
+    engine = engine_for(FakeConnection(rules()))
+    columns = {c.name: c for c in all_types(engine)}
+    assert engine.stat_value_sql(columns["WIDE_FLOAT"]) == 'TO_BINARY_DOUBLE("WIDE_FLOAT")'
+    cut = engine.stat_value_sql(columns["UPDATED_AT"])
+    assert "NUMTODSINTERVAL(MOD(TO_NUMBER(TO_CHAR(\"UPDATED_AT\", 'FF9')), 1000)" in cut
+    assert engine.stat_value_sql(columns["RATIO"]) == '"RATIO"'
 
 
 def test_fit_warnings_name_column_and_count() -> None:

@@ -63,7 +63,15 @@ STREAM_ROWS = 1_000  # rows per round trip while a long answer is read
 DEFAULT_PORT = 1521
 # Binary string order, as the lake's engines compare (MIN and MAX must agree); '.' as the
 # decimal character for any number text a user's filter or a probe converts.
-SESSION_SQL = "ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY NLS_NUMERIC_CHARACTERS = '.,'"
+# The calendar and the time zone too: a database whose calendar is Thai Buddha would print other
+# years, and TIMESTAMP WITH LOCAL TIME ZONE is read in the session's zone.
+SESSION_SQL = (
+    "ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY NLS_NUMERIC_CHARACTERS = '.,' "
+    "NLS_CALENDAR = 'GREGORIAN' TIME_ZONE = '+00:00'"
+)
+CHARACTER_SET_SQL = (
+    "SELECT VALUE FROM NLS_DATABASE_PARAMETERS WHERE PARAMETER = 'NLS_CHARACTERSET'"
+)
 _OWNER = "COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA'))"
 TABLE_EXISTS_SQL = (
     f"SELECT (SELECT COUNT(*) FROM ALL_TABLES WHERE OWNER = {_OWNER} AND TABLE_NAME = :name) + "
@@ -187,6 +195,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         self._lob_binaries: set[str] = set()  # quoted names of BLOB columns (RAWTOHEX refuses them)
         self._table: str | None = None  # the table errors are about
         self._noted: set[tuple[str, str]] = set()
+        self._character_set: str | None = None  # read when a comparison first needs it
         major_minor = server_version(connection)
         self.capabilities = replace(
             CAPABILITIES,
@@ -402,6 +411,20 @@ class OracleEngine(SqlEngine, SourceEngine):
     def _reading(self, column: Column) -> ColumnReading:
         return column_reading(OracleType.parse(column.native_type), self.number_policy)
 
+    def _require_unicode(self, table: str) -> None:
+        """Canonical text is hashed and ordered as the database character set's bytes, which
+        are UTF-8, as every other engine's, only in AL32UTF8 (the upload converts any set)."""
+        if self._character_set is None:
+            with self._about(table):
+                rows = self.query(CHARACTER_SET_SQL)
+            self._character_set = str(rows[0][0]) if rows else ""
+        if self._character_set not in ("AL32UTF8", ""):
+            raise TerminalError(
+                f"{table}: the database character set is {self._character_set}; compare and "
+                "align hash and order text in it, and prove it only in AL32UTF8 (the upload "
+                "does not depend on it)"
+            )
+
     def _require_supported(self, table: str, columns: Iterable[Column]) -> None:
         for column in columns:
             reason = self._reading(column).unsupported
@@ -432,6 +455,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     ) -> dict[str, ColumnStats]:
         """As the shared shape, but on each column's comparable value (LOBs and national text
         as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
+        self._require_unicode(scope.table)
         self._require_supported(scope.table, columns)
         with self._about(scope.table):
             return super().column_stats(scope, columns, types)
@@ -448,6 +472,7 @@ class OracleEngine(SqlEngine, SourceEngine):
 
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
+        self._require_unicode(scope.table)
         self._require_supported(scope.table, plan.columns)
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
         inner = [
@@ -471,6 +496,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
+        self._require_unicode(scope.table)
         self._require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().group_rows(scope, plan, groups)
@@ -482,6 +508,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         groups: Sequence[tuple[str | None, int]],
         keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
+        self._require_unicode(scope.table)
         self._require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().row_texts(scope, plan, groups, keys)

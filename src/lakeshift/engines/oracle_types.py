@@ -140,6 +140,9 @@ def _float(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
     return _reading(
         LogicalType(Kind.FLOAT),
         select=_AS_DOUBLE,
+        # counted and ordered as the doubles the lake holds: two NUMBERs one double apart
+        # are one value there
+        stats=_AS_DOUBLE,
         notes=(f"FLOAT({bits}) holds up to {-(-bits * 30103 // 100000)} digits; kept as a double",),
         checks=(
             FitCheck(
@@ -162,8 +165,11 @@ def _timestamp(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
     checks: list[FitCheck] = []
     if zoned:
         notes.append(f"{oracle.name} converted to UTC (SYS_EXTRACT_UTC); offsets are not kept")
+    stats = "{c}"
     if oracle.fraction_digits > 6:
         notes.append(f"{oracle.name} read at microseconds; finer digits are cut")
+        # counted and ordered cut to microseconds, as the lake holds them
+        stats = "({c} - NUMTODSINTERVAL(MOD(TO_NUMBER(TO_CHAR({c}, 'FF9')), 1000) / 1e9, 'SECOND'))"
         checks.append(
             FitCheck(
                 "CASE WHEN MOD(TO_NUMBER(TO_CHAR({c}, 'FF9')), 1000) <> 0 THEN 1 END",
@@ -171,7 +177,9 @@ def _timestamp(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
             )
         )
     select = "SYS_EXTRACT_UTC({c})" if zoned else "{c}"
-    return _reading(logical, select=select, notes=tuple(notes), checks=tuple(checks))
+    return _reading(
+        logical, select=select, stats=stats, notes=tuple(notes), checks=tuple(checks)
+    )
 
 
 def _date(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
