@@ -300,6 +300,12 @@ def test_neither_lake_nor_s3_bucket_is_an_error(tmp_path: Path) -> None:
     assert '"aws.s3_bucket"' in str(error)
 
 
+def test_config_meta_given_for_the_migration_config_says_which_is_which(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config_meta.cfg", '[input]\ntable = "t.csv"\n')
+    error = _error(lambda: load_migration_config(path))
+    assert "looks like config_meta.cfg" in str(error) and "--meta-config" in str(error)
+
+
 @pytest.mark.parametrize("content", [{"lake": "lake"}, {"aws": {"s3_bucket": "bucket"}}])
 def test_either_lake_or_s3_bucket_is_enough(tmp_path: Path, content: dict[str, object]) -> None:
     config = load_migration_config(_migration(tmp_path, content))

@@ -207,11 +207,21 @@ def load_meta_config(path: Path) -> MetaConfig:
 def load_migration_config(path: Path) -> MigrationConfig:
     """Read `migration_config.cfg` (JSON), resolving `lake` against the file's folder."""
     _require_file(path, "migration configuration")
+    text = path.read_text(encoding="utf-8")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(text)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
-        raise ConfigError(f"malformed JSON: {error.msg}", file=str(path), where=where) from None
+        hint = (
+            f"; this looks like {META_CONFIG_NAME} (INI), and {MIGRATION_CONFIG_NAME} is JSON "
+            f"(`lakeshift upload --config` takes {MIGRATION_CONFIG_NAME}, `--meta-config` "
+            f"{META_CONFIG_NAME})"
+            if re.search(r"^\s*\[(input|output|verify)\]", text, re.MULTILINE)
+            else ""
+        )
+        raise ConfigError(
+            f"malformed JSON: {error.msg}{hint}", file=str(path), where=where
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError("must hold a JSON object", file=str(path))
     try:

@@ -116,6 +116,16 @@ def test_the_results_csv_may_name_a_folder_of_its_own(orders_project: Path) -> N
     assert (project.output / "reports" / "results.csv").is_file()
 
 
+def test_a_where_that_fails_names_itself_and_its_inventory_row(
+    tmp_path: Path, make_project: Any
+) -> None:
+    meta = make_project(_source(tmp_path / "source.db"), [{**ORDERS, "where": "balanc > 0"}])
+    [orders] = analyze(load_project(meta))
+    assert orders.status == "error"
+    assert "no such column: balanc" in orders.detail
+    assert "the inventory's where of row 2: balanc > 0" in orders.detail
+
+
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
     [orders, _] = analyze(load_project(orders_project))
     assert orders.status == "not_migrated"

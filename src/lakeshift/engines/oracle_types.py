@@ -177,9 +177,7 @@ def _timestamp(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
             )
         )
     select = "SYS_EXTRACT_UTC({c})" if zoned else "{c}"
-    return _reading(
-        logical, select=select, stats=stats, notes=tuple(notes), checks=tuple(checks)
-    )
+    return _reading(logical, select=select, stats=stats, notes=tuple(notes), checks=tuple(checks))
 
 
 def _date(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:

@@ -93,7 +93,8 @@ def open_location(
         session = boto3.Session(profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound:
         raise ConfigError(
-            f"aws.profile {profile!r} is not in the AWS config files (~/.aws/config, ~/.aws/credentials)"
+            f"aws.profile {profile!r} of migration_config.cfg is not in the AWS config files "
+            "(~/.aws/config, ~/.aws/credentials)"
         ) from None
     return S3Location(
         bucket=bucket,

@@ -28,7 +28,7 @@ from lakeshift.engines.connect import (
     connect_source,
     open_lake,
 )
-from lakeshift.errors import ConfigError, LakeshiftError
+from lakeshift.errors import ConfigError, LakeshiftError, TableMissingError, TerminalError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.writer import METADATA_COLUMNS
 from lakeshift.mapping import map_columns
@@ -106,6 +106,20 @@ def _period_rows(
     ]
 
 
+def _source_rows(source: SourceEngine, scope: Scope, spec: TableSpec) -> int:
+    """The first question with the inventory's `where`: an error there names it and its row."""
+    try:
+        return source.row_count(scope)
+    except TableMissingError:
+        raise
+    except TerminalError as error:
+        if not spec.where:
+            raise
+        raise ConfigError(
+            f"{error}; the query held the inventory's where of row {spec.row}: {spec.where}"
+        ) from None
+
+
 def analyze_table(
     spec: TableSpec,
     project: Project,
@@ -122,7 +136,7 @@ def analyze_table(
         None,
     )
     entry: dict[str, Any] = {
-        "source_rows": source.row_count(source_scope),
+        "source_rows": _source_rows(source, source_scope, spec),
         "dropped_columns": mapped.dropped,
     }
     source_periods = (
