@@ -539,3 +539,24 @@ def test_settings_an_older_server_does_not_know_are_not_sent() -> None:
     assert "SET jit = 'off'" not in _settings_sql(100023)
     assert "SET jit = 'off'" not in _settings_sql(None)
     assert "SET TimeZone = 'UTC'" in _settings_sql(100023)
+
+
+def test_statistics_of_a_table_wider_than_one_select_list_allows(
+    engine: PostgresEngine, admin: psycopg.Connection[Any], schema: str
+) -> None:
+    """PostgreSQL's select list holds 1,664 items, seven statistics a column: 300 columns are
+    asked in two queries, and every column's statistics come back."""
+    names = [f"c{i}" for i in range(300)]
+    table = _table(
+        admin,
+        schema,
+        "CREATE TABLE {t} (" + ", ".join(f"{n} int" for n in names) + ")",
+        "INSERT INTO {t} SELECT "
+        + ", ".join(f"g + {i}" for i in range(300))
+        + " FROM generate_series(1, 3) AS g",
+    )
+    columns = engine.columns(table)
+    stats = engine.column_stats(Scope(table), columns, [c.logical for c in columns])
+    assert list(stats) == names
+    assert (stats["c0"].min, stats["c299"].max, stats["c299"].sum) == ("1", "302", "903")
+    assert {s.rows for s in stats.values()} == {3}

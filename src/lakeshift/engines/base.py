@@ -245,6 +245,9 @@ class SqlEngine(Engine):
     # `wide_sums` set, and `sum_sql` sums wider (SQLite in Python, DuckDB in two parts)
     sum_overflow: tuple[str, ...] = ()
     wide_sums = False
+    # The most items one SELECT list may hold (Oracle 1000, PostgreSQL 1664, SQLite 2000):
+    # statistics of a wider table are asked in several queries; None for no limit
+    max_select_items: int | None = None
     # The longest query the engine accepts, in UTF-8 bytes (Athena: 262,144); None for no limit
     max_query_bytes: int | None = None
 
@@ -454,16 +457,25 @@ class SqlEngine(Engine):
     def _column_stats(
         self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
     ) -> dict[str, ColumnStats]:
-        selects = ["COUNT(*)"]
-        for column, logical in zip(columns, types, strict=True):
-            selects += self.stat_selects(self.stat_value_sql(column), logical)
-        sql = (
-            f"SELECT {', '.join(selects)} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
-        )
-        row = list(self.ask(scope, sql)[0])
-        for index, logical in enumerate(types):
-            row[5 + 7 * index] = self.sum_value(row[5 + 7 * index], logical)
-        return stats_from_row(row, columns, types)
+        """One query per `max_select_items` worth of columns (seven statistics each)."""
+        limit = self.max_select_items
+        size = len(columns) if limit is None else max(1, (limit - 1) // STATISTICS_PER_COLUMN)
+        stats: dict[str, ColumnStats] = {}
+        for start in range(0, len(columns), max(size, 1)):
+            part, part_types = columns[start : start + size], types[start : start + size]
+            selects = ["COUNT(*)"]
+            for column, logical in zip(part, part_types, strict=True):
+                selects += self.stat_selects(self.stat_value_sql(column), logical)
+            sql = (
+                f"SELECT {', '.join(selects)} "
+                f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+            )
+            row = list(self.ask(scope, sql)[0])
+            for index, logical in enumerate(part_types):
+                sum_at = 5 + STATISTICS_PER_COLUMN * index
+                row[sum_at] = self.sum_value(row[sum_at], logical)
+            stats.update(stats_from_row(row, part, part_types))
+        return stats
 
     def sum_value(self, value: Any, logical: LogicalType) -> Any:
         """The sum `sum_sql` selected, as a number (an engine may select it in parts)."""
@@ -626,6 +638,9 @@ class SqlEngine(Engine):
         lists = [literals[i : i + size] for i in range(0, len(literals), size)]
         tests = [f"{expression} IN ({', '.join(items)})" for items in lists]
         return "(" + " OR ".join(tests) + ")" if tests else "1 = 0"
+
+
+STATISTICS_PER_COLUMN = 7  # count, distinct, min, max, sum, min and max length
 
 
 def stats_from_row(

@@ -171,6 +171,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     """
 
     capabilities = CAPABILITIES
+    max_select_items = 1000
     in_list_limit = 1000  # ORA-01795: at most 1000 expressions in a list
 
     def __init__(

@@ -205,6 +205,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
     """A PostgreSQL database; each table's questions and reads share one exported snapshot."""
 
     capabilities = CAPABILITIES
+    max_select_items = 1664
 
     def __init__(self, url: str, number_policy: LogicalType):
         self.target: Target = target(url)

@@ -163,6 +163,7 @@ def _length(value: str | bytes | None) -> int | None:
 
 class SQLiteEngine(SqlEngine, SourceEngine):
     capabilities = CAPABILITIES
+    max_select_items = 2000
     sum_overflow = ("integer overflow",)  # an integer column sums past 2**63: summed in Python
 
     def __init__(self, path: Path, number_policy: LogicalType):
