@@ -304,6 +304,18 @@ def test_align_results_of_an_earlier_batch_prove_nothing(verdict: str) -> None:
     assert table_status(TableArtifacts(upload=upload, attempt=upload, align=current))[0] == verdict
 
 
+def test_a_match_before_a_failed_upload_is_not_signed_off() -> None:
+    """A failed upload may have registered some of its slices: readers see rows align never
+    read, so its earlier match proves nothing about the lake now."""
+    upload = ({"batch_id": "b1"}, {"status": "uploaded"})
+    failed = ({"batch_id": "b2"}, {"status": "failed", "reason": "v: 'x' is not an integer"})
+    align = {"status": "match", "batch_id": "b1"}
+    status, reason = table_status(TableArtifacts(upload=upload, attempt=failed, align=align))
+    assert status == "error"
+    assert "upload failed: v: 'x' is not an integer" in reason and "batch b1" in reason
+    assert table_status(TableArtifacts(upload=upload, attempt=upload, align=align))[0] == "match"
+
+
 def test_chart_marks_only_the_mismatching_periods() -> None:
     periods = [
         PeriodCount("2024-01", 400, 400, False),

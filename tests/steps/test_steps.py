@@ -126,6 +126,46 @@ def test_a_where_that_fails_names_itself_and_its_inventory_row(
     assert "the inventory's where of row 2: balanc > 0" in orders.detail
 
 
+def test_lake_rows_without_an_upload_stamp_are_compared_not_hidden(orders_project: Path) -> None:
+    """The cutoff `_upload_timestamp <= cutoff` is false for NULL: rows no lakeshift upload
+    wrote, which every reader of the lake sees, were invisible to compare and align."""
+    project = load_project(orders_project)
+    assert {o.status for o in run_pipeline(project)} == {"match", "skipped"}
+    path = next((orders_project.parent / "lake").rglob("*.parquet"))
+    table = pq.read_table(path)
+    stamp = table.schema.get_field_index("_upload_timestamp")
+    loose = table.schema.field(stamp).with_nullable(True)
+    table = table.set_column(stamp, loose, table.column(stamp))
+    foreign = table.slice(0, 2).set_column(stamp, loose, pa.nulls(2, loose.type))
+    pq.write_table(pa.concat_tables([table, foreign]), path)
+    compare(project)
+    [orders] = [o for o in align(project) if o.source_table == "main.orders"]
+    assert orders.status == "mismatch"
+    [period] = _alignment(orders_project)["main.orders"]["periods_excluded"]
+    assert period["target_rows"] == period["source_rows"] + 2
+
+
+def test_a_lake_repaired_after_compare_is_not_condemned_by_its_old_statistics(
+    orders_project: Path,
+) -> None:
+    """compare saw a changed total; the lake was put right before align ran. Statistics that
+    would exclude a column are taken again, not reused from compare."""
+    project = load_project(orders_project)
+    assert {o.status for o in run_pipeline(project)} == {"match", "skipped"}
+    path = next((orders_project.parent / "lake").rglob("*.parquet"))
+    original = pq.read_table(path)
+    index = original.schema.get_field_index("total")
+    totals = original.column(index).to_pylist()
+    totals[0] = totals[0] + 1
+    field = original.schema.field(index)
+    pq.write_table(original.set_column(index, field, pa.array(totals, field.type)), path)
+    compare(project)
+    pq.write_table(original, path)
+    [orders] = [o for o in align(project) if o.source_table == "main.orders"]
+    assert orders.status == "match"
+    assert _alignment(orders_project)["main.orders"]["statistics_from"] == "computed"
+
+
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
     [orders, _] = analyze(load_project(orders_project))
     assert orders.status == "not_migrated"
@@ -145,6 +185,10 @@ def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_proje
     assert names[-3:] == ["_upload_timestamp", "_upload_date", "_upload_batch_id"]
     [orders] = analyze(project)
     assert orders.status == "match"
+    # The sign-off names what it did not compare, in the results and on the page
+    assert _alignment(meta)["main.orders"]["columns_dropped_by_mapping"] == ["internal_memo"]
+    page = (project.output / "report.html").read_text(encoding="utf-8")
+    assert "mapped to null" in page and "<code>internal_memo</code>" in page
 
 
 @pytest.mark.parametrize("strategy", list(PartitionStrategy))

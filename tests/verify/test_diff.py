@@ -359,3 +359,30 @@ def test_pass_1_reads_each_side_only_a_few_hand_overs_ahead_of_the_merge(
     assert (result.groups, result.groups_mismatched, result.rows_source) == (total, 0, total)
     assert most_ahead <= bound, f"the source side was read {most_ahead} groups ahead"
     assert most_ahead > bound // 2, "the source side was not read ahead at all"
+
+
+def test_changed_rows_beyond_the_detail_limit_are_counted_and_said_to_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """changed_by_column counts the first MAX_CHANGED_ROWS_DETAILED changed rows only: the
+    result says how many, so a reader does not take 5 for all 40."""
+    from lakeshift.verify import diff
+
+    monkeypatch.setattr(diff, "MAX_CHANGED_ROWS_DETAILED", 5)
+    changed = [(i, f"other {i}" if i <= 40 else n) for i, n in ROWS]
+    result = bucket_diff(*_sides(MemoryEngine(list(ROWS)), MemoryEngine(changed)))
+    assert result.changed == 40
+    assert result.changed_detailed == 5 and result.changed_by_column["name"] == 5
+
+
+def test_a_changed_row_under_a_key_that_is_not_unique_is_still_named() -> None:
+    """Key 7 twice; the row fetched per key is the same on both sides, the other one differs:
+    the key is named with a note instead of vanishing from the samples."""
+    ours = [*ROWS, (7, "second")]
+    theirs = [(7, "changed") if (i, n) == (7, "name 7") else (i, n) for i, n in ROWS]
+    theirs.append((7, "second"))
+    result = bucket_diff(*_sides(MemoryEngine(ours), MemoryEngine(theirs)))
+    assert result.changed == 1
+    [sample] = [s for s in result.samples if s["kind"] == "changed"]
+    assert sample["key"] == {"id": "7"} and sample["columns"] == []
+    assert "not unique" in sample["note"]

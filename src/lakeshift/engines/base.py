@@ -345,8 +345,11 @@ class SqlEngine(Engine):
         if scope.where:
             predicates.append(f"({scope.where})")
         if scope.cutoff is not None:
+            # A row without the stamp was written by no upload of lakeshift's; a reader of the
+            # lake sees it, so the comparison does too (as a row the source does not have)
+            stamp = self.quote("_upload_timestamp")
             predicates.append(
-                f"{self.quote('_upload_timestamp')} <= {self.timestamp_literal(scope.cutoff)}"
+                f"({stamp} <= {self.timestamp_literal(scope.cutoff)} OR {stamp} IS NULL)"
             )
         if scope.excluded_periods and scope.period_column is not None:
             period = self._period_of(scope)

@@ -113,6 +113,7 @@ def table_report(source_table: str, target_table: str, found: TableArtifacts) ->
     report.periods_excluded = [period_exclusion(p) for p in align.get("periods_excluded", [])]
     report.values = align.get("values") or {}
     report.columns_compared = list(align.get("columns_compared") or [])
+    report.columns_dropped_by_mapping = list(align.get("columns_dropped_by_mapping") or [])
     report.precision = align.get("precision") or {}
     report.samples = samples_of(align)
     return report
@@ -133,6 +134,14 @@ def table_status(found: TableArtifacts) -> tuple[str, str]:
         if status == "skipped" and upload_failed and found.upload is None:
             return "error", failure
         verified, latest = found.align.get("batch_id"), _latest_batch(found)
+        attempted = found.attempt[0].get("batch_id") if found.attempt else None
+        if status == "match" and upload_failed and attempted and attempted != verified:
+            # A failed upload may have registered some of its slices: the lake is no longer
+            # what align read, and readers see those rows.
+            return "error", (
+                f"{failure}; align verified batch {verified}, before that upload: rerun upload, "
+                "compare and align"
+            )
         if status in {"match", "mismatch"} and verified and latest and verified != latest:
             # The lake now holds a later upload, which align never read: nothing is proven.
             return "not_run", (

@@ -70,6 +70,8 @@ def _samples(origin: str, samples: list[Entry] | None) -> list[Sample]:
                 Sample(origin, kind, period, key, c.get("column"), c.get("source"), c.get("target"))
                 for c in sample["columns"]
             ]
+        elif kind == "changed":  # no column named: the note says why
+            found.append(Sample(origin, kind, period, key, None, sample.get("note"), None))
         else:
             found.append(Sample(origin, kind, period, key, rows=int(sample.get("rows") or 1)))
     return found

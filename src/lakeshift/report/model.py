@@ -111,6 +111,7 @@ class TableReport:
     periods_excluded: list[Exclusion] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     columns_compared: list[str] = field(default_factory=list)
+    columns_dropped_by_mapping: list[str] = field(default_factory=list)
     precision: dict[str, Any] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
 

@@ -69,6 +69,9 @@ def _facts(report: TableReport) -> str:
     if report.source_cutoff_method:
         method = CUTOFF_METHODS.get(report.source_cutoff_method, report.source_cutoff_method)
         items.append(("Source compared in", esc(method)))
+    if report.columns_dropped_by_mapping:
+        dropped = ", ".join(f"<code>{esc(c)}</code>" for c in report.columns_dropped_by_mapping)
+        items.append(("Not in the lake (mapped to null), not compared", dropped))
     cells = "".join(f"<div><dt>{esc(k)}</dt><dd>{v}</dd></div>" for k, v in items)
     return f'<dl class="facts">{cells}</dl>'
 
@@ -163,7 +166,10 @@ def _exclusions(columns: list[Exclusion], periods: list[Exclusion]) -> str:
 
 
 def _sample_row(sample: Sample) -> str:
-    if sample.kind == "changed":
+    if sample.kind == "changed" and sample.column is None:  # a key whose rows differ whole
+        column = '<span class="none">(whole row)</span>'
+        source, target = esc(sample.source or ""), ""
+    elif sample.kind == "changed":
         column = f"<code>{esc(sample.column)}</code>"
         source, target = data_value(sample.source), data_value(sample.target)
     else:

@@ -70,6 +70,7 @@ def _summary(diff: DiffResult) -> dict[str, Any]:
         "extra": diff.extra,
         "changed": diff.changed,
         "changed_by_column": dict(diff.changed_by_column),
+        "changed_rows_detailed": diff.changed_detailed,
         "groups": diff.groups,
         "groups_mismatched": diff.groups_mismatched,
         "groups_read": diff.groups_read,
@@ -103,6 +104,8 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
     aligned = pair.with_periods(excluded_periods=frozenset(p["period"] for p in excluded_periods))
     # Without excluded periods the statistics are those `compare` just recorded for this upload.
     stats = None if excluded_periods else recorded_statistics(project, pair)
+    if stats is not None and not all(s["match"] for s in stats):
+        stats = None  # a column is excluded only on statistics taken now (the lake may be repaired)
     statistics_from = "compare" if stats is not None else "computed"
     if stats is None:
         tolerance = project.meta.verify.float_relative_tolerance
@@ -168,6 +171,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "key_columns": pair.key_columns,
         "columns_compared": [c.source.name for c in compared],
         "columns_missing_in_lake": pair.missing_in_lake,
+        "columns_dropped_by_mapping": pair.dropped_by_mapping,
         "type_mismatches": pair.type_mismatches,
         "columns_excluded": excluded_columns,
         "periods_excluded": excluded_periods,

@@ -92,7 +92,8 @@ def compare(project: Project) -> list[TableOutcome]:
                 "batch_id": pair.batch_id,
                 "mismatches": problems,
                 "cutoff": pair.cutoff,
-                "lake_filter": f"_upload_timestamp <= TIMESTAMP '{pair.cutoff.isoformat(sep=' ')}'",
+                "lake_filter": f"_upload_timestamp <= TIMESTAMP '{pair.cutoff.isoformat(sep=' ')}'"
+                " OR _upload_timestamp IS NULL",
                 "source_cutoff_method": pair.cutoff_method,
                 "rows": {"source": source_rows, "target": lake_rows},
                 "float_relative_tolerance": tolerance,

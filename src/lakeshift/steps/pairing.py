@@ -36,6 +36,7 @@ class TablePair:
     cutoff_method: str
     batch_id: str
     upload: dict[str, Any] = field(default_factory=dict)
+    dropped_by_mapping: list[str] = field(default_factory=list)  # source columns mapped to null
 
     def with_periods(self, **changes: Any) -> TablePair:
         """The same pair with both scopes narrowed (e.g. `excluded_periods=...`)."""
@@ -105,6 +106,7 @@ def pair_table(
         cutoff_method=_read_at_upload_snapshot(source, spec, upload),
         batch_id=batch_id,
         upload=upload,
+        dropped_by_mapping=list(mapped.dropped),
     )
 
 

@@ -65,6 +65,9 @@ class DiffResult:
     changed_by_column: Counter[str] = field(default_factory=Counter)
     samples: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True  # False when pass 2 stopped early (a sampling run)
+    # changed rows whose columns were compared (at most MAX_CHANGED_ROWS_DETAILED): what
+    # changed_by_column counts
+    changed_detailed: int = 0
 
     @property
     def matched(self) -> int:
@@ -329,8 +332,11 @@ def _compare_groups(
                             "rows": count,
                         }
                     )
-    if changed:
-        _name_columns(source, target, changed[:MAX_CHANGED_ROWS_DETAILED], result, max_samples)
+    room = MAX_CHANGED_ROWS_DETAILED - result.changed_detailed
+    if changed and room > 0:
+        detailed = changed[:room]
+        result.changed_detailed += len(detailed)
+        _name_columns(source, target, detailed, result, max_samples)
 
 
 def _by_group_and_key(rows: Counter[RowDigest]) -> Counter[tuple[Group, str]]:
@@ -372,15 +378,19 @@ def _name_columns(
                         "target": _display(y, source.plan.types[index]),
                     }
                 )
-        if differing and len(result.samples) < max_samples:
-            result.samples.append(
-                {
-                    "kind": "changed",
-                    "period": group[0],
-                    "key": _key_values(source.plan, key),
-                    "columns": differing,
-                }
-            )
+        if len(result.samples) < max_samples:
+            sample: dict[str, Any] = {
+                "kind": "changed",
+                "period": group[0],
+                "key": _key_values(source.plan, key),
+                "columns": differing,
+            }
+            if not differing:  # the text fetched per key is one of several rows with that key
+                sample["note"] = (
+                    "its rows differ, yet the columns read for this key are equal: the key is "
+                    "not unique, or the source changed between the reads"
+                )
+            result.samples.append(sample)
 
 
 def _display(text: str | None, logical: LogicalType) -> str | None:
