@@ -51,6 +51,39 @@ def test_a_file_holding_doubles_where_the_catalog_says_decimal_is_named(prices: 
         assert "double" in outcome.detail and "decimal128(10, 2)" in outcome.detail
 
 
+@pytest.mark.parametrize("name", ["part-00000-extra", "notes.txt"])
+def test_a_file_athena_would_read_that_is_no_parquet_file_is_named(prices: Path, name: str) -> None:
+    """Athena reads every file of a partition folder not named `_...` or `.…`: a copy without
+    the suffix added rows there that no comparison saw."""
+    project = load_project(prices)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (prices.parent / "lake").rglob("*.parquet")
+    (lake_file.parent / name).write_bytes(lake_file.read_bytes())
+    [outcome] = align(project)
+    assert outcome.status == "error" and name in outcome.detail and "Athena" in outcome.detail
+
+
+def test_a_file_athena_skips_is_skipped_too(prices: Path) -> None:
+    """A data file renamed `_...parquet` is hidden to Hive and Athena: the lake lacks its rows."""
+    project = load_project(prices)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (prices.parent / "lake").rglob("*.parquet")
+    lake_file.rename(lake_file.parent / f"_{lake_file.name}")
+    compare(project)
+    [outcome] = align(project)
+    assert outcome.status == "mismatch"
+
+
+def test_a_lake_file_that_is_not_parquet_is_named(prices: Path) -> None:
+    project = load_project(prices)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (prices.parent / "lake").rglob("*.parquet")
+    lake_file.write_bytes(lake_file.read_bytes()[:100])  # truncated on its way
+    [outcome] = align(project)
+    assert outcome.status == "error"
+    assert str(lake_file) in outcome.detail and "cannot be read as Parquet" in outcome.detail
+
+
 def test_string_and_binary_layouts_are_one_type_and_nothing_else_is() -> None:
     assert same_type(pa.large_string(), pa.string()) and same_type(pa.binary(), pa.large_binary())
     assert not same_type(pa.float64(), pa.decimal128(10, 2))

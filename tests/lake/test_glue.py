@@ -254,3 +254,56 @@ def test_a_throttled_refusal_naming_no_sent_partition_is_never_taken_for_success
     )
     with pytest.raises(TerminalError, match=r"names values \['9999'\] that were not sent"):
         catalog.register_partitions("orders", folders)
+
+
+def test_a_table_another_lake_registered_is_refused_not_read(moto_aws: Any, bucket: str) -> None:
+    """Two prefixes sharing one Glue database: the second lake's slices would be written to its
+    own prefix while compare and align read the first's files through Glue."""
+    database = bucket.replace("-", "_")
+    first = _catalog(moto_aws, bucket, database)
+    first.create_or_check(_table(first.storage))
+    other = LakeStorage.s3(
+        bucket,
+        "q",
+        "sales",
+        profile=moto_aws.profile,
+        region=moto_aws.region,
+        endpoint_url=moto_aws.endpoint,
+    )
+    with pytest.raises(TerminalError, match=r"points at s3://.*/p/sales/orders, not at .*/q/sales"):
+        GlueCatalog(other, database).create_or_check(_table(other))
+
+
+def test_a_partition_registered_elsewhere_is_moved_to_the_folder_registered_now(
+    moto_aws: Any, bucket: str
+) -> None:
+    """A replacement interrupted between UpdateTable and its partitions left them on the old
+    folders; the rerun registering them again must move them, not keep them."""
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    table = catalog.create_or_check(_table(catalog.storage))
+    catalog.register_partitions("orders", {"_period=2024-01": f"{table.location}/_period=2024-01"})
+    moved = f"{table.location}/_v2/_period=2024-01"
+    catalog.register_partitions("orders", {"_period=2024-01": moved})
+    entry = _catalog(moto_aws, bucket, catalog.glue_database).get("orders")
+    assert entry is not None and entry.partitions == {"_period=2024-01": moved}
+
+
+def test_a_replacement_whose_create_answer_was_lost_still_lands(moto_aws: Any, bucket: str) -> None:
+    """CreateTable succeeded but its answer was lost: the retry's AlreadyExists is no failure."""
+    from botocore.exceptions import ClientError
+
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    create = catalog.client.create_table
+
+    def created_then_lost(**arguments: Any) -> Any:
+        create(**arguments)
+        raise ClientError(
+            {"Error": {"Code": "AlreadyExistsException", "Message": "exists"}}, "CreateTable"
+        )
+
+    catalog.client.create_table = created_then_lost  # type: ignore[method-assign]
+    table = _table(catalog.storage)
+    table.partitions = {"_period=2024-01": f"{table.location}/_period=2024-01"}
+    catalog.replace(table)
+    entry = _catalog(moto_aws, bucket, catalog.glue_database).get("orders")
+    assert entry is not None and entry.partitions == table.partitions

@@ -189,12 +189,13 @@ class DuckDBEngine(SqlEngine):
         if entry is None:
             raise TableMissingError(f"{self.catalog.storage.database}.{table}", "lake")
         storage = self.catalog.storage
-        files, globs = self._data_files(entry)
+        # The files listed now, not a pattern read again at each query: exactly those checked
+        files = self._data_files(entry)
         check_file_schemas(storage, entry, files)  # a reader would cast a foreign file silently
         if files and storage.s3_location is not None:
             body = f"SELECT * FROM {self._register_dataset(table, entry, files)}"
         elif files:
-            listed = ", ".join(self.string_literal(g) for g in globs)
+            listed = ", ".join(self.string_literal(f) for f in files)
             body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
         else:
             casts = ", ".join(
@@ -206,17 +207,9 @@ class DuckDBEngine(SqlEngine):
         self._views[table] = entry
         return entry
 
-    def _data_files(self, entry: CatalogTable) -> tuple[list[str], list[str]]:
-        """The table's Parquet files, and the patterns DuckDB reads them by on a local lake (a
-        pattern matching no file is an error to DuckDB: a registered folder may be empty)."""
-        files = data_files(self.catalog.storage, entry)
-        folders = {path.rpartition("/")[0] for path in files}
-        globs = [
-            f"{location}/*.parquet"
-            for location in entry.data_locations()
-            if location.rstrip("/") in folders
-        ]
-        return files, globs
+    def _data_files(self, entry: CatalogTable) -> list[str]:
+        """The table's data files, as Hive and Athena read its folders."""
+        return data_files(self.catalog.storage, entry)
 
     def _register_dataset(self, table: str, entry: CatalogTable, files: list[str]) -> str:
         """Files on a remote store, read through the lake's pyarrow filesystem (no DuckDB

@@ -62,8 +62,8 @@ class ParquetFileEngine(DuckDBEngine):
         super().__init__(catalog, memory_limit_mb=memory_limit_mb, threads=1)
         self.path = path
 
-    def _data_files(self, entry: CatalogTable) -> tuple[list[str], list[str]]:
-        return [self.path], [self.path]
+    def _data_files(self, entry: CatalogTable) -> list[str]:
+        return [self.path]
 
 
 def file_bucket_checksums(

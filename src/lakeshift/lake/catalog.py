@@ -58,8 +58,23 @@ class CatalogTable:
 
 
 def data_files(storage: LakeStorage, entry: CatalogTable) -> list[str]:
-    """Every Parquet file a reader of `entry` reads: those in its registered data folders."""
-    return [path for folder in entry.data_locations() for path in storage.list_files(folder)]
+    """Every file a reader of `entry` reads: in its registered data folders, each file whose
+    name does not start with `_` or `.` (as Hive and Athena read a folder). One that is not a
+    `.parquet` file is refused by name: Athena would read it, and no comparison could."""
+    files = []
+    for folder in entry.data_locations():
+        for path in storage.list_files(folder, suffix=""):
+            name = path.rpartition("/")[2]
+            if name.startswith(("_", ".")):
+                continue
+            if not name.endswith(".parquet"):
+                raise TerminalError(
+                    f"{entry.name}: {path} lies among the table's data files, where Athena reads "
+                    "every file not named `_...` or `.…`, but it is no .parquet file lakeshift "
+                    "wrote: remove it, or upload the table again"
+                )
+            files.append(path)
+    return files
 
 
 class Catalog(Protocol):

@@ -28,7 +28,13 @@ def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequenc
     expected = {c["name"]: LogicalType.parse(c["type"]).to_arrow() for c in entry.columns}
 
     def footer(path: str) -> pa.Schema:
-        return pq.read_schema(path, filesystem=storage.fs)
+        try:
+            return pq.read_schema(path, filesystem=storage.fs)
+        except (pa.ArrowException, OSError) as error:  # truncated, not Parquet, unreadable
+            raise TerminalError(
+                f"{entry.name}: lake file {path} cannot be read as Parquet ({error}): remove it "
+                "or upload again"
+            ) from None
 
     with ThreadPoolExecutor(max_workers=FOOTER_READERS) as pool:
         for path, schema in zip(files, pool.map(footer, files), strict=True):

@@ -220,6 +220,15 @@ class GlueCatalog:
                 f"Glue table {self.glue_database}.{table.name} exists with another schema or "
                 "partitioning; rerun the upload with --force to replace it"
             )
+        ours = existing.location == table.location or existing.location.startswith(
+            f"{table.location}/_v"
+        )
+        if not ours:  # another aws.prefix or bucket sharing the Glue database
+            raise TerminalError(
+                f"Glue table {self.glue_database}.{table.name} points at "
+                f"s3://{existing.location}, not at this lake's s3://{table.location}: rerun the "
+                "upload with --force to point it here, or give this lake its own glue_database"
+            )
         return existing
 
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None:
@@ -266,12 +275,21 @@ class GlueCatalog:
         complete = not table.partition_keys and "" in table.partitions
         table_input = self._table_input(table, complete=complete)
         if existing is None:
-            self._call(
-                f"create table {self.glue_database}.{table.name}",
-                lambda: self.client.create_table(
-                    DatabaseName=self.glue_database, TableInput=table_input
-                ),
-            )
+
+            def create() -> None:
+                try:
+                    self.client.create_table(
+                        DatabaseName=self.glue_database, TableInput=table_input
+                    )
+                except Exception as error:
+                    if _error_code(error) != "AlreadyExistsException":
+                        raise
+                    # an attempt whose answer was lost created it: make it this definition
+                    self.client.update_table(
+                        DatabaseName=self.glue_database, TableInput=table_input
+                    )
+
+            self._call(f"create table {self.glue_database}.{table.name}", create)
         else:
             self._call(
                 f"update table {self.glue_database}.{table.name}",
@@ -291,14 +309,19 @@ class GlueCatalog:
         gone = [partition_values(spec) for spec in sorted(set(old) - set(table.partitions))]
         for start in range(0, len(gone), PARTITION_DELETE_BATCH):
             batch = [{"Values": values} for values in gone[start : start + PARTITION_DELETE_BATCH]]
-            self._call(
+            # per-partition refusals are read too: one left registered would point at files
+            # the replacement then deletes
+            self._send_batch(
                 f"delete partitions of {self.glue_database}.{table.name}",
-                partial(
-                    self.client.batch_delete_partition,
+                lambda items: self.client.batch_delete_partition(
                     DatabaseName=self.glue_database,
                     TableName=table.name,
-                    PartitionsToDelete=batch,
+                    PartitionsToDelete=items,
                 ),
+                batch,
+                sent_values=lambda item: item["Values"],
+                refused_values="PartitionValues",
+                tolerated=frozenset({"EntityNotFoundException"}),
             )
         logger.info(
             "Glue table {}.{} replaced: {} partitions moved, {} added, {} removed",
@@ -372,9 +395,10 @@ class GlueCatalog:
         )
 
     def _create_partitions(self, table: str, batch: list[dict[str, Any]]) -> None:
-        """One batch; partitions that already exist (an earlier run or attempt registered them
-        at the same deterministic location) are kept."""
-        self._send_batch(
+        """One batch. A partition that already exists is kept where an earlier run or attempt
+        registered it at the same location, and moved here when it points elsewhere (a
+        replacement interrupted between the table and its partitions)."""
+        existing = self._send_batch(
             f"create partitions of {self.glue_database}.{table}",
             lambda items: self.client.batch_create_partition(
                 DatabaseName=self.glue_database, TableName=table, PartitionInputList=items
@@ -383,6 +407,41 @@ class GlueCatalog:
             sent_values=lambda item: item["Values"],
             refused_values="PartitionValues",
             tolerated=frozenset({"AlreadyExistsException"}),
+        )
+        if not existing:
+            return
+        wanted = {tuple(item["Values"]): item for item in batch}
+        found = self._call(
+            f"get partitions of {self.glue_database}.{table}",
+            lambda: self.client.batch_get_partition(
+                DatabaseName=self.glue_database,
+                TableName=table,
+                PartitionsToGet=[{"Values": values} for values in existing],
+            ),
+        )
+        elsewhere = [
+            wanted[tuple(partition["Values"])]
+            for partition in (found or {}).get("Partitions", [])
+            if tuple(partition["Values"]) in wanted
+            and partition["StorageDescriptor"]["Location"].rstrip("/")
+            != wanted[tuple(partition["Values"])]["StorageDescriptor"]["Location"].rstrip("/")
+        ]
+        if not elsewhere:
+            return
+        logger.warning(
+            "Glue table {}.{}: {} partition(s) pointed at other folders; moved to this run's",
+            self.glue_database,
+            table,
+            len(elsewhere),
+        )
+        self._send_batch(
+            f"move partitions of {self.glue_database}.{table}",
+            lambda items: self.client.batch_update_partition(
+                DatabaseName=self.glue_database, TableName=table, Entries=items
+            ),
+            [{"PartitionValueList": item["Values"], "PartitionInput": item} for item in elsewhere],
+            sent_values=lambda entry: entry["PartitionValueList"],
+            refused_values="PartitionValueList",
         )
 
     def _send_batch(
@@ -393,10 +452,12 @@ class GlueCatalog:
         sent_values: Callable[[dict[str, Any]], list[str]],
         refused_values: str,
         tolerated: frozenset[str] = frozenset(),
-    ) -> None:
+    ) -> list[list[str]]:
         """One batch call. Glue answers a batch with per-partition errors rather than failing
         it: partitions refused transiently (throttled) are sent again after a backoff, any other
-        refusal is a TerminalError naming the partition."""
+        refusal is a TerminalError naming the partition. Returns the values of the partitions
+        refused with a `tolerated` code."""
+        tolerated_values: list[list[str]] = []
         pending = batch
         for attempt in range(DEFAULT_POLICY.attempts):
             if attempt:
@@ -408,6 +469,7 @@ class GlueCatalog:
                 code = detail.get("ErrorCode", "")
                 values = error.get(refused_values, [])
                 if code in tolerated:
+                    tolerated_values.append(values)
                     continue
                 if code in TRANSIENT_CODES:
                     again = [item for item in pending if sent_values(item) == values]
@@ -421,7 +483,7 @@ class GlueCatalog:
                 message = detail.get("ErrorMessage", "")
                 raise TerminalError(f"Glue {what}: partition {values}: {code}: {message}")
             if not retry:
-                return
+                return tolerated_values
             logger.warning("Glue {}: {} partitions throttled; sending them again", what, len(retry))
             pending = retry
         raise TransientError(
