@@ -10,7 +10,7 @@ import math
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -354,6 +354,22 @@ def test_naming_many_changed_rows_splits_queries_under_athenas_length_limit(
     assert len(sent) >= 2, "the keys weigh more than one query may"
     assert all(len(sql.encode()) <= AthenaEngine.max_query_bytes for sql in sent)
     assert found == {str(row[0]): _reference_texts(row) for row in ROWS}
+
+
+def test_reading_many_groups_splits_queries_under_athenas_length_limit(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena],
+) -> None:
+    """Daily periods over years, thousands of mismatching groups: one pass-2 query naming
+    them all would pass Athena's 262,144 bytes, so the groups are read in several."""
+    engine, connection = athena
+    plan, groups, digests = _every_row(engine)
+    days = [(f"2000-01-01+{i:05d}", 0) for i in range(4_000)]  # groups no row is in
+    before = len(connection.executed)
+    found = engine.group_rows(_scope(), plan, [*groups, *days])
+    sent = connection.executed[before:]
+    assert len(sent) >= 2, "the groups weigh more than one query may"
+    assert all(len(sql.encode()) <= AthenaEngine.max_query_bytes for sql in sent)
+    assert Counter(found) == Counter(digests)
 
 
 class _RunningCursor(_Cursor):

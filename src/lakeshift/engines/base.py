@@ -573,11 +573,22 @@ class SqlEngine(Engine):
             if plan.key
             else self._row_text_sql(plan, range(len(plan.columns)))
         )
-        predicate = self._group_predicate(period, bucket, groups)
+        wanted = list(groups)
+        predicate = self._group_predicate(period, bucket, wanted)
         sql = (
             f"SELECT {period}, {bucket}, {key_text}, {row_hash} FROM {self.table_sql(scope.table)}"
             f"{self.where_sql(scope, [predicate])}"
         )
+        if self.max_query_bytes is not None and len(sql.encode()) > self.max_query_bytes:
+            if len(wanted) == 1:
+                raise TerminalError(
+                    f"{scope.table}: the query reading one group is longer than "
+                    f"{self.capabilities.name} accepts ({self.max_query_bytes} bytes)"
+                )
+            half = len(wanted) // 2  # Athena: 262,144 bytes; thousands of daily periods exceed it
+            return self.group_rows(scope, plan, wanted[:half]) + self.group_rows(
+                scope, plan, wanted[half:]
+            )
         return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.ask(scope, sql)]
 
     def row_texts(
