@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -27,9 +28,11 @@ COLUMNS = (
 PLAN = RowPlan(COLUMNS, tuple(c.logical for c in COLUMNS), key=(0,), buckets=1)
 
 
-@pytest.fixture(scope="module", params=["UTF8", "LATIN1"])
-def database_url(request: pytest.FixtureRequest, postgres_url: str) -> Iterator[str]:
-    encoding = request.param
+@contextmanager
+def _labels_database(
+    postgres_url: str, encoding: str, texts: dict[int, str | None]
+) -> Iterator[str]:
+    """A scratch database in `encoding` whose public.labels holds `texts`; its URL."""
     name = f"lst_enc_{encoding.lower()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(
@@ -40,12 +43,18 @@ def database_url(request: pytest.FixtureRequest, postgres_url: str) -> Iterator[
     try:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute("CREATE TABLE public.labels (id bigint PRIMARY KEY, label text)")
-            for key, text in TEXTS.items():
+            for key, text in texts.items():
                 connection.execute("INSERT INTO public.labels VALUES (%s, %s)", (key, text))
         yield url
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module", params=["UTF8", "LATIN1"])
+def database_url(request: pytest.FixtureRequest, postgres_url: str) -> Iterator[str]:
+    with _labels_database(postgres_url, request.param, dict(TEXTS)) as url:
+        yield url
 
 
 def _hashes(engine: PostgresEngine) -> dict[str, int]:
@@ -72,27 +81,14 @@ def test_row_hashes_are_md5_of_utf8_in_every_server_encoding(database_url: str) 
 def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_url: str) -> None:
     """WIN1252 stores '€' as 0x80, below 'ÿ' (0xff): ordered by the server's bytes the
     extremes would differ from the lake's, which orders by code point (U+20AC above U+00FF)."""
-    name = f"lst_enc_win1252_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(
-            f"CREATE DATABASE {name} ENCODING 'WIN1252' TEMPLATE template0"
-            " LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute("CREATE TABLE public.labels (id bigint PRIMARY KEY, label text)")
-            for key, text in enumerate(["ÿ", "€", "a|b", None]):
-                connection.execute("INSERT INTO public.labels VALUES (%s, %s)", (key, text))
+    texts: dict[int, str | None] = dict(enumerate(["ÿ", "€", "a|b", None]))
+    with _labels_database(postgres_url, "WIN1252", texts) as url:
         engine = PostgresEngine(url, POLICY)
         try:
             [column] = [c for c in engine.columns("public.labels") if c.name == "label"]
             stats = engine.column_stats(Scope("public.labels"), [column], [column.logical])
         finally:
             engine.close()
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
     label = stats["label"]
     assert (label.min, label.max) == ("a\\|b", "€")
     assert (label.distinct, label.nulls, label.min_length, label.max_length) == (3, 1, 1, 3)

@@ -19,10 +19,10 @@ COLUMNS = [
 ]
 
 
-def _catalog(moto_aws: Any, bucket: str, database: str) -> GlueCatalog:
+def _catalog(moto_aws: Any, bucket: str, database: str, prefix: str = "p") -> GlueCatalog:
     storage = LakeStorage.s3(
         bucket,
-        "p",
+        prefix,
         "sales",
         profile=moto_aws.profile,
         region=moto_aws.region,
@@ -262,16 +262,9 @@ def test_a_table_another_lake_registered_is_refused_not_read(moto_aws: Any, buck
     database = bucket.replace("-", "_")
     first = _catalog(moto_aws, bucket, database)
     first.create_or_check(_table(first.storage))
-    other = LakeStorage.s3(
-        bucket,
-        "q",
-        "sales",
-        profile=moto_aws.profile,
-        region=moto_aws.region,
-        endpoint_url=moto_aws.endpoint,
-    )
+    other = _catalog(moto_aws, bucket, database, prefix="q")
     with pytest.raises(TerminalError, match=r"points at s3://.*/p/sales/orders, not at .*/q/sales"):
-        GlueCatalog(other, database).create_or_check(_table(other))
+        other.create_or_check(_table(other.storage))
 
 
 def test_a_partition_registered_elsewhere_is_moved_to_the_folder_registered_now(

@@ -232,6 +232,14 @@ def _postgres_table(url: str, name: str, ddl: str, rows: str) -> Iterator[dict[s
             connection.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+def _date_upload(url: str, make_project: Any, table: dict[str, str]) -> tuple[Project, Any]:
+    """Analyze, then upload by date, one table of the PostgreSQL service: (project, outcome)."""
+    project = load_project(make_project(url, [table]))
+    analyze(project)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    return project, outcome
+
+
 def test_a_bc_date_is_refused_by_name_not_dropped_from_its_slice(
     postgres_url: str, tmp_path: Path, make_project: Any
 ) -> None:
@@ -247,9 +255,7 @@ def test_a_bc_date_is_refused_by_name_not_dropped_from_its_slice(
         "id int PRIMARY KEY, d date NOT NULL",
         "(1, '2024-01-05'), (2, '0044-03-15 BC'), (3, '2024-02-01'), (4, '300000-01-01')",
     ) as table:
-        project = load_project(make_project(postgres_url, [table]))
-        analyze(project)
-        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        project, outcome = _date_upload(postgres_url, make_project, table)
         assert outcome.status == "failed"
         assert "upload_bc" in outcome.detail and "outside years 1-9999" in outcome.detail
         recorded = [
@@ -286,9 +292,7 @@ def test_a_slice_that_reads_fewer_rows_than_planned_in_one_snapshot_is_refused(
         "id int PRIMARY KEY, d date NOT NULL",
         "(1, '2024-01-05'), (2, '2024-01-06'), (3, '2024-02-01')",
     ) as table:
-        project = load_project(make_project(postgres_url, [table]))
-        analyze(project)
-        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        _project, outcome = _date_upload(postgres_url, make_project, table)
     assert outcome.status == "failed"
     assert "slice _period=2024-02 read 0 rows, the plan counted 1" in outcome.detail
 
@@ -304,8 +308,6 @@ def test_an_infinite_date_reaches_the_conversion_and_names_itself(
         "id int PRIMARY KEY, d timestamp",
         "(1, '2024-01-05'), (2, 'infinity'), (3, NULL)",
     ) as table:
-        project = load_project(make_project(postgres_url, [table]))
-        analyze(project)
-        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+        _project, outcome = _date_upload(postgres_url, make_project, table)
         assert outcome.status == "failed"
         assert "outside years 1-9999" in outcome.detail and "upload_infinity" in outcome.detail
