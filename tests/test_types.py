@@ -149,6 +149,22 @@ def test_integer_into_a_decimal_with_19_integer_digits_is_fine(target: LogicalTy
 
 
 @pytest.mark.parametrize(
+    ("source", "fits"),
+    [
+        (_decimal(18, 0), True),
+        (_decimal(10, 0), True),
+        (_decimal(19, 0), False),
+        (_decimal(10, 2), False),
+    ],
+)
+def test_a_whole_decimal_of_up_to_18_digits_fits_an_integer(
+    source: LogicalType, fits: bool
+) -> None:
+    """A numeric(10,0) column read into a bigint lake column holds every value exactly."""
+    assert (compatibility(source, LogicalType(Kind.INTEGER)) is None) is fits
+
+
+@pytest.mark.parametrize(
     "target", [_decimal(18, 0), _decimal(10, 0), _decimal(20, 5), _decimal(38, 20)]
 )
 def test_integer_into_a_decimal_with_fewer_integer_digits_is_reported(target: LogicalType) -> None:
@@ -180,7 +196,7 @@ def test_two_zoned_timestamps_are_compatible() -> None:
     [
         (LogicalType(Kind.INTEGER), LogicalType(Kind.FLOAT)),
         (LogicalType(Kind.FLOAT), _decimal(38, 10)),
-        (_decimal(10, 0), LogicalType(Kind.INTEGER)),
+        (_decimal(10, 2), LogicalType(Kind.INTEGER)),
         (LogicalType(Kind.DATE), LogicalType(Kind.TIMESTAMP)),
         (LogicalType(Kind.STRING), LogicalType(Kind.BINARY)),
         (LogicalType(Kind.BOOLEAN), LogicalType(Kind.INTEGER)),

@@ -43,4 +43,17 @@ def map_columns(spec: TableSpec, columns: list[Column], mapping: ColumnMapping) 
             f"{spec.source_table}: several source columns map to the lake column(s) "
             f"{', '.join(clashing)}; rename one in the column mappings"
         )
+    reserved = sorted({t for t in targets if t in RESERVED_NAMES})
+    if reserved:
+        raise ConfigError(
+            f"{spec.source_table}: the lake column(s) {', '.join(reserved)} would clash with "
+            "the upload's own (its metadata columns and partition keys, which Hive readers put "
+            "in their place); rename them in the column mappings"
+        )
     return TableColumns(mapped, dropped, unknown)
+
+
+# The lake's own names: the upload's metadata columns and the partition keys of the strategies
+RESERVED_NAMES = frozenset(
+    {"_upload_timestamp", "_upload_date", "_upload_batch_id", "_period", "_key_range"}
+)

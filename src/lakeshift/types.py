@@ -118,6 +118,11 @@ def compatibility(source: LogicalType, target: LogicalType) -> str | None:
             scale, precision = target.scale or 0, target.precision or 0
             fits = scale >= 0 and precision - scale >= 19
             return None if fits else f"{target} may not hold every 64-bit integer"
+        if source.kind is Kind.DECIMAL and target.kind is Kind.INTEGER:
+            # Whole numbers of up to 18 digits: every one is a 64-bit integer.
+            scale, precision = source.scale or 0, source.precision or 0
+            fits = scale <= 0 and precision - scale <= 18
+            return None if fits else f"source is {source}, target is {target}"
         return f"source is {source}, target is {target}"
     if source.kind is Kind.DECIMAL:
         assert source.precision is not None and source.scale is not None

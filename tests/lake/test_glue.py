@@ -300,3 +300,28 @@ def test_a_replacement_whose_create_answer_was_lost_still_lands(moto_aws: Any, b
     catalog.replace(table)
     entry = _catalog(moto_aws, bucket, catalog.glue_database).get("orders")
     assert entry is not None and entry.partitions == table.partitions
+
+
+@pytest.mark.parametrize(
+    ("glue", "logical"),
+    [
+        ("int", "integer"),
+        ("smallint", "integer"),
+        ("float", "float"),
+        ("double", "float"),
+        ("varchar(20)", "string"),
+        ("decimal(10,2)", "decimal(10,2)"),
+        ("timestamp", "timestamp"),
+    ],
+)
+def test_a_table_another_writer_declared_is_read_by_its_glue_types(glue: str, logical: str) -> None:
+    from lakeshift.lake.glue import _column
+
+    assert _column({"Name": "c", "Type": glue})["type"] == logical
+
+
+def test_a_glue_type_no_logical_type_holds_is_named() -> None:
+    from lakeshift.lake.glue import _column
+
+    with pytest.raises(TerminalError, match=r"column tags has type array<string>"):
+        _column({"Name": "tags", "Type": "array<string>"})

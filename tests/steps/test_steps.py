@@ -30,6 +30,7 @@ from lakeshift.steps.compare import compare
 from lakeshift.steps.pipeline import run_pipeline
 from lakeshift.steps.slicing import PartitionStrategy
 from lakeshift.steps.upload import upload
+from lakeshift.types import Kind, LogicalType
 
 
 def _source(path: Path, rows: int = 300) -> str:
@@ -164,6 +165,163 @@ def test_a_lake_repaired_after_compare_is_not_condemned_by_its_old_statistics(
     [orders] = [o for o in align(project) if o.source_table == "main.orders"]
     assert orders.status == "match"
     assert _alignment(orders_project)["main.orders"]["statistics_from"] == "computed"
+
+
+def test_a_lake_column_no_source_column_maps_to_fails_the_schema_level(
+    orders_project: Path,
+) -> None:
+    """The source dropped a column after the upload: the lake still holds its data, which
+    analyze reported and compare and align signed off."""
+    project = load_project(orders_project)
+    assert {o.status for o in run_pipeline(project)} == {"match", "skipped"}
+    with sqlite3.connect(orders_project.parent.parent / "source.db") as connection:
+        connection.execute("ALTER TABLE orders DROP COLUMN internal_memo")
+    [stats, _] = compare(project)
+    assert stats.status == "mismatch" and "columns only in the lake: internal_memo" in stats.detail
+    [orders] = [o for o in align(project) if o.source_table == "main.orders"]
+    assert orders.status == "mismatch"
+    entry = _alignment(orders_project)["main.orders"]
+    assert entry["columns_only_in_lake"] == ["internal_memo"] and entry["levels"]["schema"] is False
+
+
+def test_a_column_of_another_kind_fails_the_schema_level_not_the_table(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """A blob column become text in the source: compared as text, the lake's bytes made
+    DuckDB fail the table; the column is named and the others still compared."""
+    project, _ = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE docs (id INTEGER PRIMARY KEY, body BLOB, title TEXT)",
+        [(1, b"abc", "one"), (2, b"def", "two")],
+        "id",
+    )
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.executescript(
+            "CREATE TABLE docs2 (id INTEGER PRIMARY KEY, body TEXT, title TEXT);"
+            "INSERT INTO docs2 SELECT id, CAST(body AS TEXT), title FROM docs;"
+            "DROP TABLE docs; ALTER TABLE docs2 RENAME TO docs;"
+        )
+    [stats] = compare(project)
+    assert stats.status == "mismatch" and "body: source is string, target is binary" in stats.detail
+    [docs] = align(project)
+    assert docs.status == "mismatch"
+    assert _alignment(tmp_path / "project" / "config_meta.cfg")["main.docs"][
+        "columns_compared"
+    ] == [
+        "id",
+        "title",
+    ]
+
+
+def test_an_unexpected_error_in_analyze_fails_its_table_and_the_rest_is_written(
+    orders_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakeshift.steps import analyze as analyze_module
+
+    def broken(*arguments: Any) -> Any:
+        raise ValueError("'real' is not a valid Kind")
+
+    monkeypatch.setattr(analyze_module, "analyze_table", broken)
+    outcomes = analyze(load_project(orders_project))
+    by_table = {o.source_table: o for o in outcomes}
+    assert by_table["main.orders"].status == "error"
+    assert "internal error (ValueError" in by_table["main.orders"].detail
+    assert by_table["main.ghost"].status == "skipped"
+    assert (orders_project.parent / "output" / ANALYSIS_JSON).is_file()
+
+
+@pytest.mark.parametrize("name", ["_period", "_upload_timestamp", "_key_range"])
+def test_a_source_column_named_as_the_lakes_own_is_refused(
+    tmp_path: Path, make_project: Any, name: str
+) -> None:
+    """A Hive reader puts the partition value in place of a `_period` column: the lake would
+    read otherwise than lakeshift, which reads the files' own."""
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute(f'CREATE TABLE t (id INTEGER PRIMARY KEY, "{name}" TEXT)')
+    connection.commit()
+    connection.close()
+    meta = make_project(f"sqlite:///{tmp_path / 'source.db'}", [{"source_table": "main.t"}])
+    with pytest.raises(ConfigError, match=rf"main\.t: the lake column\(s\) {name} .*rename"):
+        analyze(load_project(meta))
+
+
+def test_sqlite_declared_types_read_as_written() -> None:
+    from lakeshift.engines.sqlite import logical_type
+
+    policy = LogicalType(Kind.DECIMAL, 38, 10)
+    assert logical_type("TIMESTAMP WITHOUT TIME ZONE", policy) == LogicalType(Kind.TIMESTAMP)
+    assert logical_type("TIMESTAMP WITH TIME ZONE", policy) == LogicalType(Kind.TIMESTAMP, tz="UTC")
+    assert logical_type("NUMERIC(10,-2)", policy) == LogicalType(Kind.DECIMAL, 12, 0)
+    assert logical_type("DECIMAL(3, 5)", policy) == LogicalType(Kind.DECIMAL, 5, 5)
+
+
+def test_sqlite_timestamps_not_spelled_day_first_are_refused_not_misfiled(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """'20240105T060708' is a January instant to Python, but its text sorts after December's:
+    the text ranges that select a period's rows filed it in the wrong month, and align agreed."""
+    connection = sqlite3.connect(tmp_path / "source.db")
+    connection.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME NOT NULL)")
+    connection.executemany(
+        "INSERT INTO ev VALUES (?, ?)",
+        [(1, "2024-01-03 10:00:00"), (2, "20240105T060708"), (3, "2024-12-01 00:00:00")],
+    )
+    connection.commit()
+    connection.close()
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.ev", "key_columns": "id", "date_column": "at"}],
+    )
+    project = load_project(meta)
+    [analyzed] = analyze(project)
+    assert analyzed.status == "error"
+    assert "'20240105T060708' is not an ISO-8601 timestamp" in analyzed.detail
+    assert "match" not in {o.status for o in run_pipeline(project)}
+
+
+def test_sqlite_floats_summing_to_nan_match_the_lake(tmp_path: Path, make_project: Any) -> None:
+    """+inf and -inf sum to NaN, which SQLite gives as NULL: it read as no sum at all."""
+    _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE f (id INTEGER PRIMARY KEY, x REAL)",
+        [(1, float("inf")), (2, float("-inf")), (3, 1.5)],
+        "id",
+    )
+
+
+def test_sqlite_text_keys_holding_a_nul_are_named_when_their_row_changed(
+    tmp_path: Path, make_project: Any
+) -> None:
+    project, lake_file = _sqlite_project(
+        tmp_path,
+        make_project,
+        "CREATE TABLE k (code TEXT PRIMARY KEY, v INTEGER)",
+        [("a\x00b", 1), ("c", 2)],
+        "code",
+    )
+    table = pq.read_table(lake_file)
+    index = table.schema.get_field_index("v")
+    values = [
+        10 if code == "a\x00b" else v
+        for code, v in zip(table["code"].to_pylist(), table["v"].to_pylist(), strict=True)
+    ]
+    pq.write_table(
+        table.set_column(index, table.schema.field(index), pa.array(values, pa.int64())), lake_file
+    )
+    [outcome] = align(project)
+    assert outcome.status == "mismatch"
+    [sample] = _alignment(tmp_path / "project" / "config_meta.cfg")["main.k"]["values"]["samples"]
+    assert sample["key"] == {"code": "a\x00b"} and sample["columns"][0]["target"] == "10"
+
+
+def test_the_reserved_names_are_the_uploads_own() -> None:
+    from lakeshift.lake.writer import METADATA_COLUMNS
+    from lakeshift.mapping import RESERVED_NAMES
+    from lakeshift.steps.slicing import KEY_PARTITION, PERIOD_PARTITION
+
+    assert {*METADATA_COLUMNS, PERIOD_PARTITION, KEY_PARTITION} == RESERVED_NAMES
 
 
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -45,7 +45,7 @@ def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | Non
     if text in {"BOOLEAN", "BOOL"}:
         return LogicalType(Kind.BOOLEAN)
     if text.startswith(("DATETIME", "TIMESTAMP")):
-        zoned = "TIME ZONE" in text or text.startswith("TIMESTAMPTZ")
+        zoned = ("TIME ZONE" in text and "WITHOUT" not in text) or text.startswith("TIMESTAMPTZ")
         return LogicalType(Kind.TIMESTAMP, tz="UTC" if zoned else None)
     if text == "DATE":
         return LogicalType(Kind.DATE)
@@ -55,7 +55,10 @@ def logical_type(declared: str, number_policy: LogicalType) -> LogicalType | Non
     if match:
         if match.group(2) is None:
             return number_policy
-        return LogicalType(Kind.DECIMAL, int(match.group(2)), int(match.group(3) or 0))
+        precision, scale = int(match.group(2)), int(match.group(3) or 0)
+        if scale < 0:  # NUMERIC(10,-2) holds whole numbers of 12 digits
+            precision, scale = precision - scale, 0
+        return LogicalType(Kind.DECIMAL, max(precision, scale), scale)  # (3,5): |x| < 0.001
     if "INT" in text:
         return LogicalType(Kind.INTEGER)
     if any(word in text for word in ("CHAR", "CLOB", "TEXT")):
@@ -174,12 +177,16 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         self.connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
+        # SQLite reports only "user-defined function raised exception": the function's own
+        # error (which names the value) is kept and added to the query's
+        self._function_error: str | None = None
+        canon, period = self._reporting(_canon), self._reporting(_period)
         for arguments in (2, 3):  # the third: the precision timestamps compare at
-            self.connection.create_function("ls_canon", arguments, _canon, deterministic=True)
+            self.connection.create_function("ls_canon", arguments, canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_length", 1, _length, deterministic=True)
         for arguments in (3, 4):
-            self.connection.create_function("ls_period", arguments, _period, deterministic=True)
+            self.connection.create_function("ls_period", arguments, period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -263,16 +270,41 @@ class SQLiteEngine(SqlEngine, SourceEngine):
     def timestamp_literal(self, value: datetime) -> str:
         return self.string_literal(value.isoformat(sep=" "))
 
+    def string_literal(self, value: str) -> str:
+        """SQLite's SQL text cannot hold a NUL: one in a value (a text key) is char(0)."""
+        quoted = super().string_literal(value)
+        return quoted.replace("\x00", "' || char(0) || '") if "\x00" in value else quoted
+
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
-        if logical.kind is Kind.FLOAT or (logical.kind is Kind.INTEGER and not self.wide_sums):
+        if logical.kind is Kind.FLOAT:
+            # SQLite gives a NaN result as NULL (+inf and -inf summed): say NaN, as the lake does
+            return (
+                f"CASE WHEN COUNT({expression}) > 0 AND SUM({expression}) IS NULL "
+                f"THEN 'NaN' ELSE SUM({expression}) END"
+            )
+        if logical.kind is Kind.INTEGER and not self.wide_sums:
             return f"SUM({expression})"  # SQLite's integer SUM is exact or raises on overflow
         return f"ls_exact_sum({expression}, '{logical}')"
+
+    def _reporting(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def reported(*arguments: Any) -> Any:
+            try:
+                return function(*arguments)
+            except Exception as error:
+                self._function_error = str(error)
+                raise
+
+        return reported
+
+    def _failed(self, error: sqlite3.Error) -> TerminalError:
+        detail, self._function_error = self._function_error, None
+        return TerminalError(f"SQLite query failed: {error}" + (f": {detail}" if detail else ""))
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.connection.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
-            raise TerminalError(f"SQLite query failed: {error}") from None
+            raise self._failed(error) from None
 
     def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """SQLite steps the statement as the cursor is read: no result is held whole."""
@@ -281,7 +313,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             cursor.execute(sql)
             yield from cursor
         except sqlite3.Error as error:
-            raise TerminalError(f"SQLite query failed: {error}") from None
+            raise self._failed(error) from None
         finally:
             cursor.close()
 

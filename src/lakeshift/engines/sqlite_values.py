@@ -58,7 +58,14 @@ def _decimal(value: Any, logical: LogicalType) -> Decimal:
     return number
 
 
+# YYYY-MM-DD first: fromisoformat also reads '20240105T060708' and '2024-W01-5', whose text
+# sorts elsewhere than their day, so the text ranges that select a period's rows would miss them
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso(value: str, what: str) -> datetime:
+    if not _ISO_DAY.match(value):
+        raise ValueError(f"{value!r} is not an ISO-8601 {what} (YYYY-MM-DD first)")
     try:
         return datetime.fromisoformat(value)
     except ValueError as error:  # Python's message ("month must be in 1..12") omits the value

@@ -11,6 +11,7 @@ A table whose schema changed since the last upload is an error, never a silent o
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -512,16 +513,33 @@ class GlueCatalog:
         return uri.removeprefix("s3://").rstrip("/")
 
 
-_LOGICAL_BY_GLUE = {glue: kind.value for kind, glue in _GLUE_TYPES.items()}
+_LOGICAL_BY_GLUE = {
+    **{glue: kind.value for kind, glue in _GLUE_TYPES.items()},
+    # what other writers declare: narrower integers, a 32-bit float (read widened exactly)
+    **dict.fromkeys(("int", "integer", "smallint", "tinyint"), Kind.INTEGER.value),
+    "float": Kind.FLOAT.value,
+}
+_GLUE_TEXT = re.compile(r"(?:var)?char\(\d+\)")
 
 
 def _column(column: dict[str, Any]) -> dict[str, str]:
-    """A Glue column as the catalog's column; tables lakeshift did not write keep their Glue type."""
+    """A Glue column as the catalog's column; a table lakeshift did not write is read by its
+    Glue types, and one no logical type holds (array, map, struct) is named."""
     parameters = column.get("Parameters", {})
-    glue = column["Type"]
+    glue = str(column["Type"]).lower()
+    logical = parameters.get(TYPE_PARAMETER) or _LOGICAL_BY_GLUE.get(glue)
+    if logical is None and _GLUE_TEXT.fullmatch(glue):
+        logical = Kind.STRING.value
+    if logical is None and glue.startswith("decimal("):
+        logical = glue
+    if logical is None:
+        raise TerminalError(
+            f"Glue column {column['Name']} has type {column['Type']}, which lakeshift cannot "
+            "compare; map its source column to null, or upload the table with lakeshift"
+        )
     return {
         "name": column["Name"],
-        "type": parameters.get(TYPE_PARAMETER) or _LOGICAL_BY_GLUE.get(glue, glue),
+        "type": logical,
         "source_type": parameters.get(SOURCE_TYPE_PARAMETER, ""),
     }
 

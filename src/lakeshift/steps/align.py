@@ -153,7 +153,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
     levels = {
         # A lake type that cannot hold the source's values fails here even if the values
         # compare equal: rendering both in one type could have rounded the difference away.
-        "schema": not pair.missing_in_lake and not pair.type_mismatches,
+        "schema": pair.schema_matches,
         "counts": not excluded_periods and diff.rows_source == diff.rows_target,
         # Key columns are never excluded (rows are compared by them), but their statistics
         # count here: a key changed in the lake fails this level too.
@@ -171,6 +171,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "key_columns": pair.key_columns,
         "columns_compared": [c.source.name for c in compared],
         "columns_missing_in_lake": pair.missing_in_lake,
+        "columns_only_in_lake": pair.only_in_lake,
         "columns_dropped_by_mapping": pair.dropped_by_mapping,
         "type_mismatches": pair.type_mismatches,
         "columns_excluded": excluded_columns,
@@ -205,12 +206,7 @@ def _precision(engines: Engines, compared: list[ColumnPair]) -> dict[str, Any]:
 def _mismatch_lines(
     pair: TablePair, columns: list[dict[str, Any]], periods: list[dict[str, Any]], diff: DiffResult
 ) -> list[str]:
-    lines = (
-        [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"]
-        if pair.missing_in_lake
-        else []
-    )
-    lines += [f"type differs: {problem}" for problem in pair.type_mismatches]
+    lines = pair.schema_problems()
     lines += [f"column {c['column']}: {c['reason']}" for c in columns]
     lines += [
         f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}"

@@ -269,6 +269,12 @@ def analyze(project: Project) -> list[TableOutcome]:
             except LakeshiftError as error:
                 logger.error("{}: {}", spec.source_table, error)
                 entry = {"status": "error", "reason": redact(str(error))}
+            except Exception as error:  # a defect fails its table, and the artifacts are written
+                logger.opt(exception=error).error(
+                    "{}: analyze failed unexpectedly", spec.source_table
+                )
+                reason = f"internal error ({type(error).__name__}: {error}); see lakeshift.log"
+                entry = {"status": "error", "reason": redact(reason)}
             tables.append({**base, **entry})
             logger.info(
                 "{}: {} ({} source rows)",

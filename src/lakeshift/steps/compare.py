@@ -77,12 +77,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 pair, engines.source, engines.lake, tolerance
             )
             mismatched = [c["column"] for c in columns if not c["match"]]
-            problems = (
-                [f"columns missing in the lake: {', '.join(pair.missing_in_lake)}"]
-                if pair.missing_in_lake
-                else []
-            )
-            problems += [f"type differs: {problem}" for problem in pair.type_mismatches]
+            problems = pair.schema_problems()
             if source_rows != lake_rows:
                 problems.append(f"row count differs: source {source_rows}, lake {lake_rows}")
             if mismatched:
@@ -99,6 +94,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 "float_relative_tolerance": tolerance,
                 "columns": columns,
                 "columns_missing_in_lake": pair.missing_in_lake,
+                "columns_only_in_lake": pair.only_in_lake,
                 "type_mismatches": pair.type_mismatches,
                 "precision": {"timestamp": engines.lake.timestamps_at},
                 "bytes_scanned": scanned_since(engines.lake, scanned_before),

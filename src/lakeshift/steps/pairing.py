@@ -8,6 +8,7 @@ from typing import Any
 
 from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
 from lakeshift.inventory import TableSpec
+from lakeshift.lake.writer import METADATA_COLUMNS
 from lakeshift.mapping import map_columns
 from lakeshift.project import Project
 from lakeshift.types import Kind, LogicalType, common_type, compatibility
@@ -37,6 +38,23 @@ class TablePair:
     batch_id: str
     upload: dict[str, Any] = field(default_factory=dict)
     dropped_by_mapping: list[str] = field(default_factory=list)  # source columns mapped to null
+    # lake columns no source column maps to (besides the upload's own): data the source lacks
+    only_in_lake: list[str] = field(default_factory=list)
+
+    @property
+    def schema_matches(self) -> bool:
+        return not (self.missing_in_lake or self.type_mismatches or self.only_in_lake)
+
+    def schema_problems(self) -> list[str]:
+        """The schema level's failures, one line each."""
+        lines = (
+            [f"columns missing in the lake: {', '.join(self.missing_in_lake)}"]
+            if self.missing_in_lake
+            else []
+        )
+        if self.only_in_lake:
+            lines.append(f"columns only in the lake: {', '.join(self.only_in_lake)}")
+        return lines + [f"type differs: {problem}" for problem in self.type_mismatches]
 
     def with_periods(self, **changes: Any) -> TablePair:
         """The same pair with both scopes narrowed (e.g. `excluded_periods=...`)."""
@@ -72,9 +90,18 @@ def pair_table(
                 )
             )
     # Columns the lake engine cannot compare are listed, not compared: one would fail the
-    # table's every question, so the other columns would go unchecked too.
+    # table's every question, so the other columns would go unchecked too. So are columns of
+    # another kind than the source's (text against binary, a date against a timestamp): they
+    # fail the schema level, and rendering one in the other's type could fail or round.
     too_wide = [p for p in pairs if _too_wide(p, lake)]
-    pairs = [p for p in pairs if p not in too_wide]
+    unlike = [p for p in pairs if not _comparable_kinds(p.source.logical, p.lake.logical)]
+    pairs = [p for p in pairs if p not in too_wide and p not in unlike]
+    mapped_names = {m.target_name.lower() for m in mapped.mapped}
+    only_in_lake = [
+        name
+        for key, column in lake_columns.items()
+        if key not in mapped_names and (name := column.name) not in METADATA_COLUMNS
+    ]
     keys = (
         list(spec.key_columns)
         or list(upload.get("key_columns") or [])
@@ -97,10 +124,11 @@ def pair_table(
         missing_in_lake=missing,
         type_mismatches=[
             f"{p.source.name}: {problem}"
-            for p in pairs
+            for p in [*pairs, *unlike]
             if (problem := compatibility(p.source.logical, p.lake.logical))
         ]
         + [f"{p.source.name}: {_too_wide(p, lake)}" for p in too_wide],
+        only_in_lake=only_in_lake,
         key_columns=keys,
         cutoff=cutoff,
         cutoff_method=_read_at_upload_snapshot(source, spec, upload),
@@ -108,6 +136,14 @@ def pair_table(
         upload=upload,
         dropped_by_mapping=list(mapped.dropped),
     )
+
+
+_NUMBERS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.FLOAT})
+
+
+def _comparable_kinds(source: LogicalType, lake: LogicalType) -> bool:
+    """Whether values of these types render comparably: the same kind, or numbers."""
+    return source.kind is lake.kind or {source.kind, lake.kind} <= _NUMBERS
 
 
 def _too_wide(pair: ColumnPair, lake: Engine) -> str | None:
