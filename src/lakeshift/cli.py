@@ -103,8 +103,9 @@ def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
             o.source_table, o.target_table, f"[{style}]{o.status}[/{style}]", o.detail[:300]
         )
     console.print(table)
-    code = exit_code(outcomes)
-    passed = sum(1 for o in outcomes if o.status in ("match", "uploaded"))
+    # analyze: a table not uploaded yet is where every migration starts, not a failure
+    code = exit_code(outcomes, also_passing={"not_migrated"} if step == "analyze" else set())
+    passed = sum(1 for o in outcomes if o.status in ("match", "uploaded", "not_migrated"))
     enabled = sum(1 for o in outcomes if o.status != "disabled")
     verdict = (
         "[green]all tables passed[/green]"
@@ -309,6 +310,13 @@ def _exit(work: object) -> None:
         logger.exception("stopped")
         console.print(f"[red]error:[/red] {redact(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        logger.warning("interrupted")
+        console.print(
+            "[red]interrupted:[/red] what finished is recorded (an upload's finished slices and "
+            "tables); run the step again to resume"
+        )
+        raise typer.Exit(130) from None
     raise typer.Exit(code)
 
 

@@ -324,6 +324,29 @@ def test_the_reserved_names_are_the_uploads_own() -> None:
     assert {*METADATA_COLUMNS, PERIOD_PARTITION, KEY_PARTITION} == RESERVED_NAMES
 
 
+def test_analyze_before_any_upload_exits_0_so_the_next_step_can_follow(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """`lakeshift analyze && lakeshift upload`: tables not in the lake yet are no failure."""
+    meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+    result = CliRunner().invoke(app, ["analyze", "-c", str(meta)])
+    assert result.exit_code == 0, result.output
+    assert "not_migrated" in result.output
+
+
+def test_an_interrupted_step_says_what_is_kept_and_exits_130() -> None:
+    import typer
+
+    from lakeshift.cli import _exit
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(typer.Exit) as caught:
+        _exit(interrupted)
+    assert caught.value.exit_code == 130
+
+
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
     [orders, _] = analyze(load_project(orders_project))
     assert orders.status == "not_migrated"
