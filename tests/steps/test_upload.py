@@ -214,6 +214,8 @@ def test_a_run_cut_short_records_the_tables_it_finished(
     with pytest.raises(KeyboardInterrupt):
         upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE, force=True)
     assert set(uploads_by_table(project.output)) == {"orders"}
+    [metadata] = project.output.glob("upload_metadata_*.json")
+    assert json.loads(metadata.read_text(encoding="utf-8"))["interrupted"] is True
 
 
 @contextmanager

@@ -399,7 +399,9 @@ def upload(
         # A run cut short still records the tables it finished: one replaced with --force is
         # then read at this run's cutoff, not at the previous run's.
         if tables:
-            _write_metadata(project, storage, strategy, workers, ran_on, batch_id, started, tables)
+            _write_metadata(
+                project, storage, strategy, workers, ran_on, batch_id, started, tables, True
+            )
         raise
     finally:
         context.close_readers()
@@ -417,11 +419,14 @@ def _write_metadata(
     batch_id: str,
     started: datetime,
     tables: list[dict[str, Any]],
+    interrupted: bool = False,
 ) -> None:
     migration = project.migration
     finished = now_utc()
     content = {
         "step": "upload",
+        # cut short: the tables listed finished, the one running then and those after are absent
+        "interrupted": interrupted,
         "batch_id": batch_id,
         "started_at": started,
         "finished_at": finished,
