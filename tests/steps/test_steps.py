@@ -316,6 +316,34 @@ def test_sqlite_text_keys_holding_a_nul_are_named_when_their_row_changed(
     assert sample["key"] == {"code": "a\x00b"} and sample["columns"][0]["target"] == "10"
 
 
+def test_a_sqlite_column_without_a_declared_type_fails_its_table_until_mapped_away(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """A view's expression column has no declared type: it stopped every table's analyze, and
+    mapping it to null could not help, as the columns were refused before the mapping."""
+    url = _source(tmp_path / "source.db")
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("CREATE VIEW shown AS SELECT order_id, total * 2 AS doubled FROM orders")
+    shown = {"source_table": "main.shown", "target_table": "shown", "key_columns": "order_id"}
+    project = load_project(make_project(url, [ORDERS, shown]))
+    analysis = {o.source_table: o for o in analyze(project)}
+    assert analysis["main.orders"].status == "not_migrated"
+    entries = json.loads((project.output / ANALYSIS_JSON).read_text(encoding="utf-8"))["tables"]
+    [view] = [t for t in entries if t["source_table"] == "main.shown"]
+    assert any("doubled" in w and "map it to null" in w for w in view["warnings"])
+    uploaded = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE)
+    by_table = {o.source_table: o for o in uploaded}
+    assert by_table["main.orders"].status == "uploaded"
+    assert (
+        by_table["main.shown"].status == "failed"
+        and "shown.doubled" in by_table["main.shown"].detail
+    )
+    mapped = load_project(
+        make_project(url, [ORDERS, shown], mappings={"main.shown": {"doubled": None}})
+    )
+    assert {o.status for o in run_pipeline(mapped, PartitionStrategy.NONE)} == {"match"}
+
+
 def test_the_reserved_names_are_the_uploads_own() -> None:
     from lakeshift.lake.writer import METADATA_COLUMNS
     from lakeshift.mapping import RESERVED_NAMES

@@ -216,6 +216,10 @@ class SourceEngine(Engine):
         """Lines about values the lake cannot hold exactly (finer timestamps, wide numbers)."""
         return []
 
+    def require_supported(self, table: str, columns: Iterable[Column]) -> None:
+        """Raise naming the first of `columns` whose type this engine cannot read exactly (the
+        column mapping can leave it out)."""
+
     def conversion_notes(self, column: Column) -> tuple[str, ...]:
         """What reading this column into the lake changes (a wider source type kept as a double,
         digits below a microsecond cut, a zone offset dropped). Comparisons render the source

@@ -503,7 +503,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
         When another engine of this process holds the table's snapshot (upload's workers each
         have an engine), the rows are read through that engine, so every slice sees one state.
         """
-        self._require_supported(scope.table, columns)
+        self.require_supported(scope.table, columns)
         holder = self._holder(scope.table)
         if holder is not None:
             logger.debug("{}: read in the snapshot another connection holds", scope.table)
@@ -540,7 +540,7 @@ class MySQLEngine(SqlEngine, SourceEngine):
                     self._drop_connection()
                     result = None
 
-    def _require_supported(self, table: str, columns: Iterable[Column]) -> None:
+    def require_supported(self, table: str, columns: Iterable[Column]) -> None:
         for column in columns:
             reason = mysql_type(column.native_type).unsupported
             if reason:

@@ -424,7 +424,7 @@ class OracleEngine(SqlEngine, SourceEngine):
                 "does not depend on it)"
             )
 
-    def _require_supported(self, table: str, columns: Iterable[Column]) -> None:
+    def require_supported(self, table: str, columns: Iterable[Column]) -> None:
         for column in columns:
             reason = self._reading(column).unsupported
             if reason:
@@ -455,7 +455,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         """As the shared shape, but on each column's comparable value (LOBs and national text
         as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
         self._require_unicode(scope.table)
-        self._require_supported(scope.table, columns)
+        self.require_supported(scope.table, columns)
         with self._about(scope.table):
             return super().column_stats(scope, columns, types)
 
@@ -472,7 +472,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
         self._require_unicode(scope.table)
-        self._require_supported(scope.table, plan.columns)
+        self.require_supported(scope.table, plan.columns)
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
         inner = [
             f"{period} AS p",
@@ -496,7 +496,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
         self._require_unicode(scope.table)
-        self._require_supported(scope.table, plan.columns)
+        self.require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().group_rows(scope, plan, groups)
 
@@ -508,7 +508,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
         self._require_unicode(scope.table)
-        self._require_supported(scope.table, plan.columns)
+        self.require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().row_texts(scope, plan, groups, keys)
 
@@ -562,7 +562,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         self, scope: Scope, columns: Sequence[Column], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         """Arrow batches straight from python-oracledb's Arrow fetch, cast to the logical types."""
-        self._require_supported(scope.table, columns)
+        self.require_supported(scope.table, columns)
         readings = [self._reading(column) for column in columns]
         self._note_conversions(scope.table, columns, readings)
         for column, count, message, _ in self._check_counts(scope, self._checks(columns, True)):

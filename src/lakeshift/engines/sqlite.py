@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -21,9 +21,19 @@ from typing import Any
 import pyarrow as pa
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import Capabilities, Column, Scope, SourceEngine, SqlEngine
+from lakeshift.engines.base import (
+    Capabilities,
+    Column,
+    ColumnStats,
+    GroupSums,
+    RowDigest,
+    RowPlan,
+    Scope,
+    SourceEngine,
+    SqlEngine,
+)
 from lakeshift.engines.sqlite_values import python_value, to_arrow_array
-from lakeshift.errors import ConfigError, TableMissingError, TerminalError
+from lakeshift.errors import ConfigError, ConversionError, TableMissingError, TerminalError
 from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import TEMPORAL_KINDS, Kind, LogicalType
 from lakeshift.verify.canonical import TIMESTAMP_PRECISION, canonical_value, hash60
@@ -174,6 +184,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             raise ConfigError("SQLite database not found", file=str(path))
         self.path = path
         self.number_policy = number_policy
+        # (table, column) -> why a column without an exact logical type cannot be read
+        self._unsupported: dict[tuple[str, str], str] = {}
         self.connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
@@ -218,6 +230,22 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             f"CASE WHEN instr({expression}, char(0)) > 0 THEN ls_length({expression}) "
             f"ELSE length({expression}) END"
         )
+
+    def column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        self.require_supported(scope.table, columns)
+        return super().column_stats(scope, columns, types)
+
+    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
+        self.require_supported(scope.table, plan.columns)
+        return super().bucket_checksums(scope, plan)
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        self.require_supported(scope.table, plan.columns)
+        return super().group_rows(scope, plan, groups)
 
     def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
         """Statistics of the values, not of how SQLite stored them.
@@ -341,12 +369,28 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         for _, column_name, declared, not_null, _, _ in rows:
             logical = logical_type(declared or "", self.number_policy)
             if logical is None:
-                raise TerminalError(
-                    f"{table}.{column_name}: declared type {declared!r} has no exact logical type; "
-                    "declare it as INTEGER, NUMERIC(p,s), REAL, TEXT, BLOB, BOOLEAN, DATE or TIMESTAMP"
+                # Listed, so that the mapping can leave it out; refused when read
+                self._unsupported[(table, column_name)] = (
+                    f"declared type {declared or '(none)'!r} has no exact logical type; declare "
+                    "it as INTEGER, NUMERIC(p,s), REAL, TEXT, BLOB, BOOLEAN, DATE or TIMESTAMP, "
+                    "or map it to null in column_mappings.json to leave it out"
                 )
+                logical = LogicalType(Kind.STRING)
             columns.append(Column(column_name, declared or "", logical, not not_null))
         return columns
+
+    def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
+        return [
+            f"{scope.table}.{c.name}: {reason}"
+            for c in columns
+            if (reason := self._unsupported.get((scope.table, c.name)))
+        ]
+
+    def require_supported(self, table: str, columns: Iterable[Column]) -> None:
+        for column in columns:
+            reason = self._unsupported.get((table, column.name))
+            if reason:
+                raise ConversionError(table, column.name, reason)
 
     def primary_key(self, table: str) -> list[str]:
         schema, name = self._split(table)
@@ -359,6 +403,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
     def stream(
         self, scope: Scope, columns: Sequence[Column], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
+        self.require_supported(scope.table, columns)
         names = ", ".join(self.quote(c.name) for c in columns)
         sql = f"SELECT {names} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
         schema = pa.schema([pa.field(c.name, c.logical.to_arrow()) for c in columns])

@@ -257,7 +257,9 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
             "date_column": spec.date_column,
         },
     )
-    # Planned before the lake is touched: a plan that cannot be made registers nothing.
+    # Checked and planned before the lake is touched: a table that cannot be read, or planned,
+    # registers nothing.
+    source.require_supported(spec.source_table, [m.source for m in columns.mapped])
     slices = plan_slices(
         spec,
         context.strategy,
