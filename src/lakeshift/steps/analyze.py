@@ -323,9 +323,12 @@ def _write_csv(path: Path, tables: list[dict[str, Any]]) -> None:
                     "type_mismatches": ";".join(
                         c["source"] for c in columns if c["status"] == "type_mismatch"
                     ),
-                    "period_mismatches": ""
-                    if table["status"] == "not_migrated"
-                    else sum(1 for p in table.get("period_counts", []) if not p["match"]),
+                    # counted only where both sides' periods were: blank, not 0, elsewhere
+                    "period_mismatches": sum(
+                        1 for p in table.get("period_counts", []) if not p["match"]
+                    )
+                    if table["status"] in ("match", "mismatch")
+                    else "",
                     "reason": table.get("reason") or "; ".join(table.get("mismatches", [])),
                 }
             )
