@@ -270,6 +270,10 @@ class SqlEngine(Engine):
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         """SQL rendering `expression` as canonical text (NULL stays NULL)."""
 
+    def require_comparable(self, table: str, columns: Iterable[Column]) -> None:
+        """Raise before a question that renders `columns` of `table` (statistics, row hashes,
+        row texts) when this engine cannot render them exactly; the shared shapes call it."""
+
     def column_canonical_sql(self, column: Column, logical: LogicalType) -> str:
         """`canonical_sql` of a table's column, which may use what its declared type allows.
 
@@ -450,6 +454,7 @@ class SqlEngine(Engine):
         """One query of every column's statistics; asked again with `wide_sums` set when the
         engine's SUM overflowed (its error contains one of `sum_overflow`), for `sum_sql` to sum
         wider."""
+        self.require_comparable(scope.table, columns)
         try:
             return self._column_stats(scope, columns, types)
         except TerminalError as error:
@@ -533,6 +538,7 @@ class SqlEngine(Engine):
         return None
 
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
+        self.require_comparable(scope.table, plan.columns)
         period, bucket, row_hash = self._plan_selects(scope, plan)
         rows = (
             f"SELECT {period} AS p, {bucket} AS b, {row_hash} AS h{self.row_fence} "
@@ -571,6 +577,7 @@ class SqlEngine(Engine):
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
+        self.require_comparable(scope.table, plan.columns)
         period, bucket, row_hash = self._plan_selects(scope, plan)
         key_text = (
             self._row_text_sql(plan, plan.key)
@@ -602,6 +609,7 @@ class SqlEngine(Engine):
         groups: Sequence[tuple[str | None, int]],
         keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
+        self.require_comparable(scope.table, plan.columns)
         period, bucket, _ = self._plan_selects(scope, plan)
         key_text = self._row_text_sql(plan, plan.key)
         texts = [

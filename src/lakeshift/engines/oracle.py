@@ -424,6 +424,10 @@ class OracleEngine(SqlEngine, SourceEngine):
                 "does not depend on it)"
             )
 
+    def require_comparable(self, table: str, columns: Iterable[Column]) -> None:
+        self._require_unicode(table)
+        self.require_supported(table, columns)
+
     def require_supported(self, table: str, columns: Iterable[Column]) -> None:
         for column in columns:
             reason = self._reading(column).unsupported
@@ -454,8 +458,6 @@ class OracleEngine(SqlEngine, SourceEngine):
     ) -> dict[str, ColumnStats]:
         """As the shared shape, but on each column's comparable value (LOBs and national text
         as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
-        self._require_unicode(scope.table)
-        self.require_supported(scope.table, columns)
         with self._about(scope.table):
             return super().column_stats(scope, columns, types)
 
@@ -471,8 +473,7 @@ class OracleEngine(SqlEngine, SourceEngine):
 
     def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
         """One scan; NO_MERGE keeps the view unmerged so each row's md5 is computed once."""
-        self._require_unicode(scope.table)
-        self.require_supported(scope.table, plan.columns)
+        self.require_comparable(scope.table, plan.columns)
         period = self._period_of(scope) if scope.period_column is not None else "NULL"
         inner = [
             f"{period} AS p",
@@ -495,8 +496,6 @@ class OracleEngine(SqlEngine, SourceEngine):
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
-        self._require_unicode(scope.table)
-        self.require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().group_rows(scope, plan, groups)
 
@@ -507,8 +506,6 @@ class OracleEngine(SqlEngine, SourceEngine):
         groups: Sequence[tuple[str | None, int]],
         keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
-        self._require_unicode(scope.table)
-        self.require_supported(scope.table, plan.columns)
         with self._about(scope.table):
             return super().row_texts(scope, plan, groups, keys)
 

@@ -24,10 +24,6 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import (
     Capabilities,
     Column,
-    ColumnStats,
-    GroupSums,
-    RowDigest,
-    RowPlan,
     Scope,
     SourceEngine,
     SqlEngine,
@@ -231,22 +227,6 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             f"ELSE length({expression}) END"
         )
 
-    def column_stats(
-        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
-    ) -> dict[str, ColumnStats]:
-        self.require_supported(scope.table, columns)
-        return super().column_stats(scope, columns, types)
-
-    def bucket_checksums(self, scope: Scope, plan: RowPlan) -> GroupSums:
-        self.require_supported(scope.table, plan.columns)
-        return super().bucket_checksums(scope, plan)
-
-    def group_rows(
-        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
-    ) -> list[RowDigest]:
-        self.require_supported(scope.table, plan.columns)
-        return super().group_rows(scope, plan, groups)
-
     def stat_selects(self, value: str, logical: LogicalType) -> list[str]:
         """Statistics of the values, not of how SQLite stored them.
 
@@ -385,6 +365,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             for c in columns
             if (reason := self._unsupported.get((scope.table, c.name)))
         ]
+
+    def require_comparable(self, table: str, columns: Iterable[Column]) -> None:
+        self.require_supported(table, columns)
 
     def require_supported(self, table: str, columns: Iterable[Column]) -> None:
         for column in columns:
