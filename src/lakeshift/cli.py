@@ -104,8 +104,11 @@ def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
         )
     console.print(table)
     # analyze: a table not uploaded yet is where every migration starts, not a failure
-    code = exit_code(outcomes, also_passing={"not_migrated"} if step == "analyze" else set())
-    passed = sum(1 for o in outcomes if o.status in ("match", "uploaded", "not_migrated"))
+    also_passing = frozenset({"not_migrated"} if step == "analyze" else ())
+    code = exit_code(outcomes, also_passing)
+    passed = sum(
+        1 for o in outcomes if o.status in ("match", "uploaded") or o.status in also_passing
+    )
     enabled = sum(1 for o in outcomes if o.status != "disabled")
     verdict = (
         "[green]all tables passed[/green]"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -667,6 +667,8 @@ class SqlEngine(Engine):
 
 
 STATISTICS_PER_COLUMN = 7  # count, distinct, min, max, sum, min and max length
+# Decimal sums of 38-digit values over any number of rows, exact: never Python's default 28
+EXACT_SUMS = Context(prec=100)
 
 
 def stats_from_row(

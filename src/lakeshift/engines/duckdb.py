@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from lakeshift.engines.base import Capabilities, Column, SqlEngine
+from lakeshift.engines.base import EXACT_SUMS, Capabilities, Column, SqlEngine
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
@@ -105,9 +105,8 @@ class DuckDBEngine(SqlEngine):
         high, low = value
         if high is None:
             return None
-        exact = Context(prec=100)  # Python's default 28 digits would round a 38-digit sum
-        total = exact.add(exact.multiply(Decimal(high), SUM_PART), Decimal(low))
-        return exact.scaleb(total, -(logical.scale or 0))
+        total = EXACT_SUMS.add(EXACT_SUMS.multiply(Decimal(high), SUM_PART), Decimal(low))
+        return EXACT_SUMS.scaleb(total, -(logical.scale or 0))
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         kind = logical.kind

@@ -13,7 +13,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import (
+    EXACT_SUMS,
     Capabilities,
     Column,
     Scope,
@@ -126,10 +127,6 @@ def _period(value: Any, spec: str, period: str, precision: str = TIMESTAMP_PRECI
     return text[: _PERIOD_LENGTH[Period(period)]]
 
 
-# Sums of 38-digit decimals over any number of rows, never rounded to Python's default 28 digits
-_EXACT = Context(prec=100)
-
-
 class _ExactSum:
     """SUM for integers and decimals without overflow or float rounding."""
 
@@ -155,14 +152,14 @@ class _ExactSum:
                 self.seen = True
                 return
         parsed = python_value(value, logical)
-        self.total = _EXACT.add(Decimal(parsed), self.total or 0)
+        self.total = EXACT_SUMS.add(Decimal(parsed), self.total or 0)
         self.seen = True
 
     def finalize(self) -> str | None:
         if not self.seen:
             return None
-        units = _EXACT.scaleb(Decimal(self.units), -self.scale)
-        return format(_EXACT.add(self.total or Decimal(0), units), "f")
+        units = EXACT_SUMS.scaleb(Decimal(self.units), -self.scale)
+        return format(EXACT_SUMS.add(self.total or Decimal(0), units), "f")
 
 
 def _length(value: str | bytes | None) -> int | None:

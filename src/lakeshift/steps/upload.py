@@ -274,8 +274,9 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         registered = context.catalog.create_or_check(entry)
         generation = current_generation(context.storage, spec.target_table, registered.location)
     manifest = generation.manifest
-    check_resumable(spec, manifest, slices, plan_of(spec, context.strategy))
-    manifest.plan_to(plan_of(spec, context.strategy))
+    plan = plan_of(spec, context.strategy)
+    check_resumable(spec, manifest, slices, plan)
+    manifest.plan_to(plan)
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
     pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
     if finished:  # registering again is harmless and repairs a crash between manifest and catalog

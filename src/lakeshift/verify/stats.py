@@ -70,10 +70,12 @@ def compare_stats(
             if a != b:
                 differences.append(StatDifference(name, a, b))
         elif logical.kind is Kind.FLOAT:
-            overflowed = (
-                source.sum and target.sum and _overflowed(float(source.sum), float(target.sum))
-            )
-            if name == "mean" and overflowed:
+            if (
+                name == "mean"
+                and source.sum
+                and target.sum
+                and _overflowed(float(source.sum), float(target.sum))
+            ):
                 continue  # the sums say it: neither mean is a mean
             drift = _summation_error(source)
             count = max(source.rows - source.nulls, 1)
