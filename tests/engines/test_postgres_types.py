@@ -574,6 +574,24 @@ def test_text_columns_skip_concat_yet_render_as_every_other_string(postgres_url:
     assert rows[3][6] == "{a\\|b}"  # the array's own text, escaped
 
 
+def _decimal_texts(
+    postgres_url: str, declared: str, fill: str, values: list[str | None]
+) -> tuple[str, str, list[tuple[Any, ...]]]:
+    """Columns `n numeric` holding `values` and `e {declared}` holding `fill` of each (`x`),
+    rendered at the lake's decimal(38,10): both SQL texts and the rows, in order."""
+    ddl = [f"CREATE TABLE {{t}} (id int, n numeric, e {declared})"]
+    insert = (
+        f"INSERT INTO {{t}} SELECT i, x, {fill} "
+        "FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, i)"
+    )
+    with _scratch_table(postgres_url, ddl, insert, values) as (engine, columns, table):
+        decimal = LogicalType(Kind.DECIMAL, 38, 10)
+        loose = engine.column_canonical_sql(columns["n"], decimal)
+        other = engine.column_canonical_sql(columns["e"], decimal)
+        rows = engine.query(f"SELECT {loose}, {other} FROM {table} ORDER BY id")
+    return loose, other, rows
+
+
 def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into_a_match(
     postgres_url: str,
 ) -> None:
@@ -581,17 +599,8 @@ def test_a_source_decimal_with_more_decimals_than_the_lake_is_never_rounded_into
     decimals; a source value changed afterwards to 2.00000000001 must not render as the
     lake's 2.0000000000. A declared scale that fits needs no test (and costs none)."""
     values = ["2.00000000001", "3", None, "2.000000000000", "-1.5", "-0.00000000004"]
-    ddl = ["CREATE TABLE {t} (id int, n numeric, f numeric(12,2))"]
-    insert = (
-        "INSERT INTO {t} SELECT i, x, round(x, 2) "
-        "FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, i)"
-    )
-    with _scratch_table(postgres_url, ddl, insert, values) as (engine, columns, table):
-        decimal = LogicalType(Kind.DECIMAL, 38, 10)
-        loose = engine.column_canonical_sql(columns["n"], decimal)
-        fitting = engine.column_canonical_sql(columns["f"], decimal)
-        assert "CASE" in loose and "CASE" not in fitting
-        rows = engine.query(f"SELECT {loose}, {fitting} FROM {table} ORDER BY id")
+    loose, fitting, rows = _decimal_texts(postgres_url, "numeric(12,2)", "round(x, 2)", values)
+    assert "CASE" in loose and "CASE" not in fitting
     assert [r[0] for r in rows] == [
         "2.00000000001",
         "3.0000000000",
@@ -610,17 +619,9 @@ def test_a_source_decimal_the_lake_cannot_hold_renders_as_itself_not_an_error(
     integer digits, Infinity): compare and align must see a difference, not fail the table on
     `numeric field overflow`. Declared as the lake keeps it, a column is its own text."""
     values = ["1e30", "Infinity", "-2.5", None]
-    ddl = ["CREATE TABLE {t} (id int, n numeric, e numeric(38,10))"]
-    insert = (
-        "INSERT INTO {t} SELECT i, x, CASE WHEN abs(x) < 1e20 THEN x END "
-        "FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, i)"
-    )
-    with _scratch_table(postgres_url, ddl, insert, values) as (engine, columns, table):
-        decimal = LogicalType(Kind.DECIMAL, 38, 10)
-        loose = engine.column_canonical_sql(columns["n"], decimal)
-        exact = engine.column_canonical_sql(columns["e"], decimal)
-        assert exact == 'CAST("e" AS text)'
-        rows = engine.query(f"SELECT {loose}, {exact} FROM {table} ORDER BY id")
+    fill = "CASE WHEN abs(x) < 1e20 THEN x END"
+    _, exact, rows = _decimal_texts(postgres_url, "numeric(38,10)", fill, values)
+    assert exact == 'CAST("e" AS text)'
     assert [r[0] for r in rows] == [
         "1000000000000000000000000000000.0000000000",
         "Infinity",
