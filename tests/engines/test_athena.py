@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,11 @@ from lakeshift.engines.base import Column, GroupSum, RowDigest, RowPlan, Scope
 from lakeshift.errors import TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import CatalogTable
-from lakeshift.types import LogicalType
+from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import canonical_value, hash60, integer_key_bucket, join_canonical
 
 GOLDEN = Path(__file__).parent / "golden" / "athena"
+EXACT = Context(prec=100)
 SCANNED_PER_QUERY = 4096
 CUTOFF = datetime(2024, 6, 1, 12, 0, 0, 123456)
 COLUMNS = [
@@ -339,6 +341,57 @@ def test_integer_sums_on_athena_cannot_wrap(athena: tuple[AthenaEngine, _DuckDBA
     columns = _columns()[:1]
     stats = engine.column_stats(_scope(), columns, [c.logical for c in columns])
     assert stats["id"].sum == str(2 * 9223372036854775807 + 17)
+
+
+@pytest.mark.parametrize(("precision", "scale"), [(38, 10), (38, 0), (38, 38), (20, 2)])
+def test_an_athena_decimal_sum_in_parts_is_the_exact_sum(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena], precision: int, scale: int
+) -> None:
+    """The parts' SQL, transpiled, on random values of every size and sign, against Python's
+    exact sum."""
+    engine, connection = athena
+    logical = LogicalType(Kind.DECIMAL, precision, scale)
+    engine.wide_sums = True
+    sql = to_duckdb(f"SELECT {engine.sum_sql('x', logical)} FROM t")
+    rng = random.Random(precision * 100 + scale)
+    for _ in range(60):
+        values = [
+            EXACT.scaleb(Decimal(rng.randrange(1 - 10**precision, 10**precision)), -scale)
+            for _ in range(rng.randrange(1, 6))
+        ]
+        connection.duck.execute(f"CREATE OR REPLACE TABLE t (x DECIMAL({precision},{scale}))")
+        connection.duck.executemany(
+            "INSERT INTO t VALUES (?)", [[str(v)] for v in values] + [[None]]
+        )
+        [[parts]] = connection.duck.execute(sql).fetchall()
+        expected = Decimal(0)
+        for value in values:
+            expected = EXACT.add(expected, value)
+        assert engine.sum_value(parts, logical) == expected, values
+    [[empty]] = connection.duck.execute(sql.replace("FROM t", "FROM t WHERE false")).fetchall()
+    assert engine.sum_value(empty, logical) is None
+
+
+class _OverflowingCursor(_Cursor):
+    """Athena whose SUM of `amount` overflows, as Trino's does past 38 digits."""
+
+    def execute(self, sql: str) -> None:
+        if 'SUM("amount")' in sql:
+            raise OperationalError("NUMERIC_VALUE_OUT_OF_RANGE: Decimal overflow")
+        super().execute(sql)
+
+
+def test_a_decimal_sum_athena_cannot_hold_is_asked_again_in_parts(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, connection = athena
+    monkeypatch.setattr(connection, "cursor", lambda: _OverflowingCursor(connection))
+    columns = _columns()[:3]
+    stats = engine.column_stats(_scope(), columns, [c.logical for c in columns])
+    assert stats["amount"].sum == str(sum(r[1] for r in ROWS if r[1] is not None))
+    assert stats["id"].sum == "20" and not engine.wide_sums
+    assert len(connection.executed) == 1, "the overflowing query never reached the lake"
+    _check_golden("column_stats_wide_sums", connection.executed[0])
 
 
 def test_naming_many_changed_rows_splits_queries_under_athenas_length_limit(

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from loguru import logger
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import Capabilities, Column, SqlEngine
+from lakeshift.engines.base import EXACT_SUMS, Capabilities, Column, SqlEngine
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable
@@ -42,7 +43,8 @@ CAPABILITIES = Capabilities(
 )
 
 _PERIOD_FORMAT = {Period.YEAR: "%Y", Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"}
-_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"  # %f: six digits, from milliseconds on Hive tables
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"
+SUM_PART_DIGITS = 18  # a wide decimal sum's low part: each value's last 18 unscaled digits  # %f: six digits, from milliseconds on Hive tables
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class AthenaEngine(SqlEngine):
 
     capabilities = CAPABILITIES
     max_query_bytes = 262_144  # Athena refuses a longer query string
+    # A DECIMAL(38,s) sums past 38 digits: summed in parts (Trino's ArithmeticException)
+    sum_overflow = ("Decimal overflow",)
 
     def __init__(
         self,
@@ -130,9 +134,35 @@ class AthenaEngine(SqlEngine):
         )
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
+        """After an overflow, a decimal's sum as two sums of its unscaled value's digits above
+        and below the 18th, selected as one text `high,low`: Trino's SUM of a DECIMAL(38,s)
+        fails once the total passes 38 digits."""
         if logical.kind is Kind.INTEGER:  # Athena's bigint SUM wraps silently
             return f"SUM(CAST({expression} AS DECIMAL(38,0)))"
-        return f"SUM({expression})"
+        if not self.wide_sums or logical.kind is not Kind.DECIMAL:
+            return f"SUM({expression})"
+        # Trino prints a decimal with all its scale's digits: without the point, the unscaled value
+        digits = f"replace(CAST(abs({expression}) AS VARCHAR), '.', '')"
+        high = (
+            f"CASE WHEN length({digits}) > {SUM_PART_DIGITS} THEN CAST(substr({digits}, 1, "
+            f"length({digits}) - {SUM_PART_DIGITS}) AS DECIMAL(38,0)) ELSE 0 END"
+        )
+        low = (
+            f"CAST(substr({digits}, greatest(length({digits}) - {SUM_PART_DIGITS - 1}, 1)) "
+            "AS DECIMAL(38,0))"
+        )
+        parts = [
+            f"CAST(SUM(CASE WHEN {expression} < 0 THEN -{part} ELSE {part} END) AS VARCHAR)"
+            for part in (f"({high})", low)
+        ]
+        return f"{parts[0]} || ',' || {parts[1]}"
+
+    def sum_value(self, value: Any, logical: LogicalType) -> Any:
+        if not isinstance(value, str):
+            return value
+        high, low = (Decimal(part) for part in value.split(","))
+        total = EXACT_SUMS.add(EXACT_SUMS.scaleb(high, SUM_PART_DIGITS), low)
+        return EXACT_SUMS.scaleb(total, -(logical.scale or 0))
 
     def shift_sql(self, expression: str) -> tuple[str, str]:
         return (
