@@ -15,7 +15,7 @@ import oracledb
 import pytest
 from oracledb import errors as driver_errors
 
-from lakeshift.engines.oracle_errors import translate
+from lakeshift.engines.oracle_errors import TextTooLongError, translate
 from lakeshift.errors import (
     ConfigError,
     LakeshiftError,
@@ -87,7 +87,7 @@ def mapped(error: BaseException, table: str | None = TABLE) -> LakeshiftError:
         (oracle_error(1555, "snapshot too old"), TerminalError, [TABLE, "UNDO_RETENTION"]),
         (
             oracle_error(22835, "Buffer too small for CLOB to CHAR or BLOB to RAW conversion"),
-            TerminalError,
+            TextTooLongError,
             [TABLE, "4000 bytes", "map long LOB columns to null"],
         ),
         (

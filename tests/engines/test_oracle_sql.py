@@ -32,6 +32,7 @@ import oracledb
 import pyarrow as pa
 import pytest
 import sqlglot
+from oracledb import errors as driver_errors
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines import oracle, oracle_sql
@@ -660,6 +661,55 @@ def test_comparisons_refuse_a_database_character_set_other_than_al32utf8() -> No
     plan = RowPlan(tuple(columns), tuple(c.logical for c in columns), (0,), 4)
     with pytest.raises(TerminalError, match="WE8MSWIN1252"):
         list(engine.bucket_checksums(Scope(TABLE), plan))
+
+
+def _too_long_for_sql_text() -> oracledb.DatabaseError:
+    detail = driver_errors._Error(
+        "ORA-22835: Buffer too small for CLOB to CHAR or BLOB to RAW conversion "
+        "(actual: 5120, maximum: 4000)",
+        code=22835,
+    )
+    return detail.exc_type(detail)
+
+
+@pytest.mark.parametrize("step", ["statistics", "checksums", "group rows", "row texts"])
+def test_a_lob_value_too_long_for_sql_text_is_named_by_its_column(step: str) -> None:
+    """Oracle's error names no column: the LOB columns are then counted and the one holding
+    such values named, with how many and what to do; without any, Oracle's error stands."""
+    counts: list[int] = [3, 0]  # NOTES (CLOB), IMAGE (BLOB)
+    connection = FakeConnection(
+        [
+            ("COUNT(CASE WHEN DBMS_LOB.GETLENGTH", lambda sql: [tuple(map(Decimal, counts))]),
+            ("STANDARD_HASH", _too_long_for_sql_text()),  # pass 1 and pass 2
+            ("COALESCE(TO_CHAR(\"ID\"), '\\N')", _too_long_for_sql_text()),  # row texts
+            ("COUNT(DISTINCT", _too_long_for_sql_text()),
+            *rules(),
+        ]
+    )
+    engine = engine_for(connection)
+    columns = all_types(engine)
+    plan = RowPlan(tuple(columns), tuple(c.logical for c in columns), (0,), 4)
+    asks: dict[str, Callable[[], object]] = {
+        "statistics": lambda: engine.column_stats(
+            Scope(TABLE), columns, [c.logical for c in columns]
+        ),
+        "checksums": lambda: list(engine.bucket_checksums(Scope(TABLE), plan)),
+        "group rows": lambda: engine.group_rows(Scope(TABLE), plan, [(None, 1)]),
+        "row texts": lambda: engine.row_texts(Scope(TABLE), plan, [(None, 1)], ["1"]),
+    }
+    with pytest.raises(
+        ConversionError, match=r"3 value\(s\) are longer than 1000 characters"
+    ) as raised:
+        asks[step]()
+    assert (raised.value.table, raised.value.column) == (TABLE, "NOTES")
+    counts[:] = [0, 2]
+    with pytest.raises(ConversionError, match=r"2 value\(s\) are longer than 2000 bytes") as raised:
+        asks[step]()
+    assert raised.value.column == "IMAGE"
+    counts[:] = [0, 0]
+    with pytest.raises(TerminalError, match=r"ORA-22835.*compare fewer columns") as failure:
+        asks[step]()
+    assert not isinstance(failure.value, ConversionError)
 
 
 def test_statistics_of_wide_floats_and_nanosecond_timestamps_are_of_what_the_lake_holds() -> None:

@@ -45,9 +45,15 @@ from lakeshift.engines.base import (
     SourceEngine,
     SqlEngine,
 )
-from lakeshift.engines.oracle_errors import OracleFailure, translate
-from lakeshift.engines.oracle_types import ColumnReading, OracleType, column_reading
-from lakeshift.errors import ConfigError, ConversionError, TableMissingError, TerminalError
+from lakeshift.engines.oracle_errors import OracleFailure, TextTooLongError, translate
+from lakeshift.engines.oracle_types import ColumnReading, FitCheck, OracleType, column_reading
+from lakeshift.errors import (
+    ConfigError,
+    ConversionError,
+    LakeshiftError,
+    TableMissingError,
+    TerminalError,
+)
 from lakeshift.inventory import Period
 from lakeshift.redaction import display_url, register_secret
 from lakeshift.types import Kind, LogicalType
@@ -244,6 +250,35 @@ class OracleEngine(SqlEngine, SourceEngine):
             yield
         finally:
             self._table = previous
+
+    @contextmanager
+    def _asking(self, scope: Scope, columns: Sequence[Column]) -> Iterator[None]:
+        """As `_about`; and when a value is too long for SQL text (Oracle's ORA-22835 or
+        ORA-01489 name no column), the LOB columns holding such values are counted and named."""
+        with self._about(scope.table):
+            try:
+                yield
+            except TextTooLongError:
+                self._name_long_values(scope, columns)
+                raise
+
+    def _name_long_values(self, scope: Scope, columns: Sequence[Column]) -> None:
+        checks = self._checks(
+            [c for c in columns if not self._reading(c).unsupported],
+            lambda check: check.too_long,
+        )
+        try:
+            counts = self._check_counts(scope, checks)
+        except LakeshiftError as error:  # the first error says more than this one
+            logger.debug("{}: counting values too long for SQL text: {}", scope.table, error)
+            return
+        found = [(column, count, message) for column, count, message, _ in counts if count]
+        if found:
+            column, count, message = found[0]
+            also = "".join(f"; {c.name} too: {n} value(s)" for c, n, _ in found[1:])
+            raise ConversionError(
+                scope.table, column.name, message.replace("{rows}", str(count)) + also
+            ) from None
 
     # --- fragments ---------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -458,7 +493,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     ) -> dict[str, ColumnStats]:
         """As the shared shape, but on each column's comparable value (LOBs and national text
         as AL32UTF8 text, ROWIDs and intervals as their text), which MIN and DISTINCT accept."""
-        with self._about(scope.table):
+        with self._asking(scope, columns):
             return super().column_stats(scope, columns, types)
 
     def stat_value_sql(self, column: Column) -> str:
@@ -484,7 +519,7 @@ class OracleEngine(SqlEngine, SourceEngine):
             inner.append(f"{spread} AS k")
         bucket = self.mod_sql("k" if spread is not None else "h", plan.buckets)
         high, low = self.shift_sql("h")
-        with self._about(scope.table):  # open until the stream is read: errors name the table
+        with self._asking(scope, plan.columns):  # open until the stream is read: errors name it
             table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
             rows = self.query_stream(
                 f"SELECT p, {bucket}, COUNT(*), SUM({high}), SUM({low}) FROM (SELECT /*+ NO_MERGE */ "
@@ -496,7 +531,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
-        with self._about(scope.table):
+        with self._asking(scope, plan.columns):
             return super().group_rows(scope, plan, groups)
 
     def row_texts(
@@ -506,7 +541,7 @@ class OracleEngine(SqlEngine, SourceEngine):
         groups: Sequence[tuple[str | None, int]],
         keys: Sequence[str],
     ) -> dict[str, list[str | None]]:
-        with self._about(scope.table):
+        with self._asking(scope, plan.columns):
             return super().row_texts(scope, plan, groups, keys)
 
     # --- what cannot be kept exactly -----------------------------------------------------------
@@ -525,12 +560,12 @@ class OracleEngine(SqlEngine, SourceEngine):
         ]
 
     def _checks(
-        self, columns: Sequence[Column], blocking_only: bool
+        self, columns: Sequence[Column], keep: Callable[[FitCheck], bool] = lambda _: True
     ) -> list[tuple[Column, str, str, bool]]:
         found = []
         for column in columns:
             for check in self._reading(column).checks:
-                if check.blocks_extraction or not blocking_only:
+                if keep(check):
                     sql = check.sql.replace("{c}", self.quote(column.name))
                     found.append((column, sql, check.message, check.blocks_extraction))
         return found
@@ -547,7 +582,7 @@ class OracleEngine(SqlEngine, SourceEngine):
             if self._reading(c).unsupported
         ]
         supported = [c for c in columns if not self._reading(c).unsupported]
-        for column, count, message, _ in self._check_counts(scope, self._checks(supported, False)):
+        for column, count, message, _ in self._check_counts(scope, self._checks(supported)):
             if count:
                 warnings.append(
                     f"{scope.table}.{column.name}: {message.replace('{rows}', str(count))}"
@@ -562,7 +597,9 @@ class OracleEngine(SqlEngine, SourceEngine):
         self.require_supported(scope.table, columns)
         readings = [self._reading(column) for column in columns]
         self._note_conversions(scope.table, columns, readings)
-        for column, count, message, _ in self._check_counts(scope, self._checks(columns, True)):
+        for column, count, message, _ in self._check_counts(
+            scope, self._checks(columns, lambda check: check.blocks_extraction)
+        ):
             if count:
                 raise ConversionError(
                     scope.table, column.name, message.replace("{rows}", str(count))

@@ -49,6 +49,10 @@ _SERVICE = frozenset({"ORA-12154", "ORA-12514", "ORA-12505", "DPY-6001", "DPY-60
 _TOO_LONG = frozenset({"ORA-01489", "ORA-22835", "ORA-06502"})
 
 
+class TextTooLongError(TerminalError):
+    """A value, or a row's canonical text, is longer than Oracle's SQL text holds."""
+
+
 @dataclass(frozen=True)
 class OracleFailure:
     """What an error says, independent of how the driver shaped it."""
@@ -107,6 +111,8 @@ def translate(
         )
     if failure.has("ORA-00942") and table is not None:
         return TableMissingError(table, "Oracle source")
+    if failure.has(*_TOO_LONG):
+        return TextTooLongError(_terminal_message(failure, where, code, driver))
     return TerminalError(_terminal_message(failure, where, code, driver))
 
 

@@ -77,6 +77,7 @@ class FitCheck:
     sql: str  # template: {c} is the quoted column
     message: str  # template: {rows} is the number of such values
     blocks_extraction: bool = False
+    too_long: bool = False  # finds values compare and align cannot render as SQL text
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def _clob(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
         f"{{rows}} value(s) are longer than {INLINE_TEXT_CHARACTERS} characters: compare and "
         "align render values as VARCHAR2 (4000 bytes, or 32767 with MAX_STRING_SIZE=EXTENDED) "
         "and fail on longer ones; map the column to null to leave it out of them",
+        too_long=True,
     )
     return _reading(
         LogicalType(Kind.STRING),
@@ -219,6 +221,7 @@ def _blob(oracle: OracleType, number_policy: LogicalType) -> ColumnReading:
         f"CASE WHEN DBMS_LOB.GETLENGTH({{c}}) > {INLINE_RAW_BYTES} THEN 1 END",
         f"{{rows}} value(s) are longer than {INLINE_RAW_BYTES} bytes: compare and align "
         "render values as RAW and fail on longer ones; map the column to null to leave it out",
+        too_long=True,
     )
     return _reading(
         LogicalType(Kind.BINARY),
