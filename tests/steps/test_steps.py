@@ -378,8 +378,16 @@ def test_an_interrupted_step_says_what_is_kept_and_exits_130() -> None:
 
 
 def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path) -> None:
-    [orders, _] = analyze(load_project(orders_project))
+    project = load_project(orders_project)
+    [orders, _] = analyze(project)
     assert orders.status == "not_migrated"
+    analysis = json.loads((project.output / ANALYSIS_JSON).read_text(encoding="utf-8"))
+    periods = next(t for t in analysis["tables"] if t["source_table"] == "main.orders")[
+        "period_counts"
+    ]
+    # the source's rows per period, and nothing said of a lake that has no such table
+    assert periods and all(p["source"] > 0 for p in periods)
+    assert {(p["target"], p["match"]) for p in periods} == {(None, None)}
 
 
 def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_project: Any) -> None:

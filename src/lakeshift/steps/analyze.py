@@ -92,15 +92,18 @@ def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]
 
 
 def _period_rows(
-    source: dict[str | None, int], target: dict[str | None, int]
+    source: dict[str | None, int], target: dict[str | None, int] | None
 ) -> list[dict[str, Any]]:
-    periods = sorted(set(source) | set(target), key=lambda p: (p is None, p or ""))
+    """Rows per period on both sides; with no lake table (`target` None), the lake's count and
+    the match are null: nothing was compared."""
+    seen = target or {}
+    periods = sorted(set(source) | set(seen), key=lambda p: (p is None, p or ""))
     return [
         {
             "period": p,
             "source": source.get(p, 0),
-            "target": target.get(p, 0),
-            "match": source.get(p, 0) == target.get(p, 0),
+            "target": None if target is None else seen.get(p, 0),
+            "match": None if target is None else source.get(p, 0) == seen.get(p, 0),
         }
         for p in periods
     ]
@@ -159,7 +162,7 @@ def analyze_table(
             }
             for m in mapped.mapped
         ]
-        entry["period_counts"] = _period_rows(source_periods, {})
+        entry["period_counts"] = _period_rows(source_periods, None)
         entry["mismatches"] = []
         return entry
     target_columns = {c.name.lower(): c for c in lake.columns(spec.target_table)}
