@@ -44,7 +44,10 @@ MigrationOption = Annotated[
     ),
 ]
 Verbose = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug")
+    int,
+    typer.Option(
+        "--verbose", "-v", count=True, metavar="", help="-v for progress logs, -vv for debug"
+    ),
 ]
 Strategy = Annotated[
     PartitionStrategy,
@@ -59,7 +62,9 @@ Workers = Annotated[
 Force = Annotated[
     bool,
     typer.Option(
-        "--force", help="replace tables already uploaded instead of skipping finished slices"
+        "--force",
+        metavar="",
+        help="replace tables already uploaded instead of skipping finished slices",
     ),
 ]
 
@@ -262,7 +267,7 @@ def demo(
         int, typer.Option("--rows", min=100, help="rows in all tables together")
     ] = 1_000_000,
     drift: Annotated[
-        bool, typer.Option("--drift", help="change the lake after upload in known ways")
+        bool, typer.Option("--drift", metavar="", help="change the lake after upload in known ways")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="random seed of the generated data")] = 7,
     verbose: Verbose = 0,

@@ -523,6 +523,15 @@ class TestCommandLine:
         assert result.exit_code == 2
         assert "nope.cfg" in result.output and "not found" in result.output
 
+    @pytest.mark.parametrize("command", ["upload", "run", "demo", "align"])
+    def test_help_shows_flags_as_flags_not_as_options_taking_a_value(self, command: str) -> None:
+        result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "160"})
+        assert result.exit_code == 0
+        rows = [line for line in result.output.splitlines() if "--" in line]
+        flags = [r for r in rows if any(f in r for f in ("--force", "--drift", "--verbose"))]
+        assert flags, result.output
+        assert not [r for r in flags if "<" in r], flags
+
     def test_steps_find_their_configs_in_the_working_directory(
         self, orders_project: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
