@@ -95,3 +95,24 @@ def test_only_repeating_kinds_are_dictionary_encoded_and_values_round_trip(tmp_p
         "_upload_batch_id": True,
     }
     assert pq.read_table(path) == pa.Table.from_batches([batch])
+
+
+def test_an_aborted_slice_leaves_no_file_finished_or_open(tmp_path: Any) -> None:
+    """A failed slice deletes its files: a file left open would be finished when collected
+    (pyarrow closes it, and an S3 upload completes), holding rows no manifest records."""
+    import gc
+
+    from lakeshift.lake.storage import LakeStorage
+    from lakeshift.lake.writer import SliceWriter
+
+    batch = with_metadata(pa.record_batch({"id": pa.array(range(1000))}), MOMENTS[0], "b")
+    storage = LakeStorage.local(tmp_path, "db")
+    writer = SliceWriter(storage, f"{tmp_path}/t", "b-00001", batch.schema, target_bytes=1)
+    writer.write(batch)  # past the target size: this file is finished
+    writer.target_bytes = 1 << 30
+    writer.write(batch)  # and this one is left open
+    assert len(writer.files) == 2 and writer._writer is not None
+    writer.abort()
+    del writer
+    gc.collect()
+    assert not [p for p in (tmp_path / "t").rglob("*") if p.is_file()]

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -350,6 +351,66 @@ def test_a_worker_killed_mid_slice_loses_and_duplicates_nothing(
     on_disk = {str(p.relative_to(lake)) for p in lake.rglob("*.parquet")}
     recorded = {f for r in _manifest(lake)["slices"].values() for f in r["files"]}
     assert on_disk == recorded, "the killed slice's half-written file was replaced"
+
+
+class FailFirstSlowOthers(distributed.WorkerPlugin):
+    """In each worker: the first batch written anywhere fails its slice; every other batch
+    takes a second, so the other worker is mid-slice when the upload gives up."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def setup(self, worker: Any) -> None:
+        import time
+
+        from lakeshift.lake import writer
+
+        original, marker = writer.SliceWriter.write, self.marker
+
+        def write(self: Any, batch: Any) -> None:
+            original(self, batch)
+            try:
+                descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                time.sleep(1)
+                return
+            os.close(descriptor)
+            raise RuntimeError("disk full")
+
+        writer.SliceWriter.write = write  # type: ignore[method-assign]
+
+
+def test_slices_still_running_when_the_upload_fails_stop_and_leave_no_files(
+    tmp_path: Path, make_project: Any, dask: ExecutorSection, cluster: Any
+) -> None:
+    """Dask cannot stop a running task: without being told, the other worker's slice would
+    finish minutes later and leave files no manifest records, in the lake a rerun writes."""
+    meta = make_project(_source(tmp_path / "source.db"), [EVENTS], chunk_size=100)
+    project = load_project(meta)
+    analyze(project)
+    marker = tmp_path / "failed"
+    with distributed.Client(cluster) as client:
+        client.register_plugin(FailFirstSlowOthers(str(marker)), name="fail-first")
+        try:
+            [outcome] = upload(project, project.output / ANALYSIS_PICKLE, executor=dask)
+            assert outcome.status == "failed" and "disk full" in outcome.detail
+            for _ in range(300):  # until no slice runs (a stopped one within a second or two)
+                if not any(client.processing().values()):
+                    break
+                time.sleep(0.1)
+            assert not any(client.processing().values()), "a slice kept running"
+        finally:
+            client.unregister_worker_plugin("fail-first")
+            client.restart()
+    lake = meta.parent / "lake"
+    on_disk = {str(p.relative_to(lake)) for p in lake.rglob("*.parquet")}
+    manifest = next((lake / "_lakeshift" / "manifest").rglob("events.json"), None)
+    recorded = (
+        {f for r in json.loads(manifest.read_text())["slices"].values() for f in r["files"]}
+        if manifest
+        else set()
+    )
+    assert on_disk == recorded, "files of slices that never finished are in the lake"
 
 
 def test_dask_workers_read_postgres_at_the_clients_snapshot(

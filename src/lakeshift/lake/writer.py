@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from loguru import logger
 
 from lakeshift.lake.storage import LakeStorage
 
@@ -119,6 +120,25 @@ class SliceWriter:
         """Finish the last file; returns the bytes written by the slice."""
         self._close_file()
         return sum(self.storage.file_size(path) for path in self.files)
+
+    def abort(self) -> None:
+        """Delete what the slice wrote, the open file included, after a failure: left open, a
+        file would be finished when collected (an S3 upload completes then), and the folder
+        would hold rows no manifest records. Never raises: the failure says more."""
+        try:
+            self._close_file()
+        except Exception as error:  # a broken stream: the file is deleted below if it exists
+            logger.debug("closing {} after a failure: {}", self.files[-1:], error)
+        finally:
+            self._writer = self._stream = None
+        try:
+            self.storage.delete_files(self.files)
+        except Exception as error:
+            logger.warning(
+                "could not delete {} after a failure ({}); the slice's next attempt replaces them",
+                ", ".join(self.files),
+                error,
+            )
 
 
 _DONE = object()

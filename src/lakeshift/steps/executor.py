@@ -17,9 +17,11 @@ Secrets: the source URL reaches the workers inside the task's pickled arguments,
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -119,8 +121,40 @@ def _worker_threads() -> int:
         return 1
 
 
-def run_slice_task(task: SliceTask, settings: WorkerSettings) -> SliceRecord:
-    """The Dask task of one slice: open the source and the lake here, write, close."""
+class SliceStopped(TerminalError):
+    """The client stopped waiting for this slice (another failed, or the run was interrupted)."""
+
+
+STOP_CHECK_SECONDS = 0.5  # how often a running slice asks whether its client has stopped
+
+
+def _stop_check(event_name: str | None) -> Callable[[int, float, int], None] | None:
+    """An `on_batch` that raises `SliceStopped` once the run's stop event is set: Dask cannot
+    stop a running task, and a slice left running would keep writing into the lake while a
+    rerun writes the same slice."""
+    if event_name is None:
+        return None
+    from distributed import Event, get_client
+
+    event = Event(event_name, client=get_client())  # the worker's client, asked from any thread
+    asked = [0.0]
+
+    def check(rows: int, rate: float, arrow_bytes: int) -> None:
+        now = time.monotonic()
+        if now - asked[0] < STOP_CHECK_SECONDS:
+            return
+        asked[0] = now
+        if event.is_set():
+            raise SliceStopped("the upload stopped before this slice finished")
+
+    return check
+
+
+def run_slice_task(
+    task: SliceTask, settings: WorkerSettings, stop_event: str | None = None
+) -> SliceRecord:
+    """The Dask task of one slice: open the source and the lake here, write, close. It stops,
+    deleting what it wrote, once `stop_event` (a Dask Event's name) is set."""
     from lakeshift.engines.connect import connect_source, open_lake
 
     password = urlsplit(settings.source_url).password
@@ -134,7 +168,7 @@ def run_slice_task(task: SliceTask, settings: WorkerSettings) -> SliceRecord:
         try:
             if task.snapshot is not None:
                 source.use_snapshot(task.scope.table, task.snapshot)
-            return write_slice(task, storage, source, budget)
+            return write_slice(task, storage, source, budget, _stop_check(stop_event))
         finally:
             source.close()
     except LakeshiftError as error:
@@ -155,11 +189,12 @@ class DaskExecutor:
         write_here: Callable[[SliceTask], SliceRecord],
         finish: Finish,
     ) -> list[SliceRecord]:
-        from distributed import as_completed
+        from distributed import Event, as_completed
 
+        stop = Event(f"lakeshift-stop-{uuid.uuid4().hex}", client=self.client)
         by_key = {task_key("upload", t.target_table, t.slice_id, t.batch_id): t for t in tasks}
         futures = [
-            self.client.submit(run_slice_task, task, self.settings, key=key, pure=False)
+            self.client.submit(run_slice_task, task, self.settings, stop.name, key=key, pure=False)
             for key, task in by_key.items()
         ]
         records = []
@@ -169,8 +204,13 @@ class DaskExecutor:
                 finish(by_key[future.key], record)
                 records.append(record)
         finally:
+            # After a failure or an interrupt the other slices stay unfinished: those waiting
+            # are cancelled, those running stop at their next batch and delete their files.
+            if len(records) < len(futures):
+                with suppress(Exception):  # a lost scheduler: nothing runs there any more
+                    stop.set()
             for future in futures:
-                future.cancel()  # after a failure: the other slices stay unfinished
+                future.cancel()
         return records
 
 

@@ -78,7 +78,8 @@ def write_slice(
     """Replace the slice's leftovers, stream its rows into Parquet files, return its record.
 
     `on_batch(rows, rows_per_second, arrow_bytes)` is called after each batch is written
-    (progress bars).
+    (progress bars; an error it raises stops the slice). A slice that fails deletes the files
+    it wrote.
     """
     storage.delete_files(leftovers(task, storage.list_files(task.folder)))
     writer = SliceWriter(
@@ -100,8 +101,12 @@ def write_slice(
             rate = writer.rows / max(time.perf_counter() - started, 1e-9)
             on_batch(batch.num_rows, rate, batch.nbytes)
 
-    write_in_background(source.stream(task.scope, task.columns, batch_rows), write)
-    size = writer.close()
+    try:
+        write_in_background(source.stream(task.scope, task.columns, batch_rows), write)
+        size = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     seconds = time.perf_counter() - started
     logger.info(
         "{} {}: {} rows, {} bytes, {:.2f}s ({} rows per batch)",
