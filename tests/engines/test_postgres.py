@@ -233,6 +233,37 @@ def test_statistics_sum_real_columns_in_double_precision(
     assert (stats.min, stats.max, stats.distinct) == (widened, widened, 1)
 
 
+def test_a_float_sum_past_the_largest_double_is_infinity_in_the_same_snapshot(
+    engine: PostgresEngine, admin: psycopg.Connection[Any], schema: str
+) -> None:
+    """PostgreSQL raises where IEEE (DuckDB, SQLite) goes to infinity: the sum is asked again
+    scaled, inside a savepoint, so the table's snapshot (its token) stays the same one."""
+    table = _table(
+        admin,
+        schema,
+        "CREATE TABLE {t} (big float8, small float8, tiny float8)",
+        "INSERT INTO {t} VALUES (1.7976931348623157e308, 0.1, 5e-324), (1e308, -0.2, 5e-324),"
+        " (-1, 0.3, NULL)",
+    )
+    columns = engine.columns(table)
+    before = engine.row_count(Scope(table))
+    tokens = list(engine._tokens)
+    stats = engine.column_stats(Scope(table), columns, [c.logical for c in columns])
+    assert (stats["big"].sum, stats["big"].mean) == ("inf", "inf")
+    # every float column was asked again scaled: the others' sums are still exact
+    assert stats["small"].sum == repr(0.1 + -0.2 + 0.3)
+    assert stats["tiny"].sum == repr(5e-324 + 5e-324) and not engine.wide_sums
+    assert engine._tokens == tokens and engine.row_count(Scope(table)) == before == 3
+    negative = _table(  # overflows the other way
+        admin,
+        schema,
+        "CREATE TABLE {t} (big float8)",
+        "INSERT INTO {t} VALUES (-1.7976931348623157e308), (-1e308), (1)",
+    )
+    [column] = engine.columns(negative)
+    assert engine.column_stats(Scope(negative), [column], [column.logical])["big"].sum == "-inf"
+
+
 def test_period_range_reaches_year_10000() -> None:
     assert period_range("2024-02", Period.MONTH) == ("2024-02-01", "2024-03-01")
     assert period_range("2024-12", Period.MONTH) == ("2024-12-01", "2025-01-01")

@@ -21,11 +21,13 @@ from typing import Any
 
 import pyarrow as pa
 from loguru import logger
+from psycopg.pq import TransactionStatus
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import (
     Capabilities,
     Column,
+    ColumnStats,
     Scope,
     SourceEngine,
     SqlEngine,
@@ -63,6 +65,8 @@ CAPABILITIES = Capabilities(
     exact_bigint_sum=True,
 )
 DEFAULT_SCHEMA = "public"
+FLOAT_SUM_SCALE = 2.0**-600
+_SAVEPOINT = "lakeshift_statistics"  # a float sum that overflowed, asked again in these units
 HASH_AGGREGATE_SPILLS = 130000  # server_version_num from which hash aggregates spill to disk
 BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
 BATCH_HINT_BOUNDS = (64 * 1024, 64 * 1024 * 1024)
@@ -206,6 +210,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
 
     capabilities = CAPABILITIES
     max_select_items = 1664
+    sum_overflow = ("value out of range: overflow",)  # a float SUM past the largest double
 
     def __init__(self, url: str, number_policy: LogicalType):
         self.target: Target = target(url)
@@ -219,6 +224,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
         self._arrow: Any = None  # ADBC: extraction
         self._snapshot: Snapshot | None = None
         self._tokens: list[str] = []  # snapshots `_snapshot_table` was read from
+        self._savepoint: Any = None  # the snapshot connection while statistics run in a savepoint
         self._snapshot_table: str | None = None
         self._given: dict[str, str] = {}  # table -> a snapshot another process exported
         self._table: str | None = None  # the table whose question is being answered
@@ -334,9 +340,49 @@ class PostgresEngine(SqlEngine, SourceEngine):
         return f"char_length({expression})"
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
-        if logical.kind is Kind.FLOAT:
-            return f"SUM(CAST({expression} AS float8))"  # SUM(real) would sum in single precision
-        return f"SUM({expression})"  # integers sum as numeric: exact, no overflow
+        """Floats in double precision (SUM(real) would sum in single). After an overflow, which
+        PostgreSQL raises where IEEE goes to infinity: two sums, of the values past 1e300 scaled
+        by 2^-600 (exactly; too large to underflow) and of the others, added in `sum_value`.
+        Integers sum as numeric: exact, no overflow."""
+        if logical.kind is not Kind.FLOAT:
+            return f"SUM({expression})"
+        value = f"CAST({expression} AS float8)"
+        if not self.wide_sums:
+            return f"SUM({value})"
+        large = f"abs({value}) > CAST('1e300' AS float8)"  # NaN too: PostgreSQL orders it last
+        return (
+            f"ARRAY[SUM(CASE WHEN {large} THEN {value} * CAST('{FLOAT_SUM_SCALE!r}' AS float8) "
+            f"END), SUM(CASE WHEN NOT {large} THEN {value} END)]"
+        )
+
+    def sum_value(self, value: Any, logical: LogicalType) -> Any:
+        if not isinstance(value, list):
+            return value
+        large, rest = value
+        if large is None and rest is None:
+            return None
+        return (large or 0.0) / FLOAT_SUM_SCALE + (rest or 0.0)  # past the largest double: inf
+
+    def _column_stats(
+        self, scope: Scope, columns: Sequence[Column], types: Sequence[LogicalType]
+    ) -> dict[str, ColumnStats]:
+        """In a savepoint of the table's snapshot: a query that fails (a float SUM that
+        overflows, asked again scaled) must not end the snapshot the table's other questions
+        read."""
+        with self.about(scope.table):
+            connection = self._question_connection()
+            if connection.info.transaction_status != TransactionStatus.INTRANS:
+                return super()._column_stats(scope, columns, types)
+            with self._translated(scope.table):
+                connection.execute(f"SAVEPOINT {_SAVEPOINT}")
+            self._savepoint = connection  # `_failure` rolls back to it instead of ending
+            try:
+                stats = super()._column_stats(scope, columns, types)
+            finally:
+                self._savepoint = None
+            with self._translated(scope.table):
+                connection.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+            return stats
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._translated(self._table):
@@ -388,7 +434,11 @@ class PostgresEngine(SqlEngine, SourceEngine):
         failure = classify(error, table)
         if isinstance(failure, TransientError):
             self._drop_connections()
-        elif self._snapshot is not None and not self._snapshot.alive:
+            return failure
+        if self._savepoint is not None and not self._savepoint.closed:
+            with suppress(*DriverError):  # back to before the failed question: snapshot alive
+                self._savepoint.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        if self._snapshot is not None and not self._snapshot.alive:
             self._snapshot.end()  # the error aborted the snapshot's transaction
             self._snapshot = None
         return failure
