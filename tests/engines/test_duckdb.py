@@ -65,3 +65,27 @@ def test_a_decimal_sum_in_parts_is_the_exact_sum(
     finally:
         connection.close()
         engine.close()
+
+
+@pytest.mark.parametrize(("precision", "scale"), [(5, 5), (1, 1), (38, 38), (5, 2), (38, 0)])
+def test_decimal_canonical_text_has_its_integer_digit_even_without_integer_digits(
+    tmp_path: Path, precision: int, scale: int
+) -> None:
+    """DuckDB prints a DECIMAL(p,p) as '.5' and '-.5'; every other engine writes '0.5'."""
+    from lakeshift.verify.canonical import canonical_value
+
+    logical = LogicalType(Kind.DECIMAL, precision, scale)
+    rng = random.Random(precision * 100 + scale)
+    values = [Decimal(0), Decimal(1).scaleb(-scale), -Decimal(1).scaleb(-scale)] + [
+        EXACT.scaleb(Decimal(rng.randrange(1 - 10**precision, 10**precision)), -scale)
+        for _ in range(50)
+    ]
+    path = tmp_path / "decimals.parquet"
+    pq.write_table(pa.table({"x": pa.array(values, pa.decimal128(precision, scale))}), path)
+    engine = DuckDBEngine(LocalCatalog(LakeStorage.local(tmp_path, "decimals")))
+    try:
+        sql = engine.canonical_sql("x", logical)
+        rows = engine.query(f"SELECT {sql} FROM read_parquet('{path}')")
+    finally:
+        engine.close()
+    assert [r[0] for r in rows] == [canonical_value(v, logical) for v in values]

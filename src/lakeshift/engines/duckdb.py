@@ -113,7 +113,12 @@ class DuckDBEngine(SqlEngine):
         if kind is Kind.INTEGER:
             return f"CAST({expression} AS VARCHAR)"
         if kind is Kind.DECIMAL:
-            return f"CAST(CAST({expression} AS DECIMAL({logical.precision},{logical.scale})) AS VARCHAR)"
+            value = f"CAST({expression} AS DECIMAL({logical.precision},{logical.scale}))"
+            if logical.precision != logical.scale:
+                return f"CAST({value} AS VARCHAR)"
+            # With no integer digit DuckDB prints '.5' and '-.5', where every other engine
+            # (and the canonical text) writes '0.5' and '-0.5'.
+            return f"regexp_replace(CAST({value} AS VARCHAR), '^(-?)\\.', '\\10.')"
         if kind is Kind.FLOAT:
             value = f"CAST({expression} AS DOUBLE)"
             return (
