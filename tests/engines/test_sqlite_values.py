@@ -86,6 +86,11 @@ WIDE = LogicalType(Kind.DECIMAL, 38, 10)
             ],
         ),
         ([None, None], MONEY, [None, None]),
+        (  # no integer digit: zero fits, in every spelling SQLite may hold
+            [0, 0.0, "0", "-0", "0.00000", 0.5, "-0.99999"],
+            LogicalType(Kind.DECIMAL, 5, 5),
+            [Decimal("0.00000")] * 5 + [Decimal("0.50000"), Decimal("-0.99999")],
+        ),
     ],
 )
 def test_values_convert_exactly(
@@ -107,6 +112,8 @@ def test_values_convert_exactly(
         (["0.125"], MONEY, "has more than 2 decimal places"),
         ([1.005], MONEY, "has more than 2 decimal places"),
         (["10000000000.00"], MONEY, "does not fit decimal(12,2)"),
+        ([1], LogicalType(Kind.DECIMAL, 5, 5), "does not fit decimal(5,5)"),
+        (["-1.00000"], LogicalType(Kind.DECIMAL, 5, 5), "does not fit decimal(5,5)"),
         (["1234567890123456789012345678.01234567891"], WIDE, "more than 10 decimal places"),
         (["1_000"], MONEY, "is not a number"),
         ([" 1.5"], MONEY, "is not a number"),

@@ -162,6 +162,10 @@ class _ExactSum:
         return format(EXACT_SUMS.add(self.total or Decimal(0), units), "f")
 
 
+def _code_point_order(left: str, right: str) -> int:
+    return (left > right) - (left < right)
+
+
 def _length(value: str | bytes | None) -> int | None:
     """Characters of a text (bytes of a blob), NULs included."""
     return None if value is None else len(value)
@@ -192,7 +196,20 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         self.connection.create_function("ls_length", 1, _length, deterministic=True)
         for arguments in (3, 4):
             self.connection.create_function("ls_period", arguments, period, deterministic=True)
-        self.connection.create_aggregate("ls_exact_sum", 2, _ExactSum)  # type: ignore[arg-type]
+        self.connection.create_aggregate("ls_exact_sum", 2, self._reported_sum)  # type: ignore[arg-type]
+        # BINARY orders a UTF-16 database's text by its code units, little-endian bytes or not,
+        # which is not code point order (the lake's) above U+00FF or U+FFFF: Python's is.
+        [(encoding,)] = self.connection.execute("PRAGMA encoding").fetchall()
+        self.text_order = "BINARY"
+        if encoding != "UTF-8":
+            self.connection.create_collation("LS_CODE_POINTS", _code_point_order)
+            self.text_order = "LS_CODE_POINTS"
+
+    def _reported_sum(self) -> _ExactSum:
+        """An `_ExactSum` whose errors are kept as the functions' are."""
+        aggregate = _ExactSum()
+        aggregate.step = self._reporting(aggregate.step)  # type: ignore[method-assign]
+        return aggregate
 
     def __repr__(self) -> str:
         return f"SQLiteEngine({self.path})"
@@ -229,7 +246,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
         Dates and timestamps are stored as text in several spellings ('T' or ' ', offsets, with
         or without fractions): their statistics run on the canonical text, which sorts as time
-        does. Text compares in binary order whatever collation the column declares.
+        does. Text compares in code point order whatever collation the column declares (BINARY
+        in a UTF-8 database).
         """
         if logical.kind in TEMPORAL_KINDS:
             canonical = self.canonical_sql(value, logical)
@@ -243,7 +261,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
                 "NULL",
             ]
         if logical.kind is Kind.STRING:
-            value = f"{value} COLLATE BINARY"
+            value = f"{value} COLLATE {self.text_order}"
         return super().stat_selects(value, logical)
 
     def hash60_sql(self, text_expression: str) -> str:

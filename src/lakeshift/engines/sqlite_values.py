@@ -53,7 +53,7 @@ def _decimal(value: Any, logical: LogicalType) -> Decimal:
     places_beyond_scale = -exponent - scale  # read from the digits: no 28-digit context limit
     if places_beyond_scale > 0 and any(digits[-places_beyond_scale:]):
         raise ValueError(f"{value!r} has more than {scale} decimal places")
-    if number.adjusted() + 1 > precision - scale:
+    if number and number.adjusted() + 1 > precision - scale:  # zero fits any decimal
         raise ValueError(f"{value!r} does not fit {logical}")
     return number
 

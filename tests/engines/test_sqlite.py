@@ -1,0 +1,78 @@
+"""The SQLite source's statistics and canonical text on what SQLite may hold: decimals without
+an integer digit, errors of its Python functions, and databases stored in UTF-16."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakeshift.engines.base import Scope
+from lakeshift.engines.sqlite import SQLiteEngine
+from lakeshift.errors import TerminalError
+from lakeshift.types import LogicalType
+from lakeshift.verify.canonical import canonical_value
+
+POLICY = LogicalType.parse("decimal(38,10)")
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path) -> Iterator[Any]:
+    engines: list[SQLiteEngine] = []
+
+    def make(ddl: str, rows: list[tuple[Any, ...]], encoding: str = "UTF-8") -> SQLiteEngine:
+        path = tmp_path / f"source{len(engines)}.db"
+        connection = sqlite3.connect(path)
+        connection.execute(f"PRAGMA encoding = '{encoding}'")
+        connection.execute(ddl)
+        marks = ", ".join("?" * len(rows[0]))
+        connection.executemany(f"INSERT INTO t VALUES ({marks})", rows)
+        connection.commit()
+        connection.close()
+        engines.append(SQLiteEngine(path, POLICY))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+def _stats(engine: SQLiteEngine) -> dict[str, Any]:
+    columns = engine.columns("t")
+    return engine.column_stats(Scope("t"), columns, [c.logical for c in columns])
+
+
+def test_a_decimal_without_integer_digits_holding_zero_is_summed_and_rendered(
+    make_engine: Any,
+) -> None:
+    engine = make_engine(
+        "CREATE TABLE t (x NUMERIC(5,5))", [(0,), ("0",), (0.5,), ("-0.25",), (None,)]
+    )
+    stats = _stats(engine)["x"]
+    assert (stats.sum, stats.min, stats.max) == ("0.25000", "-0.25000", "0.50000")
+    logical = engine.columns("t")[0].logical
+    texts = engine.query(f"SELECT {engine.canonical_sql('x', logical)} FROM t")
+    assert [row[0] for row in texts] == ["0.00000", "0.00000", "0.50000", "-0.25000", None]
+    assert texts[2][0] == canonical_value(0.5, logical)
+
+
+def test_an_exact_sum_that_fails_names_the_value(make_engine: Any) -> None:
+    """SQLite says only that an aggregate's step raised: the value is added to its message."""
+    engine = make_engine("CREATE TABLE t (x NUMERIC(12,2))", [(1,), ("12abc",)])
+    with pytest.raises(TerminalError, match=r"'12abc' is not a number"):
+        _stats(engine)
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16le", "UTF-16be"])
+def test_text_extremes_are_in_code_point_order_in_any_database_encoding(
+    make_engine: Any, encoding: str
+) -> None:
+    """In a UTF-16 database BINARY compares code units (little-endian bytes, surrogates below
+    U+E000): 'ā' (U+0101) sorted below 'b', and an astral character below U+FFFF."""
+    values = ["b", "ā", "\U0001f600", "\uffff", "a", "\ue000"]
+    engine = make_engine("CREATE TABLE t (s TEXT)", [(v,) for v in values], encoding)
+    stats = _stats(engine)["s"]
+    assert (stats.min, stats.max) == (min(values), max(values)) == ("a", "\U0001f600")
