@@ -17,11 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from lakeshift import __version__
-from lakeshift.artifacts import read_analysis
 from lakeshift.config import META_CONFIG_NAME, MIGRATION_CONFIG_NAME, ExecutorSection
 from lakeshift.errors import ConfigError, LakeshiftError
 from lakeshift.logs import configure_console, log_to_folder
-from lakeshift.project import Project, load_project
+from lakeshift.project import Project, load_project, upload_inputs
 from lakeshift.redaction import redact
 from lakeshift.steps.outcome import TableOutcome, exit_code
 from lakeshift.steps.slicing import PartitionStrategy
@@ -163,8 +162,13 @@ def upload(
         MIGRATION_CONFIG_NAME
     ),
     analysis_output: Annotated[
-        Path, typer.Option("--analysis-output", help="migration_analysis.pkl or .json")
-    ] = Path("output/migration_analysis.pkl"),
+        Path | None,
+        typer.Option(
+            "--analysis-output",
+            help="migration_analysis.pkl or .json (default: the one in the output folder of "
+            "config_meta.cfg)",
+        ),
+    ] = None,
     partition_strategy: Strategy = PartitionStrategy.DATE,
     meta_config: Annotated[
         Path | None,
@@ -183,12 +187,12 @@ def upload(
 
     def run() -> int:
         configure_console(verbose)
-        meta = meta_config or Path(read_analysis(analysis_output)["config_meta"])
+        meta, analysis = upload_inputs(meta_config, analysis_output)
         project = _project(meta, config, verbose)
         running = _executor(project, executor, scheduler)
         return print_summary(
             "upload",
-            run_upload(project, analysis_output, partition_strategy, force, workers, running),
+            run_upload(project, analysis, partition_strategy, force, workers, running),
         )
 
     _exit(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakeshift.artifacts import ANALYSIS_PICKLE, read_analysis
 from lakeshift.config import (
     META_CONFIG_NAME,
     MIGRATION_CONFIG_NAME,
@@ -15,6 +16,7 @@ from lakeshift.config import (
     load_migration_config,
     load_source_settings,
 )
+from lakeshift.errors import ConfigError
 from lakeshift.inventory import ColumnMapping, TableSpec, load_column_mappings, load_inventory
 
 
@@ -54,3 +56,42 @@ def load_project(meta_path: Path | None = None, migration_path: Path | None = No
     tables = load_inventory(meta.input.table)
     mappings = load_column_mappings(meta.input.column_maps, tables)
     return Project(meta_path, meta, migration_path, migration, source, tables, mappings)
+
+
+def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path, Path]:
+    """(config_meta, analysis) for `upload`.
+
+    The analysis: as given when it exists; else, by its name (`migration_analysis.pkl` if none
+    is given), in the output folder of `meta_config` or of the `config_meta.cfg` here, where
+    `analyze` writes it (the original scripts were run with `--analysis-output
+    migration_analysis.pkl` from the project folder). The config: `meta_config`, else the one
+    the analysis was made with, found beside the analysis as it was then (so a copied project
+    uploads with its own configs, not the original's), else at its recorded path.
+    """
+    here = meta_config or Path(META_CONFIG_NAME)
+    looked: list[Path] = []
+    found = analysis if analysis is not None and analysis.is_file() else None
+    if found is None and here.is_file():
+        candidate = load_meta_config(here.resolve()).output.folder / (
+            analysis.name if analysis is not None else ANALYSIS_PICKLE
+        )
+        looked.append(candidate)
+        found = candidate if candidate.is_file() else None
+    if found is None:
+        given = analysis or Path("output") / ANALYSIS_PICKLE
+        looked.insert(0, given)
+        if not given.is_file():
+            raise ConfigError(
+                "analysis output not found (looked at "
+                + ", ".join(str(path) for path in dict.fromkeys(looked))
+                + "); run `lakeshift analyze` first, or name it with --analysis-output",
+                file=str(given),
+            )
+        found = given
+    if meta_config is not None:
+        return meta_config, found
+    content = read_analysis(found)
+    relative = content.get("config_meta_relative")
+    if isinstance(relative, str) and (beside := found.parent / relative).is_file():
+        return beside, found
+    return Path(content["config_meta"]), found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 from decimal import Context, Decimal
 from pathlib import Path
@@ -556,6 +557,50 @@ class TestCommandLine:
         assert "main.orders" in result.output and result.exit_code == 1
         result = runner.invoke(app, ["align"])
         assert result.exit_code == 1 and "1 of 2 table(s) did not pass" in result.output
+
+    def test_upload_finds_the_analysis_in_the_output_folder_the_config_names(
+        self, orders_project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The original scripts' `--analysis-output migration_analysis.pkl`, run from the
+        project folder, and a plain `lakeshift upload`, whatever `[output] folder` says."""
+        meta = orders_project
+        meta.write_text(meta.read_text().replace('folder = "output/"', 'folder = "out/"'))
+        monkeypatch.chdir(meta.parent)
+        runner = CliRunner()
+        assert runner.invoke(app, ["analyze"]).exit_code == 1  # not migrated yet
+        legacy = ["upload", "--config", "migration_config.cfg"]
+        result = runner.invoke(app, [*legacy, "--analysis-output", "migration_analysis.pkl"])
+        assert "uploaded" in result.output, result.output
+        result = runner.invoke(app, ["upload"])
+        assert "uploaded" in result.output, result.output
+        assert len(list((meta.parent / "out").glob("upload_metadata_*.json"))) == 2
+        result = runner.invoke(app, ["upload", "--analysis-output", "nowhere.pkl"])
+        assert result.exit_code == 2 and "run `lakeshift analyze` first" in result.output
+        assert "out/nowhere.pkl" in result.output  # where it looked
+
+    def test_a_copied_project_uploads_with_its_own_configs(
+        self, orders_project: Path, tmp_path: Path
+    ) -> None:
+        """The analysis records the config it was made with: a copy of the project folder must
+        write its own lake and upload metadata, not the original's."""
+        original = orders_project.parent
+        assert CliRunner().invoke(app, ["analyze", "--config", str(orders_project)]).exit_code == 1
+        copy = tmp_path / "copy"
+        shutil.copytree(original, copy)
+        result = CliRunner().invoke(
+            app,
+            [
+                "upload",
+                "--config",
+                str(copy / "migration_config.cfg"),
+                "--analysis-output",
+                str(copy / "output" / ANALYSIS_PICKLE),
+            ],
+        )
+        assert "uploaded" in result.output, result.output
+        assert list((copy / "output").glob("upload_metadata_*.json"))
+        assert not list((original / "output").glob("upload_metadata_*.json"))
+        assert not list(original.rglob("*.parquet")) and list(copy.rglob("*.parquet"))
 
     def test_every_table_equal_exits_0(self, tmp_path: Path, make_project: Any) -> None:
         meta = make_project(_source(tmp_path / "source.db"), [ORDERS])

@@ -7,6 +7,7 @@ Writes `migration_analysis.json`, `migration_analysis.pkl` (same content) and
 from __future__ import annotations
 
 import csv
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,8 @@ def analyze(project: Project) -> list[TableOutcome]:
             "step": "analyze",
             "created_at": started,
             "config_meta": str(project.meta_path),
+            # from the output folder: a copied or moved project finds its own config
+            "config_meta_relative": os.path.relpath(project.meta_path, project.output),
             "source": display_url(project.source.url),
             "lake": storage.display_root(),
             "tables": tables,
