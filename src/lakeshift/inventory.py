@@ -153,7 +153,9 @@ def _flag(value: Any, path: Path, row: int) -> bool:
     if text in _FALSE:
         return False
     raise ConfigError(
-        f"enabled must be true or false, not {value!r}", file=str(path), where=f"row {row}"
+        f"enabled must be true or false (or yes/no, 1/0), not {value!r}",
+        file=str(path),
+        where=f"row {row}",
     )
 
 

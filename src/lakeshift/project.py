@@ -44,13 +44,15 @@ class Project:
         return next((s for s in self.tables if s.target_table == target), None)
 
 
-def load_project(meta_path: Path | None = None, migration_path: Path | None = None) -> Project:
+def load_project(
+    meta_path: Path | str | None = None, migration_path: Path | str | None = None
+) -> Project:
     """Load both configs; each defaults to its usual name (the migration config beside the meta)."""
-    meta_path = (meta_path or Path(META_CONFIG_NAME)).resolve()
+    meta_path = Path(meta_path or META_CONFIG_NAME).resolve()
     if meta_path.is_dir():
         meta_path = meta_path / META_CONFIG_NAME
     meta = load_meta_config(meta_path)
-    migration_path = (migration_path or meta_path.parent / MIGRATION_CONFIG_NAME).resolve()
+    migration_path = Path(migration_path or meta_path.parent / MIGRATION_CONFIG_NAME).resolve()
     migration = load_migration_config(migration_path)
     source = load_source_settings(meta.input.env)
     tables = load_inventory(meta.input.table)

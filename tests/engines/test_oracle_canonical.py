@@ -926,3 +926,16 @@ def test_live_self_check_agrees_with_the_model() -> None:
     problems = run(wrong)
     assert len(problems) == len(probes())
     assert problems[0].startswith("float 0.0: Oracle says 'wrong', Python says '0'")
+
+
+def test_the_self_check_says_it_could_not_connect_apart_from_a_probe_differing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 and one line without the password, not a traceback and the 1 of a difference."""
+    from lakeshift.engines.oracle_selfcheck import main
+
+    monkeypatch.setenv("LAKESHIFT_SOURCE_URL", "oracle://u:Secret-PW-9@127.0.0.1:1/?service_name=X")
+    assert main() == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: source oracle://u:***@127.0.0.1:1/") and "DPY-" in error
+    assert "Secret-PW-9" not in error and "Traceback" not in error

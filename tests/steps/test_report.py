@@ -71,6 +71,21 @@ def test_report_is_written_into_the_output_folder(drifted: Drifted) -> None:
     assert '<meta charset="utf-8">' in drifted.page
 
 
+def test_the_documented_calls_take_plain_strings(
+    drifted: Drifted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/report.md's `write_report(load_project("config_meta.cfg"))` and
+    `render_report(folder)`, run from the project folder as written there."""
+    monkeypatch.chdir(drifted.folder)
+    assert (
+        write_report(load_project("config_meta.cfg"))
+        .read_text(encoding="utf-8")
+        .startswith("<!DOCTYPE html>")
+    )
+    copy_output(drifted, tmp_path)
+    assert "Not signed off" in render_report(str(tmp_path / "output"))
+
+
 def test_verdict_counts_the_tables_as_align_judged_them(drifted: Drifted) -> None:
     statuses = [t["status"] for t in drifted.alignment()["tables"]]
     equal, enabled = statuses.count("match"), len([s for s in statuses if s != "disabled"])

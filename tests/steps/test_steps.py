@@ -383,9 +383,9 @@ def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path
     [orders, _] = analyze(project)
     assert orders.status == "not_migrated"
     analysis = json.loads((project.output / ANALYSIS_JSON).read_text(encoding="utf-8"))
-    periods = next(t for t in analysis["tables"] if t["source_table"] == "main.orders")[
-        "period_counts"
-    ]
+    entry = next(t for t in analysis["tables"] if t["source_table"] == "main.orders")
+    assert entry["target_rows"] is None and entry["source_rows"] > 0
+    periods = entry["period_counts"]
     # the source's rows per period, and nothing said of a lake that has no such table
     assert periods and all(p["source"] > 0 for p in periods)
     assert {(p["target"], p["match"]) for p in periods} == {(None, None)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any, NamedTuple
@@ -123,7 +123,6 @@ class ColumnStats:
     mean: str | None = None
     min_length: int | None = None
     max_length: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(ABC):

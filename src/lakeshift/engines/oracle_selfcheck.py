@@ -220,11 +220,15 @@ def main() -> int:
     if not url.startswith("oracle"):
         print("set LAKESHIFT_SOURCE_URL to an oracle:// URL", file=sys.stderr)
         return 2
-    engine = connect(url, MigrationConfig())
     try:
-        problems = run(engine)
-    finally:
-        engine.close()
+        engine = connect(url, MigrationConfig())
+        try:
+            problems = run(engine)
+        finally:
+            engine.close()
+    except LakeshiftError as error:  # cannot connect, or a probe cannot run: not a difference
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for line in problems:
         print(line)
     print(f"{len(probes()) - len(problems)} of {len(probes())} probes agree with Python")

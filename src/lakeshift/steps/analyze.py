@@ -152,6 +152,7 @@ def analyze_table(
     if not lake.table_exists(spec.target_table):
         entry["status"] = "not_migrated"
         entry["reason"] = "the target table does not exist in the lake yet"
+        entry["target_rows"] = None
         entry["columns"] = [
             {
                 "source": m.source.name,

@@ -122,11 +122,11 @@ def read_artifacts(folder: Path, inventory: Iterable[tuple[str, str]] = ()) -> A
     return Artifacts(analysis, uploads, attempts, stats, alignment, states, list(inventory))
 
 
-def render_report(folder: Path, inventory: Iterable[tuple[str, str]] = ()) -> str:
+def render_report(folder: Path | str, inventory: Iterable[tuple[str, str]] = ()) -> str:
     """The report of the artifacts in `folder`, as one self-contained HTML document."""
     generated = now_utc().isoformat(timespec="seconds")
     # The artifacts are redacted when written; masking again costs nothing and covers old ones.
-    return redact(render_page(assemble(read_artifacts(folder, inventory), generated)))
+    return redact(render_page(assemble(read_artifacts(Path(folder), inventory), generated)))
 
 
 def write_report(project: Project) -> Path:
