@@ -391,6 +391,22 @@ def test_a_target_not_yet_uploaded_is_reported_not_migrated(orders_project: Path
     assert {(p["target"], p["match"]) for p in periods} == {(None, None)}
 
 
+def test_a_key_column_the_source_lacks_fails_the_table_not_silently_a_multiset(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """A key misspelt after analyze (which checks it) would otherwise compare the table as a
+    multiset: a changed row would show as one missing and one extra, with no key named."""
+    meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    inventory = meta.parent / "input_tables.csv"
+    inventory.write_text(inventory.read_text().replace('"order_id"', '"order_idd"'))
+    [outcome] = align(load_project(meta))
+    assert outcome.status == "error"
+    assert "input_tables.csv: row 2: key column order_idd does not exist in main.orders" in (
+        outcome.detail
+    )
+
+
 def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_project: Any) -> None:
     meta = make_project(
         _source(tmp_path / "source.db"),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from loguru import logger
+
 from lakeshift.artifacts import ALIGNMENT_JSON, now_utc, write_json
 from lakeshift.engines.base import RowPlan
 from lakeshift.project import Project
@@ -35,8 +37,16 @@ def bucket_count(configured_minimum: int, largest_period_rows: int) -> int:
 def _plan(pair: TablePair, columns: list[ColumnPair], buckets: int) -> tuple[RowPlan, RowPlan]:
     keys = [k.lower() for k in pair.key_columns]
     positions = tuple(i for i, c in enumerate(columns) if c.source.name.lower() in keys)
-    if len(positions) != len(keys):
-        positions = ()  # a key column is not compared: fall back to comparing rows as a multiset
+    if len(positions) != len(keys):  # a key column is not compared: rows as a multiset
+        compared = {c.source.name.lower() for c in columns}
+        logger.warning(
+            "{}: key column(s) {} not compared (mapped to null, missing from the lake, or of "
+            "another type there): rows are compared as a multiset, and changed rows show as "
+            "one missing and one extra",
+            pair.spec.source_table,
+            ", ".join(k for k in pair.key_columns if k.lower() not in compared),
+        )
+        positions = ()
     types = tuple(c.logical for c in columns)
     return (
         RowPlan(tuple(c.source for c in columns), types, positions, buckets),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from lakeshift.engines.base import Column, Engine, Scope, SourceEngine
+from lakeshift.errors import TerminalError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.writer import METADATA_COLUMNS
 from lakeshift.mapping import map_columns
@@ -107,6 +108,13 @@ def pair_table(
         or list(upload.get("key_columns") or [])
         or source.primary_key(spec.source_table)
     )
+    names = {c.name.lower() for c in source_columns}
+    unknown = [key for key in keys if key.lower() not in names]
+    if unknown:  # compared without it, the table would silently become a multiset
+        raise TerminalError(
+            f"{project.meta.input.table}: row {spec.row}: key column {', '.join(unknown)} "
+            f"does not exist in {spec.source_table}"
+        )
     source_scope = Scope(spec.source_table, where=spec.where, period=spec.period)
     lake_scope = Scope(spec.target_table, cutoff=cutoff, period=spec.period)
     if spec.date_column:
