@@ -29,6 +29,7 @@ from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
 from lakeshift.steps.pipeline import run_pipeline
+from lakeshift.steps.report import write_report
 from lakeshift.steps.slicing import PartitionStrategy
 from lakeshift.steps.upload import upload
 from lakeshift.types import Kind, LogicalType
@@ -405,6 +406,33 @@ def test_a_key_column_the_source_lacks_fails_the_table_not_silently_a_multiset(
     assert "input_tables.csv: row 2: key column order_idd does not exist in main.orders" in (
         outcome.detail
     )
+
+
+def test_a_listing_cut_short_says_so_and_counts_no_unread_row_as_matched(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pass 2 stops after a few scans when very many rows differ: the counts are then lower
+    bounds, and the results, the mismatch line and the page must not read as final."""
+    from lakeshift.verify import diff as diff_module
+
+    meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    source = sqlite3.connect(tmp_path / "source.db")  # statuses rotated: statistics stay equal
+    source.execute(
+        "UPDATE orders SET status = "
+        "CASE order_id % 4 WHEN 0 THEN 'paid' WHEN 1 THEN '' WHEN 2 THEN NULL ELSE 'new' END"
+    )
+    source.commit()
+    source.close()
+    monkeypatch.setattr(diff_module, "PASS2_ROWS_PER_SCAN", 40)
+    monkeypatch.setattr(diff_module, "MAX_PASS2_SCANS", 1)
+    [outcome] = align(load_project(meta))
+    assert outcome.status == "mismatch" and "values: at least" in outcome.detail
+    values = _alignment(meta)["main.orders"]["values"]
+    assert values["complete"] is False and values["matched"] == 0
+    assert values["changed"] + values["rows_not_read"]["source"] == 300
+    page = write_report(load_project(meta)).read_text(encoding="utf-8")
+    assert "listing incomplete" in page and "at least" in page
 
 
 def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_project: Any) -> None:

@@ -170,6 +170,13 @@ def test_pass_2_reads_only_mismatching_groups_within_its_scan_budget(
     assert not result.complete and 0 < result.groups_read < 32
     assert 0 < result.changed < 1000
     assert ours.scans <= 1 + 2 + 2  # pass 1, two pass-2 scans, two column-naming fetches
+    # what was not read is counted, and none of it as matched: every row changed
+    assert result.matched == 0
+    assert (
+        result.changed + result.unread_source
+        == len(ROWS)
+        == result.unread_target + (result.changed)
+    )
 
 
 def test_localizing_reads_at_most_the_groups_asked_for() -> None:

@@ -82,13 +82,23 @@ def _values_line(report: TableReport) -> str:
         return '<p class="caption">Values: not compared (align has not run for this table).</p>'
     compared = len(report.columns_compared)
     total = compared + len(report.columns_excluded)
+    partial = values.get("complete") is False
+    at_least = "at least " if partial else ""
     parts = [
         f"{number(values.get('rows_source'))} source rows compared on {compared} of {total} columns",
         f"{number(values.get('matched'))} matched",
-        f"{number(values.get('missing'))} missing in the lake",
-        f"{number(values.get('extra'))} only in the lake",
-        f"{number(values.get('changed'))} changed",
+        f"{at_least}{number(values.get('missing'))} missing in the lake",
+        f"{at_least}{number(values.get('extra'))} only in the lake",
+        f"{at_least}{number(values.get('changed'))} changed",
     ]
+    if partial:
+        unread = values.get("rows_not_read") or {}
+        parts.append(
+            f"<b>listing incomplete</b>: {number(values.get('groups_read'))} of "
+            f"{number(values.get('groups_mismatched'))} differing groups read, "
+            f"{number(unread.get('source'))} source and {number(unread.get('target'))} lake "
+            "rows of the others not read (neither matched nor counted)"
+        )
     precision = dict(report.precision)
     conversions = precision.pop("conversions", None) or {}
     if precision:

@@ -85,6 +85,7 @@ def _summary(diff: DiffResult) -> dict[str, Any]:
         "groups_mismatched": diff.groups_mismatched,
         "groups_read": diff.groups_read,
         "complete": diff.complete,
+        "rows_not_read": {"source": diff.unread_source, "target": diff.unread_target},
         "samples": diff.samples,
     }
 
@@ -222,10 +223,15 @@ def _mismatch_lines(
         f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}"
         for p in periods
     ]
-    if diff.differences:
-        lines.append(
-            f"values: {diff.missing} missing, {diff.extra} extra, {diff.changed} changed rows"
-        )
+    if diff.differences or not diff.complete:
+        counts = f"{diff.missing} missing, {diff.extra} extra, {diff.changed} changed rows"
+        if not diff.complete:
+            counts = (
+                f"at least {counts} (in the {diff.groups_read} of {diff.groups_mismatched} "
+                f"differing groups read; {diff.unread_source} source and {diff.unread_target} "
+                "lake rows of the others not read)"
+            )
+        lines.append(f"values: {counts}")
     return lines
 
 

@@ -64,14 +64,19 @@ class DiffResult:
     changed: int = 0  # same key, different values
     changed_by_column: Counter[str] = field(default_factory=Counter)
     samples: list[dict[str, Any]] = field(default_factory=list)
-    complete: bool = True  # False when pass 2 stopped early (a sampling run)
+    complete: bool = True  # False when pass 2 stopped early (a sampling run, or capped)
+    # rows of mismatching groups pass 2 did not read, per side: their differences are not
+    # counted above, so missing, extra and changed are then lower bounds
+    unread_source: int = 0
+    unread_target: int = 0
     # changed rows whose columns were compared (at most MAX_CHANGED_ROWS_DETAILED): what
     # changed_by_column counts
     changed_detailed: int = 0
 
     @property
     def matched(self) -> int:
-        return self.rows_source - self.missing - self.changed
+        """Source rows proven equal: never counts rows of groups pass 2 did not read."""
+        return self.rows_source - self.missing - self.changed - self.unread_source
 
     @property
     def differences(self) -> int:
@@ -93,29 +98,36 @@ def bucket_diff(
 
     Pass 2 reads the mismatching groups in a few scans of at most `PASS2_ROWS_PER_SCAN` rows
     each, and stops after `MAX_PASS2_SCANS` (or `max_groups_read` groups, for localizing a
-    column known to differ everywhere): the counts then cover only the groups read and
-    `complete` is False. The verdict never depends on pass 2: any mismatching group fails it.
+    column known to differ everywhere): the counts then cover only the groups read,
+    `complete` is False, the rows not read are counted (`unread_source`, `unread_target`) and
+    none of them as matched. The verdict never depends on pass 2: any mismatching group fails
+    it.
     """
     result = DiffResult()
-    rows_in = _pass1(source, target, result)
-    mismatched = sorted(rows_in, key=lambda g: (g[0] or "", g[1]))
+    counts = _pass1(source, target, result)
+    mismatched = sorted(counts, key=lambda g: (g[0] or "", g[1]))
     result.groups_mismatched = len(mismatched)
+    unread = dict(counts)
     if max_groups_read is not None:
         mismatched = mismatched[:max_groups_read]
 
-    for scans, chunk in enumerate(_chunks(mismatched, rows_in.__getitem__)):
+    for scans, chunk in enumerate(_chunks(mismatched, lambda g: max(counts[g]))):
         if scans == MAX_PASS2_SCANS:
             break
         _compare_groups(source, target, chunk, result, max_samples)
         result.groups_read += len(chunk)
+        for group in chunk:
+            del unread[group]
     result.complete = result.groups_read == result.groups_mismatched
+    result.unread_source = sum(ours for ours, _ in unread.values())
+    result.unread_target = sum(theirs for _, theirs in unread.values())
     return result
 
 
-def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
+def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, tuple[int, int]]:
     """Merge both sides' groups as they stream in; counts rows and groups into `result` and
-    returns only the mismatching groups, each with the rows its larger side holds."""
-    mismatched: dict[Group, int] = {}
+    returns only the mismatching groups, each with the rows each side holds."""
+    mismatched: dict[Group, tuple[int, int]] = {}
     ask_source: Callable[[], GroupSums] = partial(
         source.engine.bucket_checksums, source.scope, source.plan
     )
@@ -135,7 +147,7 @@ def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, int]:
                 result.groups += 1
                 a, b = mine.get(period), other.get(period)
                 if a != b:
-                    mismatched[(period, bucket)] = max(a.count if a else 0, b.count if b else 0)
+                    mismatched[(period, bucket)] = (a.count if a else 0, b.count if b else 0)
     return mismatched
 
 
