@@ -298,6 +298,21 @@ def test_athena_canonical_texts_transpiled_to_duckdb_equal_the_python_reference(
     assert found == {str(row[0]): _reference_texts(row) for row in ROWS}
 
 
+def test_athena_counts_identical_rows_of_a_keyless_table_in_the_query(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena],
+) -> None:
+    engine, connection = athena
+    connection.duck.execute("INSERT INTO lake.orders SELECT * FROM lake.orders WHERE id = 2")
+    keyed = _plan(1)
+    plan = RowPlan(keyed.columns, keyed.types, key=(), buckets=1)
+    groups = [(p, b) for p, b, _ in engine.bucket_checksums(_scope(), plan)]
+    digests = engine.group_rows(_scope(), plan, groups)
+    sqlglot.parse_one(connection.executed[-1], read="athena")
+    assert sorted(d.rows for d in digests) == [1] * (len(ROWS) - 1) + [2]
+    twice = next(d for d in digests if d.rows == 2)
+    assert twice.key == join_canonical(_reference_texts(ROWS[1]))
+
+
 def test_athena_statistics_and_period_counts_transpiled_to_duckdb_are_exact(
     athena: tuple[AthenaEngine, _DuckDBAsAthena],
 ) -> None:

@@ -107,6 +107,7 @@ class RowDigest(NamedTuple):  # pass 2 makes hundreds of thousands: a tuple buil
     bucket: int
     key: str  # canonical key text (the row text itself when there is no key)
     row_hash: int
+    rows: int = 1  # without a key, identical rows come as one digest and their number
 
 
 @dataclass
@@ -585,10 +586,14 @@ class SqlEngine(Engine):
         )
         wanted = list(groups)
         predicate = self._group_predicate(period, bucket, wanted)
-        sql = (
-            f"SELECT {period}, {bucket}, {key_text}, {row_hash} FROM {self.table_sql(scope.table)}"
-            f"{self.where_sql(scope, [predicate])}"
-        )
+        rows = f"FROM {self.table_sql(scope.table)}{self.where_sql(scope, [predicate])}"
+        if plan.key:
+            sql = f"SELECT {period}, {bucket}, {key_text}, {row_hash} {rows}"
+        else:  # a multiset: identical rows are counted in the engine, not each fetched
+            sql = (
+                f"SELECT p, b, k, h, COUNT(*) FROM (SELECT {period} AS p, {bucket} AS b, "
+                f"{key_text} AS k, {row_hash} AS h {rows}) r GROUP BY p, b, k, h"
+            )
         if self.max_query_bytes is not None and len(sql.encode()) > self.max_query_bytes:
             if len(wanted) == 1:
                 raise TerminalError(
@@ -599,7 +604,9 @@ class SqlEngine(Engine):
             return self.group_rows(scope, plan, wanted[:half]) + self.group_rows(
                 scope, plan, wanted[half:]
             )
-        return [RowDigest(p, int(b), k, int(h)) for p, b, k, h in self.ask(scope, sql)]
+        return [
+            RowDigest(p, int(b), k, int(h), *map(int, n)) for p, b, k, h, *n in self.ask(scope, sql)
+        ]
 
     def row_texts(
         self,

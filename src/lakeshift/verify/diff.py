@@ -318,7 +318,7 @@ def _compare_groups(
     # Rows (with their multiplicity) found on one side only; a group's key that has some is
     # missing, extra or changed. Counting whole digests runs in C, so the many matching rows
     # of a mismatching group cost little (320,000 rows a side: 0.3 s instead of 4.5 s).
-    ours, theirs = Counter(source_digests), Counter(target_digests)
+    ours, theirs = _multiset(source_digests), _multiset(target_digests)
     del source_digests, target_digests
     left_by, right_by = _by_group_and_key(ours - theirs), _by_group_and_key(theirs - ours)
     del ours, theirs
@@ -349,6 +349,17 @@ def _compare_groups(
         detailed = changed[:room]
         result.changed_detailed += len(detailed)
         _name_columns(source, target, detailed, result, max_samples)
+
+
+def _multiset(digests: list[RowDigest]) -> Counter[RowDigest]:
+    """Each digest with its number of rows: a keyed side's digests are one row each; a keyless
+    side's come counted by the engine (`rows`)."""
+    if all(digest.rows == 1 for digest in digests):
+        return Counter(digests)
+    counts: Counter[RowDigest] = Counter()
+    for digest in digests:
+        counts[digest._replace(rows=1)] += digest.rows
+    return counts
 
 
 def _by_group_and_key(rows: Counter[RowDigest]) -> Counter[tuple[Group, str]]:
