@@ -435,6 +435,33 @@ def test_a_listing_cut_short_says_so_and_counts_no_unread_row_as_matched(
     assert "listing incomplete" in page and "at least" in page
 
 
+@pytest.mark.parametrize("many_periods", [0, 100])
+def test_pass_2_finds_the_same_rows_whether_groups_are_selected_per_period_or_in_one_list(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch, many_periods: int
+) -> None:
+    """Past `MANY_PERIODS` periods, pass 2 selects its groups by one list of 'period#bucket'
+    texts (thousands of daily periods took minutes as one clause a period), on both sides."""
+    from lakeshift.engines import base
+
+    monkeypatch.setattr(base, "MANY_PERIODS", many_periods)
+    meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    source = sqlite3.connect(tmp_path / "source.db")  # statuses rotated in all six months
+    source.execute(
+        "UPDATE orders SET status = CASE order_id % 4 WHEN 0 THEN 'paid' WHEN 1 THEN '' "
+        "WHEN 2 THEN NULL ELSE 'new' END WHERE order_id % 28 < 4"
+    )
+    source.commit()
+    source.close()
+    [outcome] = align(load_project(meta))
+    values = _alignment(meta)["main.orders"]["values"]
+    assert outcome.status == "mismatch" and values["complete"]
+    changed = [i for i in range(1, 301) if i % 28 < 4]
+    assert (values["changed"], values["missing"], values["extra"]) == (len(changed), 0, 0)
+    assert values["changed_by_column"] == {"status": len(changed)}
+    assert len({f"2024-{1 + i % 6:02d}" for i in changed}) == 6
+
+
 def test_column_mapping_renames_and_drops_in_the_lake(tmp_path: Path, make_project: Any) -> None:
     meta = make_project(
         _source(tmp_path / "source.db"),

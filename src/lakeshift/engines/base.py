@@ -565,6 +565,20 @@ class SqlEngine(Engine):
         by_period: dict[str | None, list[int]] = {}
         for p, b in groups:
             by_period.setdefault(p, []).append(b)
+        if len(by_period) > MANY_PERIODS:
+            # One list of 'period#bucket' texts: a hash lookup a row, where a clause a period
+            # had each row compute its period again for each (thousands of daily periods:
+            # minutes of pass 2). No period is '', which stands for NULL.
+            bucket_text = self.canonical_sql(bucket_sql, LogicalType(Kind.INTEGER))
+            group_text = self.concat_sql([f"COALESCE({period_sql}, '')", "'#'", bucket_text])
+            return self._in_list(
+                group_text,
+                [
+                    self.string_literal(f"{p or ''}#{b}")
+                    for p, buckets in by_period.items()
+                    for b in sorted(buckets)
+                ],
+            )
         clauses = []
         for p, buckets in by_period.items():
             period_test = (
@@ -675,6 +689,7 @@ class SqlEngine(Engine):
 STATISTICS_PER_COLUMN = 7  # count, distinct, min, max, sum, min and max length
 # Decimal sums of 38-digit values over any number of rows, exact: never Python's default 28
 EXACT_SUMS = Context(prec=100)
+MANY_PERIODS = 8  # pass 2 selects the groups of more periods than this by one IN list
 
 
 def stats_from_row(
