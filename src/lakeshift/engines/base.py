@@ -191,6 +191,15 @@ class Engine(ABC):
     ) -> dict[str, list[str | None]]:
         """Canonical text of each column of the rows with these keys, found in these groups."""
 
+    # True where `bucket_rows` streams (its driver hands rows over as they come)
+    streams_rows = False
+
+    def bucket_rows(self, scope: Scope, plan: RowPlan) -> Iterator[RowDigest]:
+        """Every row's digest (identical rows of a keyless plan counted, as `group_rows`
+        gives them), as a stream ascending by bucket: pass 2 in one sorted scan when more rows
+        differ than its scans of chosen groups cover. Only where `streams_rows`."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream rows")
+
     def interrupt(self) -> None:  # noqa: B027 - engines that cannot cancel need not override
         """Cancel the question running now, from another thread (a diff whose other side
         failed does not wait for this side's scan). The interrupted question raises."""
@@ -621,6 +630,22 @@ class SqlEngine(Engine):
         return [
             RowDigest(p, int(b), k, int(h), *map(int, n)) for p, b, k, h, *n in self.ask(scope, sql)
         ]
+
+    def bucket_rows(self, scope: Scope, plan: RowPlan) -> Iterator[RowDigest]:
+        self.require_comparable(scope.table, plan.columns)
+        period, bucket, row_hash = self._plan_selects(scope, plan)
+        key_text = self._row_text_sql(plan, plan.key or range(len(plan.columns)))
+        rows = (
+            f"SELECT {period} AS p, {bucket} AS b, {key_text} AS k, {row_hash} AS h "
+            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        )
+        sql = (
+            f"SELECT p, b, k, h, 1 FROM ({rows}) r ORDER BY b"
+            if plan.key
+            else f"SELECT p, b, k, h, COUNT(*) FROM ({rows}) r GROUP BY p, b, k, h ORDER BY b"
+        )
+        for p, b, k, h, n in self.ask_stream(scope, sql):
+            yield RowDigest(p, int(b), k, int(h), int(n))
 
     def row_texts(
         self,

@@ -55,6 +55,7 @@ class DuckDBEngine(SqlEngine):
     """DuckDB over the lake's Parquet files, one view per catalog table."""
 
     capabilities = CAPABILITIES
+    streams_rows = True
     # A DECIMAL(38,s) sums past 38 digits, or its unscaled total past 2**127: summed in parts
     sum_overflow = ("Overflow in SUM", "Overflow in HUGEINT")
 

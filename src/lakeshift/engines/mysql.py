@@ -96,6 +96,7 @@ class Snapshot:
 
 class MySQLEngine(SqlEngine, SourceEngine):
     capabilities = CAPABILITIES
+    streams_rows = True
 
     def __init__(self, settings: ConnectionSettings):
         self.settings = settings

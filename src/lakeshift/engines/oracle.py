@@ -177,6 +177,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     """
 
     capabilities = CAPABILITIES
+    streams_rows = True
     max_select_items = 1000
     in_list_limit = 1000  # ORA-01795: at most 1000 expressions in a list
 
@@ -533,6 +534,10 @@ class OracleEngine(SqlEngine, SourceEngine):
     ) -> list[RowDigest]:
         with self._asking(scope, plan.columns):
             return super().group_rows(scope, plan, groups)
+
+    def bucket_rows(self, scope: Scope, plan: RowPlan) -> Iterator[RowDigest]:
+        with self._asking(scope, plan.columns):  # open until the stream is read: errors name it
+            yield from super().bucket_rows(scope, plan)
 
     def row_texts(
         self,

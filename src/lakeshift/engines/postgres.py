@@ -209,6 +209,7 @@ class PostgresEngine(SqlEngine, SourceEngine):
     """A PostgreSQL database; each table's questions and reads share one exported snapshot."""
 
     capabilities = CAPABILITIES
+    streams_rows = True
     max_select_items = 1664
     sum_overflow = ("value out of range: overflow",)  # a float SUM past the largest double
 

@@ -173,6 +173,7 @@ def _length(value: str | bytes | None) -> int | None:
 
 class SQLiteEngine(SqlEngine, SourceEngine):
     capabilities = CAPABILITIES
+    streams_rows = True
     max_select_items = 2000
     sum_overflow = ("integer overflow",)  # an integer column sums past 2**63: summed in Python
 
