@@ -113,7 +113,12 @@ def bucket_diff(
     if max_groups_read is not None:
         mismatched = mismatched[:max_groups_read]
     chunks = list(_chunks(mismatched, lambda g: max(counts[g])))
-    if len(chunks) > MAX_PASS2_SCANS and max_groups_read is None and _can_stream(source, target):
+    if (
+        chunks
+        and len(chunks) > MAX_PASS2_SCANS
+        and max_groups_read is None
+        and _can_stream(source, target)
+    ):
         _compare_streamed(source, target, set(mismatched), result, max_samples)
         result.groups_read, unread = len(mismatched), {}
         chunks = []
