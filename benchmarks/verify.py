@@ -4,12 +4,16 @@
     python benchmarks/verify.py --source sqlite --rows 1000000
     python benchmarks/verify.py --source postgres --memory 1000000,5000000
     python benchmarks/verify.py --source postgres --repeat 3     # medians of 3 interleaved runs
+    python benchmarks/verify.py --source postgres --rows 2000000 --all-changed
 
 A generated table is uploaded into a local lake once; then, each in its own process (so peak RSS
 is its own), measured in the same run:
 
 - lakeshift: the two-pass bucketed row-hash diff over every column (what `align` runs), clean;
 - lakeshift, 0.1% changed: the same after changing one value in 0.1% of the lake's rows;
+- lakeshift, every row changed (`--all-changed`): the same after changing one value in every
+  row, past what pass 2's scans of chosen groups read, so both sides stream every row again
+  sorted by bucket: every difference counted, at what time and peak memory;
 - floor: a plain full scan of each side inside its engine (MIN and MAX of every column, so each
   value is read: DuckDB answers COUNT from the Parquet footers without reading a value), nothing
   compared: no verification can read less;
@@ -358,6 +362,9 @@ def main() -> None:
         "--memory", help="comma-separated table sizes: lakeshift's peak RSS at each, no peers"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, in turns")
+    parser.add_argument(
+        "--all-changed", action="store_true", help="also time a lake with every row changed"
+    )
     parser.add_argument("--child")
     parser.add_argument("--meta", type=Path)
     args = parser.parse_args()
@@ -380,6 +387,11 @@ def main() -> None:
                 runs[name].append(measure(name, meta))
         changed = change_lake(meta, 0.001)
         runs["lakeshift 0.1% changed"] = [measure("lakeshift", meta) for _ in range(args.repeat)]
+        if args.all_changed:
+            everything = change_lake(meta, 1.0)  # the 0.1% changed again: still one row each
+            runs["lakeshift every row changed"] = [
+                measure("lakeshift", meta) for _ in range(args.repeat)
+            ]
     results = {name: median_run(measured) for name, measured in runs.items()}
     print(
         f"\nvalue-level verification of {args.rows:,} rows, {args.source} source vs DuckDB over the lake"
@@ -429,8 +441,17 @@ def main() -> None:
         f"0.1% changed ({changed:,} rows): {ratio(dirty)} the clean run,"
         f" {dirty['differences']:,} differences found"
     )
+    if args.all_changed:
+        every = results["lakeshift every row changed"]
+        print(
+            f"every row changed ({everything:,} rows): {ratio(every)} the clean run,"
+            f" {every['differences']:,} differences found, "
+            f"{every['peak_mb'] / ours['peak_mb']:.2f}x its peak memory"
+        )
     for name, measured in runs.items():  # every run, not only the median ones
-        expected = changed if name == "lakeshift 0.1% changed" else 0
+        expected = {"lakeshift 0.1% changed": changed}.get(name, 0)
+        if name == "lakeshift every row changed":
+            expected = everything
         if name.startswith("lakeshift"):
             assert all(m["differences"] == expected for m in measured), (name, measured)
 
