@@ -378,12 +378,12 @@ class PostgresEngine(SqlEngine, SourceEngine):
                 connection.execute(f"SAVEPOINT {_SAVEPOINT}")
             self._savepoint = connection  # `_failure` rolls back to it instead of ending
             try:
-                stats = super()._column_stats(scope, columns, types)
+                return super()._column_stats(scope, columns, types)
             finally:
                 self._savepoint = None
-            with self._translated(scope.table):
-                connection.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-            return stats
+                if connection.info.transaction_status == TransactionStatus.INTRANS:
+                    with suppress(*DriverError):  # rolled back to after a failure: still there
+                        connection.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._translated(self._table):
