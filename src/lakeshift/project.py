@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
 from lakeshift.artifacts import ANALYSIS_PICKLE, read_analysis
 from lakeshift.config import (
     META_CONFIG_NAME,
@@ -64,36 +66,52 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
     """(config_meta, analysis) for `upload`.
 
     The analysis: as given when it exists; else, by its name (`migration_analysis.pkl` if none
-    is given), in the output folder of `meta_config` or of the `config_meta.cfg` here, where
-    `analyze` writes it (the original scripts were run with `--analysis-output
-    migration_analysis.pkl` from the project folder). The config: `meta_config`, else the one
-    the analysis was made with, found beside the analysis as it was then (so a copied project
-    uploads with its own configs, not the original's), else at its recorded path.
+    is given), in the output folder of `meta_config` or, without it, of the `config_meta.cfg`
+    here, where `analyze` writes it (the original scripts were run with `--analysis-output
+    migration_analysis.pkl` from the project folder); `output/migration_analysis.pkl` only when
+    there is no config to ask. The config: `meta_config`, else the one the analysis was made
+    with, found beside the analysis as it was then when that config's output folder is indeed
+    where the analysis is (so a copied project uploads with its own configs), else at its
+    recorded path.
     """
+    if meta_config is not None and meta_config.is_dir():
+        meta_config = meta_config / META_CONFIG_NAME
     here = meta_config or Path(META_CONFIG_NAME)
-    looked: list[Path] = []
     found = analysis if analysis is not None and analysis.is_file() else None
+    looked: list[Path] = [analysis] if analysis is not None else []
     if found is None and here.is_file():
-        candidate = load_meta_config(here.resolve()).output.folder / (
-            analysis.name if analysis is not None else ANALYSIS_PICKLE
-        )
+        candidate = _output_folder(here) / (analysis.name if analysis else ANALYSIS_PICKLE)
         looked.append(candidate)
         found = candidate if candidate.is_file() else None
+    elif found is None and meta_config is None:  # no config to ask: the usual place
+        legacy = analysis or Path("output") / ANALYSIS_PICKLE
+        looked.append(legacy)
+        found = legacy if legacy.is_file() else None
     if found is None:
-        given = analysis or Path("output") / ANALYSIS_PICKLE
-        looked.insert(0, given)
-        if not given.is_file():
-            raise ConfigError(
-                "analysis output not found (looked at "
-                + ", ".join(str(path) for path in dict.fromkeys(looked))
-                + "); run `lakeshift analyze` first, or name it with --analysis-output",
-                file=str(given),
-            )
-        found = given
-    if meta_config is not None:
-        return meta_config, found
+        raise ConfigError(
+            "analysis output not found (looked at "
+            + ", ".join(str(path) for path in dict.fromkeys(looked or [here]))
+            + "); run `lakeshift analyze` first, or name it with --analysis-output",
+            file=str(analysis or here),
+        )
     content = read_analysis(found)
+    recorded = Path(content["config_meta"])
+    if meta_config is not None:
+        if recorded.is_file() and recorded.resolve() != meta_config.resolve():
+            logger.warning(
+                "{} was made with {}; uploading with {} as --meta-config says",
+                found,
+                recorded,
+                meta_config,
+            )
+        return meta_config, found
     relative = content.get("config_meta_relative")
-    if isinstance(relative, str) and (beside := found.parent / relative).is_file():
-        return beside, found
-    return Path(content["config_meta"]), found
+    if isinstance(relative, str):
+        beside = found.parent / relative
+        if beside.is_file() and _output_folder(beside) == found.parent.resolve():
+            return beside, found
+    return recorded, found
+
+
+def _output_folder(meta_path: Path) -> Path:
+    return load_meta_config(meta_path.resolve()).output.folder.resolve()

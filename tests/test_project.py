@@ -1,0 +1,89 @@
+"""Where `upload` finds its analysis and config_meta.cfg (`project.upload_inputs`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lakeshift.artifacts import ANALYSIS_PICKLE, write_pickle
+from lakeshift.errors import ConfigError
+from lakeshift.project import upload_inputs
+
+META = '[input]\ntable = "t.csv"\n\n[output]\nfolder = "{folder}"\n'
+
+
+def _project(folder: Path, output: str = "output/") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / "config_meta.cfg"
+    meta.write_text(META.format(folder=output), encoding="utf-8")
+    return meta
+
+
+def _analyze(meta: Path, output: str = "output") -> Path:
+    """An analysis as `analyze` writes it: in the output folder, naming its config both ways."""
+    folder = meta.parent / output
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ANALYSIS_PICKLE
+    content = {
+        "config_meta": str(meta.resolve()),
+        "config_meta_relative": os.path.relpath(meta.resolve(), folder.resolve()),
+        "tables": [],
+    }
+    write_pickle(path, content)
+    return path
+
+
+def test_the_analysis_is_found_in_the_output_folder_the_config_here_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = _project(tmp_path / "a", "out/")
+    analysis = _analyze(meta, "out")
+    monkeypatch.chdir(meta.parent)
+    for given in (None, Path(ANALYSIS_PICKLE)):  # the original scripts' bare name too
+        found_meta, found = upload_inputs(None, given)
+        assert found.resolve() == analysis.resolve() and found_meta.resolve() == meta.resolve()
+
+
+def test_a_copied_project_uses_its_own_config(tmp_path: Path) -> None:
+    meta = _project(tmp_path / "a")
+    _analyze(meta)
+    copy = tmp_path / "copy"
+    (copy / "output").mkdir(parents=True)
+    (copy / "config_meta.cfg").write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+    (copy / "output" / ANALYSIS_PICKLE).write_bytes(
+        (meta.parent / "output" / ANALYSIS_PICKLE).read_bytes()
+    )
+    found_meta, _ = upload_inputs(None, copy / "output" / ANALYSIS_PICKLE)
+    assert found_meta.resolve() == (copy / "config_meta.cfg").resolve()
+
+
+def test_an_analysis_moved_out_of_its_output_folder_keeps_its_recorded_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept beside the config (as the original scripts did), the relative path would reach the
+    parent folder's config: it is used only where that config's output folder holds it."""
+    _project(tmp_path)  # a parent folder with a config of its own
+    meta = _project(tmp_path / "a")
+    analysis = _analyze(meta)
+    moved = meta.parent / ANALYSIS_PICKLE
+    analysis.rename(moved)
+    monkeypatch.chdir(meta.parent)
+    found_meta, found = upload_inputs(None, Path(ANALYSIS_PICKLE))
+    assert found_meta.resolve() == meta.resolve() and found.resolve() == moved.resolve()
+
+
+def test_an_explicit_config_never_takes_another_projects_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = _project(tmp_path / "a")
+    _analyze(here)
+    other = _project(tmp_path / "b")  # not analyzed yet
+    monkeypatch.chdir(here.parent)
+    for given in (other, other.parent):  # the file, or its folder
+        with pytest.raises(ConfigError, match="analysis output not found"):
+            upload_inputs(given, None)
+    analysis = _analyze(other)
+    found_meta, found = upload_inputs(other.parent, None)
+    assert found_meta.resolve() == other.resolve() and found.resolve() == analysis.resolve()
