@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,33 @@ def test_align_with_the_dask_executor_checksums_the_lake_on_the_cluster(
     assert entry["values"]["changed_by_column"] == {"note": 1} or [
         c["column"] for c in entry["columns_excluded"]
     ] == ["note"]
+
+
+def test_a_slice_stops_once_its_runs_marker_is_in_the_lake(tmp_path: Path) -> None:
+    """A worker looks for its run's stop marker every half second; a lake out of reach stops
+    nothing by itself (the slice's own reads and writes then fail)."""
+    from lakeshift.lake.storage import LakeStorage
+    from lakeshift.steps import executor
+
+    storage = LakeStorage.local(tmp_path, "db")
+    check = executor._stop_check(storage, "run-1")
+    assert check is not None
+    check(100, 1.0, 1000)  # no marker: writes on
+    storage.write_json(executor.stop_marker(storage, "run-2"), {})  # another run's
+    executor.STOP_CHECK_SECONDS, seconds = 0.0, executor.STOP_CHECK_SECONDS
+    try:
+        check(100, 1.0, 1000)
+        storage.write_json(executor.stop_marker(storage, "run-1"), {})
+        with pytest.raises(executor.SliceStopped):
+            check(100, 1.0, 1000)
+
+        class Unreachable:
+            def get_file_info(self, path: str) -> Any:
+                raise OSError("the lake is out of reach")
+
+        lost = executor._stop_check(replace(storage, fs=Unreachable()), "run-1")
+        assert lost is not None
+        lost(100, 1.0, 1000)
+    finally:
+        executor.STOP_CHECK_SECONDS = seconds
+    assert executor._stop_check(storage, None) is None  # a local run: nothing to look for

@@ -21,10 +21,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
+
+import pyarrow.fs as pafs
+from loguru import logger
 
 from lakeshift.cluster import dask_client, task_key
 from lakeshift.config import ExecutorSection, MigrationConfig
@@ -35,6 +38,7 @@ from lakeshift.errors import (
     TransientError,
 )
 from lakeshift.lake.manifest import SliceRecord
+from lakeshift.lake.storage import BOOKKEEPING, LakeStorage
 from lakeshift.redaction import display_url, redact, register_secret
 from lakeshift.steps.budget import BatchBudget
 from lakeshift.steps.slice_task import SliceTask, write_slice
@@ -125,36 +129,46 @@ class SliceStopped(TerminalError):
     """The client stopped waiting for this slice (another failed, or the run was interrupted)."""
 
 
-STOP_CHECK_SECONDS = 0.5  # how often a running slice asks whether its client has stopped
+STOP_CHECK_SECONDS = 0.5  # how often a running slice looks whether its client has stopped
+STOP_MARKERS_KEPT_SECONDS = 86_400  # a run's stop marker, for slices still running after it
 
 
-def _stop_check(event_name: str | None) -> Callable[[int, float, int], None] | None:
-    """An `on_batch` that raises `SliceStopped` once the run's stop event is set: Dask cannot
+def stop_marker(storage: LakeStorage, run: str) -> str:
+    """Where a Dask run tells its running slices to stop: a file in the lake, which every
+    worker reaches (a worker's own Dask client is closed under it when its task is cancelled)."""
+    return storage.path(BOOKKEEPING, "stop", f"{run}.json")
+
+
+def _stop_check(storage: LakeStorage, run: str | None) -> Callable[[int, float, int], None] | None:
+    """An `on_batch` that raises `SliceStopped` once the run's stop marker exists: Dask cannot
     stop a running task, and a slice left running would keep writing into the lake while a
     rerun writes the same slice."""
-    if event_name is None:
+    if run is None:
         return None
-    from distributed import Event, get_client
-
-    event = Event(event_name, client=get_client())  # the worker's client, asked from any thread
-    asked = [0.0]
+    marker = stop_marker(storage, run)
+    looked = [0.0]
 
     def check(rows: int, rate: float, arrow_bytes: int) -> None:
         now = time.monotonic()
-        if now - asked[0] < STOP_CHECK_SECONDS:
+        if now - looked[0] < STOP_CHECK_SECONDS:
             return
-        asked[0] = now
-        if event.is_set():
+        looked[0] = now
+        try:
+            stopped = storage.fs.get_file_info(marker).type == pafs.FileType.File
+        except Exception as error:  # the lake is out of reach now: the slice fails by itself
+            logger.debug("{}: cannot look for the stop marker: {}", marker, error)
+            return
+        if stopped:
             raise SliceStopped("the upload stopped before this slice finished")
 
     return check
 
 
 def run_slice_task(
-    task: SliceTask, settings: WorkerSettings, stop_event: str | None = None
+    task: SliceTask, settings: WorkerSettings, run: str | None = None
 ) -> SliceRecord:
     """The Dask task of one slice: open the source and the lake here, write, close. It stops,
-    deleting what it wrote, once `stop_event` (a Dask Event's name) is set."""
+    deleting what it wrote, once its run's stop marker (`stop_marker`) is in the lake."""
     from lakeshift.engines.connect import connect_source, open_lake
 
     password = urlsplit(settings.source_url).password
@@ -168,7 +182,7 @@ def run_slice_task(
         try:
             if task.snapshot is not None:
                 source.use_snapshot(task.scope.table, task.snapshot)
-            return write_slice(task, storage, source, budget, _stop_check(stop_event))
+            return write_slice(task, storage, source, budget, _stop_check(storage, run))
         finally:
             source.close()
     except LakeshiftError as error:
@@ -189,12 +203,15 @@ class DaskExecutor:
         write_here: Callable[[SliceTask], SliceRecord],
         finish: Finish,
     ) -> list[SliceRecord]:
-        from distributed import Event, as_completed
+        from distributed import as_completed
 
-        stop = Event(f"lakeshift-stop-{uuid.uuid4().hex}", client=self.client)
+        from lakeshift.engines.connect import open_lake
+
+        storage = open_lake(self.settings.migration)
+        run = uuid.uuid4().hex
         by_key = {task_key("upload", t.target_table, t.slice_id, t.batch_id): t for t in tasks}
         futures = [
-            self.client.submit(run_slice_task, task, self.settings, stop.name, key=key, pure=False)
+            self.client.submit(run_slice_task, task, self.settings, run, key=key, pure=False)
             for key, task in by_key.items()
         ]
         records = []
@@ -207,11 +224,22 @@ class DaskExecutor:
             # After a failure or an interrupt the other slices stay unfinished: those waiting
             # are cancelled, those running stop at their next batch and delete their files.
             if len(records) < len(futures):
-                with suppress(Exception):  # a lost scheduler: nothing runs there any more
-                    stop.set()
+                _tell_running_slices_to_stop(storage, run)
             for future in futures:
                 future.cancel()
         return records
+
+
+def _tell_running_slices_to_stop(storage: LakeStorage, run: str) -> None:
+    """Write the run's stop marker; delete the markers of runs over a day old."""
+    try:
+        storage.write_json(stop_marker(storage, run), {"stopped_at": time.time()})
+        for path in storage.list_files(storage.path(BOOKKEEPING, "stop"), ".json"):
+            info = storage.fs.get_file_info(path)
+            if info.mtime and time.time() - info.mtime.timestamp() > STOP_MARKERS_KEPT_SECONDS:
+                storage.delete_files([path])
+    except Exception as error:  # the lake is out of reach: the slices fail by themselves
+        logger.warning("could not tell the running slices to stop: {}", error)
 
 
 @contextmanager
