@@ -135,7 +135,8 @@ STOP_MARKERS_KEPT_SECONDS = 86_400  # a run's stop marker, for slices still runn
 
 def stop_marker(storage: LakeStorage, run: str) -> str:
     """Where a Dask run tells its running slices to stop: a file in the lake, which every
-    worker reaches (a worker's own Dask client is closed under it when its task is cancelled)."""
+    worker reaches (a Dask Event could not be read on the workers once the run had failed:
+    their Dask client was closed by then)."""
     return storage.path(BOOKKEEPING, "stop", f"{run}.json")
 
 
