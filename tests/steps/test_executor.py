@@ -14,6 +14,8 @@ import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,28 +308,55 @@ def test_secrets_stay_out_of_task_keys_and_cluster_logs(
             admin.execute(f"DROP TABLE IF EXISTS public.{table}")
 
 
-class KillOnce(distributed.WorkerPlugin):
-    """In each worker: the first batch any worker writes after the marker is armed kills that
-    worker's process, leaving a half-written Parquet file behind."""
+class FirstWrite(distributed.WorkerPlugin):
+    """In each worker: the first batch any worker writes after the marker is armed calls
+    `first` after it is written; every other batch calls `other`."""
 
     def __init__(self, marker: str):
         self.marker = marker
 
+    def first(self) -> None:
+        pass
+
+    def other(self) -> None:
+        pass
+
     def setup(self, worker: Any) -> None:
         from lakeshift.lake import writer
 
-        original, marker = writer.SliceWriter.write, self.marker
+        original, marker, plugin = writer.SliceWriter.write, self.marker, self
 
         def write(self: Any, batch: Any) -> None:
             original(self, batch)
             try:
                 descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
+                plugin.other()
                 return
             os.close(descriptor)
-            os._exit(1)  # as if the machine went away: no cleanup, no goodbye to the scheduler
+            plugin.first()
 
         writer.SliceWriter.write = write  # type: ignore[method-assign]
+
+
+@contextmanager
+def _plugged(cluster: Any, plugin: FirstWrite) -> Iterator[Any]:
+    """A client of the cluster whose workers run `plugin`; after, fresh worker processes."""
+    name = type(plugin).__name__
+    with distributed.Client(cluster) as client:
+        client.register_plugin(plugin, name=name)
+        try:
+            yield client
+        finally:
+            client.unregister_worker_plugin(name)
+            client.restart()  # fresh worker processes, without the patched writer
+
+
+class KillOnce(FirstWrite):
+    """The first batch kills its worker's process, leaving a half-written Parquet file."""
+
+    def first(self) -> None:
+        os._exit(1)  # as if the machine went away: no cleanup, no goodbye to the scheduler
 
 
 def test_a_worker_killed_mid_slice_loses_and_duplicates_nothing(
@@ -337,13 +366,8 @@ def test_a_worker_killed_mid_slice_loses_and_duplicates_nothing(
     project = load_project(meta)
     analyze(project)
     marker = tmp_path / "killed"
-    with distributed.Client(cluster) as client:
-        client.register_plugin(KillOnce(str(marker)), name="kill-once")
-        try:
-            [outcome] = upload(project, project.output / ANALYSIS_PICKLE, executor=dask)
-        finally:
-            client.unregister_worker_plugin("kill-once")
-            client.restart()  # fresh worker processes, without the patched writer
+    with _plugged(cluster, KillOnce(str(marker))):
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, executor=dask)
     assert marker.exists(), "no worker was killed: the test proved nothing"
     assert outcome.status == "uploaded", outcome.detail
     lake = meta.parent / "lake"
@@ -354,31 +378,15 @@ def test_a_worker_killed_mid_slice_loses_and_duplicates_nothing(
     assert on_disk == recorded, "the killed slice's half-written file was replaced"
 
 
-class FailFirstSlowOthers(distributed.WorkerPlugin):
-    """In each worker: the first batch written anywhere fails its slice; every other batch
-    takes a second, so the other worker is mid-slice when the upload gives up."""
+class FailFirstSlowOthers(FirstWrite):
+    """The first batch fails its slice; every other batch takes a second, so the other worker
+    is mid-slice when the upload gives up."""
 
-    def __init__(self, marker: str):
-        self.marker = marker
+    def first(self) -> None:
+        raise RuntimeError("disk full")
 
-    def setup(self, worker: Any) -> None:
-        import time
-
-        from lakeshift.lake import writer
-
-        original, marker = writer.SliceWriter.write, self.marker
-
-        def write(self: Any, batch: Any) -> None:
-            original(self, batch)
-            try:
-                descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                time.sleep(1)
-                return
-            os.close(descriptor)
-            raise RuntimeError("disk full")
-
-        writer.SliceWriter.write = write  # type: ignore[method-assign]
+    def other(self) -> None:
+        time.sleep(1)
 
 
 def test_slices_still_running_when_the_upload_fails_stop_and_leave_no_files(
@@ -390,19 +398,14 @@ def test_slices_still_running_when_the_upload_fails_stop_and_leave_no_files(
     project = load_project(meta)
     analyze(project)
     marker = tmp_path / "failed"
-    with distributed.Client(cluster) as client:
-        client.register_plugin(FailFirstSlowOthers(str(marker)), name="fail-first")
-        try:
-            [outcome] = upload(project, project.output / ANALYSIS_PICKLE, executor=dask)
-            assert outcome.status == "failed" and "disk full" in outcome.detail
-            for _ in range(300):  # until no slice runs (a stopped one within a second or two)
-                if not any(client.processing().values()):
-                    break
-                time.sleep(0.1)
-            assert not any(client.processing().values()), "a slice kept running"
-        finally:
-            client.unregister_worker_plugin("fail-first")
-            client.restart()
+    with _plugged(cluster, FailFirstSlowOthers(str(marker))) as client:
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, executor=dask)
+        assert outcome.status == "failed" and "disk full" in outcome.detail
+        for _ in range(300):  # until no slice runs (a stopped one within a second or two)
+            if not any(client.processing().values()):
+                break
+            time.sleep(0.1)
+        assert not any(client.processing().values()), "a slice kept running"
     lake = meta.parent / "lake"
     on_disk = {str(p.relative_to(lake)) for p in lake.rglob("*.parquet")}
     manifest = next((lake / "_lakeshift" / "manifest").rglob("events.json"), None)

@@ -327,7 +327,7 @@ def _compare_groups(
         lambda: target.engine.group_rows(target.scope, target.plan, groups),
     )
     changed = _count_differences(source, source_digests, target_digests, result, max_samples)
-    _detail_changed(source, target, changed, result, max_samples)
+    _name_columns(source, target, changed, result, max_samples)
 
 
 def _can_stream(source: Side, target: Side) -> bool:
@@ -360,7 +360,7 @@ def _compare_streamed(
             if a or b:
                 found = _count_differences(source, a, b, result, max_samples)
                 changed += found[: MAX_CHANGED_ROWS_DETAILED - len(changed)]
-    _detail_changed(source, target, changed, result, max_samples)
+    _name_columns(source, target, changed, result, max_samples)
 
 
 def _digests_by_bucket(
@@ -425,21 +425,6 @@ def _count_differences(
     return changed
 
 
-def _detail_changed(
-    source: Side,
-    target: Side,
-    changed: list[tuple[Group, str]],
-    result: DiffResult,
-    max_samples: int,
-) -> None:
-    """Name the columns of changed rows, up to `MAX_CHANGED_ROWS_DETAILED` in all."""
-    room = MAX_CHANGED_ROWS_DETAILED - result.changed_detailed
-    if changed and room > 0:
-        detailed = changed[:room]
-        result.changed_detailed += len(detailed)
-        _name_columns(source, target, detailed, result, max_samples)
-
-
 def _multiset(digests: list[RowDigest]) -> Counter[RowDigest]:
     """Each digest with its number of rows: a keyed side's digests are one row each; a keyless
     side's come counted by the engine (`rows`)."""
@@ -466,7 +451,12 @@ def _name_columns(
     result: DiffResult,
     max_samples: int,
 ) -> None:
-    """Fetch the changed rows' column texts from both sides, in one pass each, and compare."""
+    """Fetch the changed rows' column texts from both sides, in one pass each, and compare:
+    up to `MAX_CHANGED_ROWS_DETAILED` changed rows in all."""
+    changed = changed[: max(MAX_CHANGED_ROWS_DETAILED - result.changed_detailed, 0)]
+    if not changed:
+        return
+    result.changed_detailed += len(changed)
     groups = sorted({group for group, _ in changed}, key=lambda g: (g[0] or "", g[1]))
     keys = [key for _, key in changed]
     ours, theirs = both(
