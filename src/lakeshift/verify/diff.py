@@ -7,8 +7,10 @@ its own a few thousand groups ahead, and are merged bucket by bucket: only the m
 groups are kept, so memory does not grow with the table when it matches (where the engines
 stream their answer: see `SqlEngine.query_stream`). Pass 2: only mismatching groups are read
 again as (key, row hash) pairs, to name the missing, extra and changed rows; changed rows are
-then fetched as canonical texts to name the differing columns. Tables without a key compare as
-multisets of rows: duplicates count.
+then fetched as canonical texts to name the differing columns. When more rows differ than a few
+such reads cover, every row of both sides is streamed once more in bucket order and merged as
+pass 1 is, so every difference is still counted. Tables without a key compare as multisets of
+rows: duplicates count, and identical rows come counted by the engine.
 
 The algorithm talks to engines only through the `Engine` questions, never SQL.
 """
