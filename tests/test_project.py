@@ -28,7 +28,7 @@ def _analyze(meta: Path, output: str = "output") -> Path:
     path = folder / ANALYSIS_PICKLE
     content = {
         "config_meta": str(meta.resolve()),
-        "config_meta_relative": os.path.relpath(meta.resolve(), folder.resolve()),
+        "config_meta_relative": os.path.relpath(meta.resolve(), folder.resolve()),  # as analyze
         "tables": [],
     }
     write_pickle(path, content)
@@ -87,3 +87,21 @@ def test_an_explicit_config_never_takes_another_projects_analysis(
     analysis = _analyze(other)
     found_meta, found = upload_inputs(other.parent, None)
     assert found_meta.resolve() == other.resolve() and found.resolve() == analysis.resolve()
+
+
+def test_a_copied_project_whose_output_folder_is_a_link_uses_its_own_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config here names the folder the analysis is in: that is this project, whatever
+    the analysis recorded (a link's target folder holds no config beside it)."""
+    for name in ("p1", "p2"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        _project(tmp_path / name)
+        (tmp_path / name / "output").symlink_to(tmp_path / "data" / name)
+    analysis = _analyze(tmp_path / "p1" / "config_meta.cfg")
+    copied = tmp_path / "data" / "p2" / ANALYSIS_PICKLE
+    copied.write_bytes(analysis.read_bytes())
+    monkeypatch.chdir(tmp_path / "p2")
+    found_meta, found = upload_inputs(None, None)
+    assert found_meta.resolve() == (tmp_path / "p2" / "config_meta.cfg").resolve()
+    assert found.resolve() == copied.resolve()

@@ -69,10 +69,11 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
     is given), in the output folder of `meta_config` or, without it, of the `config_meta.cfg`
     here, where `analyze` writes it (the original scripts were run with `--analysis-output
     migration_analysis.pkl` from the project folder); `output/migration_analysis.pkl` only when
-    there is no config to ask. The config: `meta_config`, else the one the analysis was made
-    with, found beside the analysis as it was then when that config's output folder is indeed
-    where the analysis is (so a copied project uploads with its own configs), else at its
-    recorded path.
+    there is no config to ask. The config: `meta_config`; else the one here when its output
+    folder is where the analysis is; else the one the analysis was made with, found beside the
+    analysis as it was then when that config's output folder is indeed where the analysis is
+    (so a copied project uploads with its own configs), else at its recorded path. Folders are
+    compared resolved (an output folder may be a symbolic link).
     """
     if meta_config is not None and meta_config.is_dir():
         meta_config = meta_config / META_CONFIG_NAME
@@ -96,6 +97,8 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
         )
     content = read_analysis(found)
     recorded = Path(content["config_meta"])
+    if meta_config is None and here.is_file() and _output_folder(here) == found.parent.resolve():
+        return here, found  # the config here names the folder the analysis is in: this project
     if meta_config is not None:
         if recorded.is_file() and recorded.resolve() != meta_config.resolve():
             logger.warning(
@@ -107,7 +110,7 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
         return meta_config, found
     relative = content.get("config_meta_relative")
     if isinstance(relative, str):
-        beside = found.parent / relative
+        beside = found.parent.resolve() / relative
         if beside.is_file() and _output_folder(beside) == found.parent.resolve():
             return beside, found
     return recorded, found

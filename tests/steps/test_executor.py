@@ -545,3 +545,21 @@ def test_a_slice_stops_once_its_runs_marker_is_in_the_lake(tmp_path: Path) -> No
     finally:
         executor.STOP_CHECK_SECONDS = seconds
     assert executor._stop_check(storage, None) is None  # a local run: nothing to look for
+
+
+def test_a_slice_looks_for_the_stop_marker_once_more_before_closing_its_files(
+    tmp_path: Path,
+) -> None:
+    """Between two looks half a second apart a slice may write its last batch: the call with
+    no rows that `write_slice` makes before closing always looks."""
+    from lakeshift.lake.storage import LakeStorage
+    from lakeshift.steps import executor
+
+    storage = LakeStorage.local(tmp_path, "db")
+    check = executor._stop_check(storage, "run-1")
+    assert check is not None
+    check(100, 1.0, 1000)  # looks: no marker
+    storage.write_json(executor.stop_marker(storage, "run-1"), {})
+    check(100, 1.0, 1000)  # within half a second of the last look: does not look
+    with pytest.raises(executor.SliceStopped):
+        check(0, 1.0, 0)

@@ -292,7 +292,7 @@ def analyze(project: Project) -> list[TableOutcome]:
             "created_at": started,
             "config_meta": str(project.meta_path),
             # from the output folder: a copied or moved project finds its own config
-            "config_meta_relative": os.path.relpath(project.meta_path, project.output),
+            "config_meta_relative": os.path.relpath(project.meta_path, project.output.resolve()),
             "source": display_url(project.source.url),
             "lake": storage.display_root(),
             "tables": tables,

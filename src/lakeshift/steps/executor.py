@@ -151,7 +151,7 @@ def _stop_check(storage: LakeStorage, run: str | None) -> Callable[[int, float, 
 
     def check(rows: int, rate: float, arrow_bytes: int) -> None:
         now = time.monotonic()
-        if now - looked[0] < STOP_CHECK_SECONDS:
+        if rows and now - looked[0] < STOP_CHECK_SECONDS:  # the last call always looks
             return
         looked[0] = now
         try:

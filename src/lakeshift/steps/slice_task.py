@@ -77,9 +77,9 @@ def write_slice(
 ) -> SliceRecord:
     """Replace the slice's leftovers, stream its rows into Parquet files, return its record.
 
-    `on_batch(rows, rows_per_second, arrow_bytes)` is called after each batch is written
-    (progress bars; an error it raises stops the slice). A slice that fails deletes the files
-    it wrote.
+    `on_batch(rows, rows_per_second, arrow_bytes)` is called after each batch is written, and
+    once more with no rows before the last file is closed (progress bars; an error it raises
+    stops the slice). A slice that fails deletes the files it wrote.
     """
     storage.delete_files(leftovers(task, storage.list_files(task.folder)))
     writer = SliceWriter(
@@ -103,6 +103,8 @@ def write_slice(
 
     try:
         write_in_background(source.stream(task.scope, task.columns, batch_rows), write)
+        if on_batch is not None:  # a last call, with no rows: told to stop, the slice fails here
+            on_batch(0, writer.rows / max(time.perf_counter() - started, 1e-9), 0)
         size = writer.close()
     except BaseException:
         writer.abort()
