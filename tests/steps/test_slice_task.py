@@ -1,0 +1,65 @@
+"""One slice's write: `on_batch` is asked once more before the last file is closed, and a slice
+that fails deletes the files it wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from lakeshift.engines.base import Column, Scope
+from lakeshift.lake.storage import LakeStorage
+from lakeshift.lake.writer import METADATA_FIELDS
+from lakeshift.steps.budget import BatchBudget
+from lakeshift.steps.slice_task import SliceTask, write_slice
+from lakeshift.types import Kind, LogicalType
+
+
+class _Source:
+    def stream(self, scope: Scope, columns: Sequence[Column], batch_rows: int) -> Iterator[Any]:
+        for start in (0, 3):
+            yield pa.record_batch({"x": pa.array(range(start, start + 3), pa.int64())})
+
+
+def _task(folder: str) -> SliceTask:
+    schema = pa.schema([pa.field("x", pa.int64()), *METADATA_FIELDS])
+    column = Column("x", "INTEGER", LogicalType(Kind.INTEGER))
+    return SliceTask(
+        "t", "s1", 1, "", Scope("t"), (column,), ("x",), schema, folder, True, "b",
+        datetime.now(UTC), "zstd", 1 << 20,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("stop_at", [3, 0])
+def test_a_slice_told_to_stop_after_a_batch_or_before_closing_leaves_no_file(
+    tmp_path: Path, stop_at: int
+) -> None:
+    """`on_batch` sees each batch's rows, then 0 just before the last file is closed: the last
+    moment a stop marker can keep a finished slice's files out of the lake."""
+    seen: list[int] = []
+
+    def on_batch(rows: int, rate: float, arrow_bytes: int) -> None:
+        seen.append(rows)
+        if rows == stop_at and len(seen) > 1:
+            raise RuntimeError("stop")
+
+    storage = LakeStorage.local(tmp_path, "db")
+    with pytest.raises(RuntimeError, match="stop"):
+        write_slice(_task(f"{tmp_path}/t"), storage, _Source(), BatchBudget(256, 1, 1000), on_batch)  # type: ignore[arg-type]
+    assert seen == [3, 3] if stop_at == 3 else seen == [3, 3, 0]
+    assert not list((tmp_path / "t").glob("*.parquet"))
+
+
+def test_a_slice_not_stopped_writes_its_rows(tmp_path: Path) -> None:
+    seen: list[int] = []
+    storage = LakeStorage.local(tmp_path, "db")
+    record = write_slice(
+        _task(f"{tmp_path}/t"), storage, _Source(), BatchBudget(256, 1, 1000),  # type: ignore[arg-type]
+        lambda rows, rate, size: seen.append(rows),
+    )  # fmt: skip
+    assert (record.rows, seen) == (6, [3, 3, 0])
+    assert len(list((tmp_path / "t").glob("*.parquet"))) == 1
