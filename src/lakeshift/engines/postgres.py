@@ -65,8 +65,8 @@ CAPABILITIES = Capabilities(
     exact_bigint_sum=True,
 )
 DEFAULT_SCHEMA = "public"
-FLOAT_SUM_SCALE = 2.0**-600
-_SAVEPOINT = "lakeshift_statistics"  # a float sum that overflowed, asked again in these units
+FLOAT_SUM_SCALE = 2.0**-600  # a float sum that overflowed, asked again in these units
+_SAVEPOINT = "lakeshift_statistics"  # statistics run in it: a failed query keeps the snapshot
 HASH_AGGREGATE_SPILLS = 130000  # server_version_num from which hash aggregates spill to disk
 BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
 BATCH_HINT_BOUNDS = (64 * 1024, 64 * 1024 * 1024)

@@ -111,9 +111,13 @@ def pair_table(
     names = {c.name.lower() for c in source_columns}
     unknown = [key for key in keys if key.lower() not in names]
     if unknown:  # compared without it, the table would silently become a multiset
+        named_by = (
+            f"{project.meta.input.table}: row {spec.row}: key column"
+            if spec.key_columns
+            else "the key column the upload recorded,"
+        )
         raise TerminalError(
-            f"{project.meta.input.table}: row {spec.row}: key column {', '.join(unknown)} "
-            f"does not exist in {spec.source_table}"
+            f"{named_by} {', '.join(unknown)} does not exist in {spec.source_table}"
         )
     source_scope = Scope(spec.source_table, where=spec.where, period=spec.period)
     lake_scope = Scope(spec.target_table, cutoff=cutoff, period=spec.period)
