@@ -50,7 +50,7 @@ def test_a_slice_told_to_stop_after_a_batch_or_before_closing_leaves_no_file(
     storage = LakeStorage.local(tmp_path, "db")
     with pytest.raises(RuntimeError, match="stop"):
         write_slice(_task(f"{tmp_path}/t"), storage, _Source(), BatchBudget(256, 1, 1000), on_batch)  # type: ignore[arg-type]
-    assert seen == [3, 3] if stop_at == 3 else seen == [3, 3, 0]
+    assert seen == ([0, 3] if stop_at == 3 else [0, 3, 3, 0])
     assert not list((tmp_path / "t").glob("*.parquet"))
 
 
@@ -61,5 +61,21 @@ def test_a_slice_not_stopped_writes_its_rows(tmp_path: Path) -> None:
         _task(f"{tmp_path}/t"), storage, _Source(), BatchBudget(256, 1, 1000),  # type: ignore[arg-type]
         lambda rows, rate, size: seen.append(rows),
     )  # fmt: skip
-    assert (record.rows, seen) == (6, [3, 3, 0])
+    assert (record.rows, seen) == (6, [0, 3, 3, 0])
     assert len(list((tmp_path / "t").glob("*.parquet"))) == 1
+
+
+def test_a_slice_told_to_stop_before_it_starts_deletes_no_leftover(tmp_path: Path) -> None:
+    """A slice that starts after its run failed must not delete what a rerun of the same slice
+    is writing in its folder meanwhile."""
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "rerun-00001-00000.parquet").write_bytes(b"a rerun's file")
+
+    def stopped(rows: int, rate: float, arrow_bytes: int) -> None:
+        raise RuntimeError("stop")
+
+    storage = LakeStorage.local(tmp_path, "db")
+    with pytest.raises(RuntimeError, match="stop"):
+        write_slice(_task(str(folder)), storage, _Source(), BatchBudget(256, 1, 1000), stopped)  # type: ignore[arg-type]
+    assert (folder / "rerun-00001-00000.parquet").read_bytes() == b"a rerun's file"

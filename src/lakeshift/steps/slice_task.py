@@ -77,10 +77,13 @@ def write_slice(
 ) -> SliceRecord:
     """Replace the slice's leftovers, stream its rows into Parquet files, return its record.
 
-    `on_batch(rows, rows_per_second, arrow_bytes)` is called after each batch is written, and
-    once more with no rows before the last file is closed (progress bars; an error it raises
-    stops the slice). A slice that fails deletes the files it wrote.
+    `on_batch(rows, rows_per_second, arrow_bytes)` is called with no rows before anything is
+    deleted, after each batch is written, and with no rows again before the last file is closed
+    (progress bars; an error it raises stops the slice: a slice told to stop before it starts
+    touches no file). A slice that fails deletes the files it wrote.
     """
+    if on_batch is not None:
+        on_batch(0, 0.0, 0)
     storage.delete_files(leftovers(task, storage.list_files(task.folder)))
     writer = SliceWriter(
         storage,
