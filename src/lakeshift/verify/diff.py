@@ -166,27 +166,39 @@ def _pass1(source: Side, target: Side, result: DiffResult) -> dict[Group, tuple[
 
 
 def _by_bucket(groups: GroupSums, side: str) -> Iterator[Bucket]:
-    """One side's groups gathered per bucket; buckets must ascend, as the merge relies on."""
+    """One side's pass-1 groups gathered per bucket, by period."""
+    for bucket, rows in _in_buckets(groups, lambda group: group[1], f"pass 1 on the {side} side"):
+        periods: Periods = {}
+        for period, _, sums in rows:
+            seen = periods.get(period)  # a group split in two rows adds up, as its rows do
+            periods[period] = (
+                sums
+                if seen is None
+                else GroupSum(seen.count + sums.count, seen.checksum + sums.checksum)
+            )
+        yield bucket, periods
+
+
+def _in_buckets(
+    items: Iterable[T], bucket_of: Callable[[T], int], source: str
+) -> Iterator[tuple[int, list[T]]]:
+    """Consecutive items of one bucket gathered; buckets must ascend, as the merge relies on."""
     current: int | None = None
-    periods: Periods = {}
-    for period, bucket, sums in groups:
+    gathered: list[T] = []
+    for item in items:
+        bucket = bucket_of(item)
         if bucket != current:
             if current is not None:
                 if bucket < current:
                     raise TerminalError(
-                        f"pass 1 on the {side} side returned bucket {bucket} after {current}; "
-                        "its groups must come in ascending bucket order"
+                        f"{source} returned bucket {bucket} after {current}; "
+                        "its answer must come in ascending bucket order"
                     )
-                yield current, periods
-            current, periods = bucket, {}
-        seen = periods.get(period)  # a group split in two rows adds up, as its rows do
-        periods[period] = (
-            sums
-            if seen is None
-            else GroupSum(seen.count + sums.count, seen.checksum + sums.checksum)
-        )
+                yield current, gathered
+            current, gathered = bucket, []
+        gathered.append(item)
     if current is not None:
-        yield current, periods
+        yield current, gathered
 
 
 def _merged(
@@ -355,7 +367,9 @@ def _compare_streamed(
         interrupts=(source.engine.interrupt, target.engine.interrupt),
     ) as (ours, theirs):
         rows = _merged(
-            _digests_by_bucket(ours, "source"), _digests_by_bucket(theirs, "target"), list
+            _in_buckets(ours, _bucket_of, "pass 2 on the source side"),
+            _in_buckets(theirs, _bucket_of, "pass 2 on the target side"),
+            list,
         )
         for bucket, mine, other in rows:
             a = [d for d in mine if (d.period, bucket) in wanted]
@@ -366,25 +380,8 @@ def _compare_streamed(
     _name_columns(source, target, changed, result, max_samples)
 
 
-def _digests_by_bucket(
-    digests: Iterator[RowDigest], side: str
-) -> Iterator[tuple[int, list[RowDigest]]]:
-    """One side's row digests gathered per bucket; buckets must ascend."""
-    current: int | None = None
-    rows: list[RowDigest] = []
-    for digest in digests:
-        if digest.bucket != current:
-            if current is not None:
-                if digest.bucket < current:
-                    raise TerminalError(
-                        f"pass 2 on the {side} side returned bucket {digest.bucket} after "
-                        f"{current}; its rows must come in ascending bucket order"
-                    )
-                yield current, rows
-            current, rows = digest.bucket, []
-        rows.append(digest)
-    if current is not None:
-        yield current, rows
+def _bucket_of(digest: RowDigest) -> int:
+    return digest.bucket
 
 
 def _count_differences(
