@@ -597,26 +597,29 @@ class SqlEngine(Engine):
             clauses.append(f"({period_test} AND {bucket_test})")
         return "(" + " OR ".join(clauses) + ")" if clauses else "1 = 0"
 
+    def _digests_sql(
+        self, scope: Scope, plan: RowPlan, groups: Sequence[tuple[str | None, int]] | None = None
+    ) -> str:
+        """Each row's period, bucket, key text, row hash and a count (p, b, k, h, rows), of the
+        rows of `groups` when given: a keyless plan's identical rows come as one, counted in the
+        engine, not each fetched."""
+        period, bucket, row_hash = self._plan_selects(scope, plan)
+        key_text = self._row_text_sql(plan, plan.key or range(len(plan.columns)))
+        predicates = [] if groups is None else [self._group_predicate(period, bucket, groups)]
+        rows = (
+            f"SELECT {period} AS p, {bucket} AS b, {key_text} AS k, {row_hash} AS h "
+            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope, predicates)}"
+        )
+        if plan.key:
+            return f"SELECT p, b, k, h, 1 FROM ({rows}) r"
+        return f"SELECT p, b, k, h, COUNT(*) FROM ({rows}) r GROUP BY p, b, k, h"
+
     def group_rows(
         self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
     ) -> list[RowDigest]:
         self.require_comparable(scope.table, plan.columns)
-        period, bucket, row_hash = self._plan_selects(scope, plan)
-        key_text = (
-            self._row_text_sql(plan, plan.key)
-            if plan.key
-            else self._row_text_sql(plan, range(len(plan.columns)))
-        )
         wanted = list(groups)
-        predicate = self._group_predicate(period, bucket, wanted)
-        rows = f"FROM {self.table_sql(scope.table)}{self.where_sql(scope, [predicate])}"
-        if plan.key:
-            sql = f"SELECT {period}, {bucket}, {key_text}, {row_hash} {rows}"
-        else:  # a multiset: identical rows are counted in the engine, not each fetched
-            sql = (
-                f"SELECT p, b, k, h, COUNT(*) FROM (SELECT {period} AS p, {bucket} AS b, "
-                f"{key_text} AS k, {row_hash} AS h {rows}) r GROUP BY p, b, k, h"
-            )
+        sql = self._digests_sql(scope, plan, wanted)
         if self.max_query_bytes is not None and len(sql.encode()) > self.max_query_bytes:
             if len(wanted) == 1:
                 raise TerminalError(
@@ -627,25 +630,12 @@ class SqlEngine(Engine):
             return self.group_rows(scope, plan, wanted[:half]) + self.group_rows(
                 scope, plan, wanted[half:]
             )
-        return [
-            RowDigest(p, int(b), k, int(h), *map(int, n)) for p, b, k, h, *n in self.ask(scope, sql)
-        ]
+        return [_digest(row) for row in self.ask(scope, sql)]
 
     def bucket_rows(self, scope: Scope, plan: RowPlan) -> Iterator[RowDigest]:
         self.require_comparable(scope.table, plan.columns)
-        period, bucket, row_hash = self._plan_selects(scope, plan)
-        key_text = self._row_text_sql(plan, plan.key or range(len(plan.columns)))
-        rows = (
-            f"SELECT {period} AS p, {bucket} AS b, {key_text} AS k, {row_hash} AS h "
-            f"FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
-        )
-        sql = (
-            f"SELECT p, b, k, h, 1 FROM ({rows}) r ORDER BY b"
-            if plan.key
-            else f"SELECT p, b, k, h, COUNT(*) FROM ({rows}) r GROUP BY p, b, k, h ORDER BY b"
-        )
-        for p, b, k, h, n in self.ask_stream(scope, sql):
-            yield RowDigest(p, int(b), k, int(h), int(n))
+        for row in self.ask_stream(scope, f"{self._digests_sql(scope, plan)} ORDER BY b"):
+            yield _digest(row)
 
     def row_texts(
         self,
@@ -715,6 +705,12 @@ STATISTICS_PER_COLUMN = 7  # count, distinct, min, max, sum, min and max length
 # Decimal sums of 38-digit values over any number of rows, exact: never Python's default 28
 EXACT_SUMS = Context(prec=100)
 MANY_PERIODS = 8  # pass 2 selects the groups of more periods than this by one IN list
+
+
+def _digest(row: Sequence[Any]) -> RowDigest:
+    """One row of `SqlEngine._digests_sql`, its numbers as Python ints."""
+    period, bucket, key, row_hash, rows = row
+    return RowDigest(period, int(bucket), key, int(row_hash), int(rows))
 
 
 def stats_from_row(
