@@ -19,13 +19,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from loguru import logger
 
 from lakeshift.config import MigrationConfig
-from lakeshift.engines.base import EXACT_SUMS, Capabilities, Column, SqlEngine
+from lakeshift.engines.base import (
+    SUM_PART_DIGITS,
+    Capabilities,
+    Column,
+    SqlEngine,
+    sum_of_parts,
+)
 from lakeshift.errors import ConfigError, TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable
@@ -43,8 +48,7 @@ CAPABILITIES = Capabilities(
 )
 
 _PERIOD_FORMAT = {Period.YEAR: "%Y", Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"}
-_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"
-SUM_PART_DIGITS = 18  # a wide decimal sum's low part: each value's last 18 unscaled digits  # %f: six digits, from milliseconds on Hive tables
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"  # %f: six digits, from milliseconds on Hive tables
 
 
 @dataclass(frozen=True)
@@ -160,9 +164,8 @@ class AthenaEngine(SqlEngine):
     def sum_value(self, value: Any, logical: LogicalType) -> Any:
         if not isinstance(value, str):
             return value
-        high, low = (Decimal(part) for part in value.split(","))
-        total = EXACT_SUMS.add(EXACT_SUMS.scaleb(high, SUM_PART_DIGITS), low)
-        return EXACT_SUMS.scaleb(total, -(logical.scale or 0))
+        high, low = value.split(",")
+        return sum_of_parts(high, low, logical)
 
     def shift_sql(self, expression: str) -> tuple[str, str]:
         return (

@@ -704,7 +704,16 @@ class SqlEngine(Engine):
 STATISTICS_PER_COLUMN = 7  # count, distinct, min, max, sum, min and max length
 # Decimal sums of 38-digit values over any number of rows, exact: never Python's default 28
 EXACT_SUMS = Context(prec=100)
+# A decimal SUM that overflowed is asked again as two sums, of each value's unscaled digits
+# above and below the 18th (DuckDB, Athena)
+SUM_PART_DIGITS = 18
 MANY_PERIODS = 8  # pass 2 selects the groups of more periods than this by one IN list
+
+
+def sum_of_parts(high: Any, low: Any, logical: LogicalType) -> Decimal:
+    """A decimal's exact sum from the sums of its unscaled digits above and below the 18th."""
+    total = EXACT_SUMS.add(EXACT_SUMS.scaleb(Decimal(high), SUM_PART_DIGITS), Decimal(low))
+    return EXACT_SUMS.scaleb(total, -(logical.scale or 0))
 
 
 def _digest(row: Sequence[Any]) -> RowDigest:

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from lakeshift.engines.base import EXACT_SUMS, Capabilities, Column, SqlEngine
+from lakeshift.engines.base import (
+    SUM_PART_DIGITS,
+    Capabilities,
+    Column,
+    SqlEngine,
+    sum_of_parts,
+)
 from lakeshift.errors import TableMissingError, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.lake.catalog import Catalog, CatalogTable, data_files
 from lakeshift.lake.file_schema import check_file_schemas
 from lakeshift.types import Kind, LogicalType
 
-SUM_PART = 10**18  # a decimal sum that overflows is summed in parts below and above this
+SUM_PART = 10**SUM_PART_DIGITS
 
 CAPABILITIES = Capabilities(
     name="DuckDB",
@@ -106,8 +111,7 @@ class DuckDBEngine(SqlEngine):
         high, low = value
         if high is None:
             return None
-        total = EXACT_SUMS.add(EXACT_SUMS.multiply(Decimal(high), SUM_PART), Decimal(low))
-        return EXACT_SUMS.scaleb(total, -(logical.scale or 0))
+        return sum_of_parts(high, low, logical)
 
     def canonical_sql(self, expression: str, logical: LogicalType) -> str:
         kind = logical.kind
