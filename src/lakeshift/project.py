@@ -78,10 +78,11 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
     if meta_config is not None and meta_config.is_dir():
         meta_config = meta_config / META_CONFIG_NAME
     here = meta_config or Path(META_CONFIG_NAME)
+    here_output = _output_folder(here) if here.is_file() else None
     found = analysis if analysis is not None and analysis.is_file() else None
     looked: list[Path] = [analysis] if analysis is not None else []
-    if found is None and here.is_file():
-        candidate = _output_folder(here) / (analysis.name if analysis else ANALYSIS_PICKLE)
+    if found is None and here_output is not None:
+        candidate = here_output / (analysis.name if analysis else ANALYSIS_PICKLE)
         looked.append(candidate)
         found = candidate if candidate.is_file() else None
     elif found is None and meta_config is None:  # no config to ask: the usual place
@@ -97,7 +98,7 @@ def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path
         )
     content = read_analysis(found)
     recorded = Path(content["config_meta"])
-    if meta_config is None and here.is_file() and _output_folder(here) == found.parent.resolve():
+    if meta_config is None and here_output == found.parent.resolve():
         return here, found  # the config here names the folder the analysis is in: this project
     if meta_config is not None:
         if recorded.is_file() and recorded.resolve() != meta_config.resolve():
