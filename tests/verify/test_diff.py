@@ -393,3 +393,54 @@ def test_a_changed_row_under_a_key_that_is_not_unique_is_still_named() -> None:
     [sample] = [s for s in result.samples if s["kind"] == "changed"]
     assert sample["key"] == {"id": "7"} and sample["columns"] == []
     assert "not unique" in sample["note"]
+
+
+class StreamingMemoryEngine(MemoryEngine):
+    """A MemoryEngine that also streams every row's digest sorted by bucket, and records which
+    pass-2 questions it was asked."""
+
+    streams_rows = True
+
+    def __init__(self, rows: list[tuple[Any, ...]]):
+        super().__init__(rows)
+        self.group_lists: list[int] = []
+        self.streamed = 0
+
+    def group_rows(
+        self, scope: Scope, plan: RowPlan, groups: Iterable[tuple[str | None, int]]
+    ) -> list[RowDigest]:
+        wanted = list(groups)
+        self.group_lists.append(len(wanted))
+        return super().group_rows(scope, plan, wanted)
+
+    def bucket_rows(self, scope: Scope, plan: RowPlan) -> Iterator[RowDigest]:
+        self.streamed += 1
+        digests = [self._digest(plan, row) for row in self.rows]
+        for g, k, h in sorted(digests, key=lambda d: d[0][1]):
+            yield RowDigest(g[0], g[1], k, h)
+
+
+def test_pass_2_streams_rather_than_name_more_groups_a_scan_than_it_may(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Few rows but many groups differ: naming them all in scans of chosen groups would send
+    the engines lists of hundreds of thousands of groups to parse and hold. Past
+    `PASS2_GROUPS_PER_SCAN` groups a scan, engines that stream are read in full instead."""
+    monkeypatch.setattr(diff_module, "PASS2_GROUPS_PER_SCAN", 4)
+    monkeypatch.setattr(diff_module, "MAX_PASS2_SCANS", 2)
+    everything_changed = [(i, n.upper()) for i, n in ROWS]
+    ours, theirs = StreamingMemoryEngine(list(ROWS)), StreamingMemoryEngine(everything_changed)
+    result = bucket_diff(*_sides(ours, theirs, buckets=32))
+    assert ours.streamed == theirs.streamed == 1 and ours.group_lists == []
+    assert result.complete and result.changed == 1000 and result.matched == 0
+    # 12 groups: three scans of at most 4 groups, within a budget of 4 scans
+    monkeypatch.setattr(diff_module, "MAX_PASS2_SCANS", 4)
+    ours, theirs = StreamingMemoryEngine(list(ROWS)), StreamingMemoryEngine(everything_changed)
+    result = bucket_diff(*_sides(ours, theirs, buckets=12))
+    assert ours.streamed == 0 and ours.group_lists == [4, 4, 4]
+    assert result.complete and result.changed == 1000
+    # engines that cannot stream still name all their groups in one scan: no reason to cut it
+    ours, theirs = MemoryEngine(list(ROWS)), MemoryEngine(everything_changed)
+    result = bucket_diff(*_sides(ours, theirs, buckets=32))
+    assert ours.scans == 1 + 1 + 1  # pass 1, one pass-2 scan of all 32 groups, column names
+    assert result.complete and result.changed == 1000
