@@ -269,6 +269,9 @@ def test_golden_counts() -> None:
             excluded_periods=frozenset({"2023-02", None}),
         )
     )
+    key = next(c for c in all_types(engine) if c.name == "ID")
+    connection.rules.insert(0, ("GROUP BY TRUNC", [(Decimal(0), Decimal(2)), (Decimal(3), 1)]))
+    assert engine.key_range_counts(Scope(TABLE), key, 100, 50) == {0: 2, 3: 1}
     check_golden("counts", connection.calls[start:])
 
 

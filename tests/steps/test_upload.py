@@ -299,6 +299,55 @@ def test_a_slice_that_reads_fewer_rows_than_planned_in_one_snapshot_is_refused(
     assert "slice _period=2024-02 read 0 rows, the plan counted 1" in outcome.detail
 
 
+def test_a_year_key_uploads_whole_by_key_ranges(mariadb_url: str, make_project: Any) -> None:
+    """MariaDB compares a YEAR with a literal past 2155 as false: the last key range, ending at
+    2156, read no row and the upload said "uploaded". A range now ends at the largest key."""
+    from mariadb_support import MariaDBServer
+
+    server = MariaDBServer(mariadb_url)
+    try:
+        name = server.create(
+            "kyear", "y YEAR PRIMARY KEY, v INT", [(2024, 1), (1999, 2), (2155, 3)]
+        )
+        table = {"source_table": f"test.{name}", "target_table": "kyear", "key_columns": "y"}
+        project = load_project(make_project(mariadb_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.KEY)
+        assert outcome.status == "uploaded"
+        years = [
+            y
+            for f in (project.meta_path.parent / "lake").rglob("*.parquet")
+            for y in pq.read_table(f)["y"].to_pylist()
+        ]
+        assert sorted(years) == [1999, 2024, 2155]
+        assert _verified(project) == "match"
+    finally:
+        server.close()
+
+
+def test_a_key_range_that_reads_fewer_rows_than_counted_is_refused(
+    postgres_url: str, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key ranges are counted by arithmetic on the key, apart from their predicates: should a
+    range's predicate miss rows, the slice fails instead of being recorded short."""
+    from lakeshift.engines.postgres import PostgresEngine
+
+    counted = PostgresEngine.key_range_counts
+
+    def one_more(self: Any, *args: Any) -> dict[int, int]:
+        return {index: rows + 1 for index, rows in counted(self, *args).items()}
+
+    monkeypatch.setattr(PostgresEngine, "key_range_counts", one_more)
+    with _postgres_table(
+        postgres_url, "upload_counted", "id int PRIMARY KEY, d date NOT NULL", "(1, '2024-01-05')"
+    ) as table:
+        project = load_project(make_project(postgres_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.KEY)
+    assert outcome.status == "failed"
+    assert "read 1 rows, the plan counted 2" in outcome.detail
+
+
 def test_an_infinite_date_reaches_the_conversion_and_names_itself(
     postgres_url: str, make_project: Any
 ) -> None:
@@ -313,3 +362,23 @@ def test_an_infinite_date_reaches_the_conversion_and_names_itself(
         _project, outcome = _date_upload(postgres_url, make_project, table)
         assert outcome.status == "failed"
         assert "outside years 1-9999" in outcome.detail and "upload_infinity" in outcome.detail
+
+
+def test_a_table_without_a_date_column_uploads_unpartitioned_in_a_date_run(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """`date`, the default strategy, slices by the inventory's date_column: a table without one
+    is uploaded as one unpartitioned slice beside the others, not failed."""
+    url = _orders(tmp_path / "source.db", range(1, 41))
+    _orders(tmp_path / "source.db", range(1, 11), table="notes")
+    undated = {"source_table": "main.notes", "target_table": "notes", "key_columns": "order_id"}
+    project = load_project(make_project(url, [ORDERS, undated]))
+    analyze(project)
+    outcomes = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    assert [o.status for o in outcomes] == ["uploaded", "uploaded"]
+    latest = sorted(project.output.glob("upload_metadata_*.json"))[-1]
+    entries = {e["target_table"]: e for e in json.loads(latest.read_text())["tables"]}
+    assert entries["notes"]["partition_strategy"] == "none"
+    assert [s["slice"] for s in entries["notes"]["slices"]] == ["all"]
+    assert entries["orders"]["partition_strategy"] == "date"
+    assert {o.status for o in align(project)} == {"match"}

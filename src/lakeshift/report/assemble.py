@@ -239,7 +239,7 @@ def _upload_info(upload: tuple[Entry, Entry] | None) -> UploadInfo | None:
         batch_id=str(metadata.get("batch_id", "")),
         cutoff=metadata.get("cutoff"),
         uploaded_at=entry.get("uploaded_at"),
-        partition_strategy=metadata.get("partition_strategy"),
+        partition_strategy=entry.get("partition_strategy", metadata.get("partition_strategy")),
         snapshot=f"{kind} {token}" if kind and token else kind,
         files=entry.get("files"),
         bytes=entry.get("bytes"),

@@ -105,16 +105,22 @@ def _key_slices(
         low, high = int(stats.min), int(stats.max)
         count = math.ceil(max(stats.rows - stats.nulls, 1) / rows_per_slice)
         width = max(1, math.ceil((high - low + 1) / count))
+        # Counted per range where `key - low` cannot overflow a 64-bit integer in any engine.
+        counts = source.key_range_counts(scope, key, low, width) if high - low < 2**62 else None
         for index, start in enumerate(range(low, high + 1, width)):
             name = f"{KEY_PARTITION}={index:05d}"
             # The slice's id names its range: a resume whose plan moved (the source grew or
             # shrank) finds its finished slices gone from the plan instead of skipping ranges
-            # that are no longer the ones written.
+            # that are no longer the ones written. The last range reads up to the largest key
+            # only, never past what the key's type holds.
             slices.append(
                 Slice(
                     f"{name}[{start},{start + width})",
                     name,
-                    replace(scope, key_range=KeyRange(key.name, start, start + width)),
+                    replace(
+                        scope, key_range=KeyRange(key.name, start, min(start + width, high + 1))
+                    ),
+                    None if counts is None else counts.get(index, 0),
                 )
             )
     if stats.nulls:

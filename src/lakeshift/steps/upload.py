@@ -228,7 +228,7 @@ def check_slice_rows(
     if one_snapshot:
         raise TerminalError(
             f"{message} in the same snapshot: rows the slice predicates miss (a BC or infinite "
-            "date, say); the slice is not recorded"
+            "date, a key its type compares oddly, say); the slice is not recorded"
         )
     logger.warning("{}: the source changed during the upload; compare will show it", message)
 
@@ -244,15 +244,23 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         spec = TableSpec(
             **{**spec.__dict__, "key_columns": tuple(source.primary_key(spec.source_table))}
         )
+    strategy = context.strategy
+    if strategy is PartitionStrategy.DATE and not spec.date_column:
+        logger.info(
+            "{}: no date_column in the inventory (row {}): uploaded unpartitioned, as one slice",
+            spec.source_table,
+            spec.row,
+        )
+        strategy = PartitionStrategy.NONE
     entry = CatalogTable(
         database=context.storage.database,
         name=spec.target_table,
         location=context.storage.table_location(spec.target_table),
         columns=lake_columns(columns),
-        partition_keys=partition_keys(context.strategy),
+        partition_keys=partition_keys(strategy),
         properties={
             "source_table": spec.source_table,
-            "partition_strategy": context.strategy.value,
+            "partition_strategy": strategy.value,
             "period": spec.period.value,
             "date_column": spec.date_column,
         },
@@ -262,7 +270,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     source.require_supported(spec.source_table, [m.source for m in columns.mapped])
     slices = plan_slices(
         spec,
-        context.strategy,
+        strategy,
         source,
         Scope(spec.source_table, where=spec.where),
         [m.source for m in columns.mapped],
@@ -274,7 +282,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         registered = context.catalog.create_or_check(entry)
         generation = current_generation(context.storage, spec.target_table, registered.location)
     manifest = generation.manifest
-    plan = plan_of(spec, context.strategy)
+    plan = plan_of(spec, strategy)
     check_resumable(spec, manifest, slices, plan)
     manifest.plan_to(plan)
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
@@ -343,6 +351,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         "slices_skipped_as_finished": skipped,
         "replaced": replaced,
         "key_columns": list(spec.key_columns),
+        "partition_strategy": strategy.value,
         "slices": [
             {
                 "slice": r.slice_id,
