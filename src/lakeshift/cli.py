@@ -6,6 +6,7 @@ was skipped, 2 bad usage or configuration.
 
 from __future__ import annotations
 
+import signal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -332,5 +333,12 @@ def _exit(work: object) -> None:
     raise typer.Exit(code)
 
 
+def _terminated(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signal_number).name)
+
+
 def main() -> None:
+    # systemd, containers and CI time-outs stop a process with SIGTERM: taken as Ctrl-C, so an
+    # upload records the tables it finished and compare and align see their rows.
+    signal.signal(signal.SIGTERM, _terminated)
     app()

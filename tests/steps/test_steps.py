@@ -921,3 +921,36 @@ def test_sqlite_statistics_are_of_values_not_of_their_spelling(
         and by_name["zoned"]["min"] == "2024-01-01 08:00:00.000000"
     )
     assert by_name["name"]["distinct"] == 3 and by_name["name"]["min"] == "Alpha"
+
+
+def test_lake_rows_of_an_upload_that_recorded_nothing_fail_compare_and_align(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed upload registers its finished slices but writes no metadata, so no cutoff
+    covers their rows: the checks read the lake at the previous cutoff and would say "match"
+    about a lake that readers see with rows the source lacks."""
+    from lakeshift.steps import upload as upload_module
+
+    meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    source = sqlite3.connect(tmp_path / "source.db")
+    source.execute(
+        "INSERT INTO orders VALUES (1001, '2024-07-01 10:00:00', 1.00, 'new', 'x'), "
+        "(1002, '2024-07-02 10:00:00', 2.00, 'new', 'x')"
+    )
+    source.commit()
+    project = load_project(meta)
+    monkeypatch.setattr(upload_module, "_write_metadata", lambda *args: None)  # killed
+    upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.DATE)
+    monkeypatch.undo()
+    source.execute("DELETE FROM orders WHERE order_id > 1000")  # as it was at the last cutoff
+    source.commit()
+    source.close()
+    [compared] = compare(project)
+    [aligned] = align(project)
+    assert compared.status == aligned.status == "mismatch"
+    for outcome in (compared, aligned):
+        assert "2 lake rows were written after the cutoff" in outcome.detail
+    values = _alignment(meta)["main.orders"]
+    assert values["rows_after_cutoff"] == 2 and values["levels"]["counts"] is False
+    assert values["levels"]["values"] is True  # what the cutoff covers still matches

@@ -4,7 +4,10 @@ longer has, rows outside every slice, empty slices, and a run cut short by an un
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -382,3 +385,39 @@ def test_a_table_without_a_date_column_uploads_unpartitioned_in_a_date_run(
     assert [s["slice"] for s in entries["notes"]["slices"]] == ["all"]
     assert entries["orders"]["partition_strategy"] == "date"
     assert {o.status for o in align(project)} == {"match"}
+
+
+def test_sigterm_records_the_tables_an_upload_finished(tmp_path: Path, make_project: Any) -> None:
+    """systemd, containers and CI time-outs stop a process with SIGTERM: the upload then records
+    the tables it finished, as on Ctrl-C, so compare and align see their rows."""
+    url = _orders(tmp_path / "source.db", range(1, 41))
+    _orders(tmp_path / "source.db", range(1, 11), table="notes")
+    undated = {"source_table": "main.notes", "target_table": "notes", "key_columns": "order_id"}
+    meta = make_project(url, [ORDERS, undated])
+    analyze(load_project(meta))
+    script = f"""
+import sys, time
+from lakeshift.steps import upload
+finish = upload.upload_table
+def stalled(context, spec):
+    if spec.target_table == "notes":
+        print("stalled", flush=True)
+        time.sleep(120)
+    return finish(context, spec)
+upload.upload_table = stalled
+sys.argv = ["lakeshift", "upload", "--meta-config", {str(meta)!r}]
+from lakeshift.cli import main
+main()
+"""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=meta.parent
+    )
+    assert process.stdout is not None
+    while (line := process.stdout.readline()) and line != "stalled\n":
+        pass
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130
+    [metadata] = (meta.parent / "output").glob("upload_metadata_*.json")
+    content = json.loads(metadata.read_text(encoding="utf-8"))
+    assert content["interrupted"] is True
+    assert [(t["target_table"], t["status"]) for t in content["tables"]] == [("orders", "uploaded")]

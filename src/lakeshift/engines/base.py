@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any, NamedTuple
@@ -199,6 +199,11 @@ class Engine(ABC):
         gives them), as a stream ascending by bucket: pass 2 in one sorted scan when more rows
         differ than its scans of chosen groups cover. Only where `streams_rows`."""
         raise NotImplementedError(f"{type(self).__name__} does not stream rows")
+
+    def rows_after_cutoff(self, scope: Scope) -> int:
+        """Lake side: rows of `scope` stamped after its cutoff, which no question sees (rows of
+        an upload that recorded nothing: killed, or still running)."""
+        raise NotImplementedError(f"{type(self).__name__} holds no lake")
 
     def interrupt(self) -> None:  # noqa: B027 - engines that cannot cancel need not override
         """Cancel the question running now, from another thread (a diff whose other side
@@ -451,6 +456,15 @@ class SqlEngine(Engine):
             f"{self.where_sql(scope, [f'{key} IS NOT NULL'])} GROUP BY {index}"
         )
         return {int(row[0]): int(row[1]) for row in self.ask(scope, sql)}
+
+    def rows_after_cutoff(self, scope: Scope) -> int:
+        if scope.cutoff is None:
+            return 0
+        stamp = f"{self.quote('_upload_timestamp')} > {self.timestamp_literal(scope.cutoff)}"
+        everything = replace(scope, cutoff=None)
+        where = self.where_sql(everything, [stamp])
+        sql = f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{where}"
+        return int(self.ask(scope, sql)[0][0])
 
     def stat_value_sql(self, column: Column) -> str:
         """The value statistics count and order (engines without MIN on some types convert)."""

@@ -165,7 +165,11 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         # A lake type that cannot hold the source's values fails here even if the values
         # compare equal: rendering both in one type could have rounded the difference away.
         "schema": pair.schema_matches,
-        "counts": not excluded_periods and diff.rows_source == diff.rows_target,
+        "counts": (
+            not excluded_periods
+            and diff.rows_source == diff.rows_target
+            and not pair.rows_after_cutoff
+        ),
         # Key columns are never excluded (rows are compared by them), but their statistics
         # count here: a key changed in the lake fails this level too.
         "statistics": all(s["match"] for s in stats),
@@ -188,6 +192,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         "columns_excluded": excluded_columns,
         "periods_excluded": excluded_periods,
         "rows_compared": diff.rows_source,
+        "rows_after_cutoff": pair.rows_after_cutoff,
         "buckets": buckets,
         "values": _summary(diff),
         "precision": _precision(engines, compared),
@@ -217,7 +222,7 @@ def _precision(engines: Engines, compared: list[ColumnPair]) -> dict[str, Any]:
 def _mismatch_lines(
     pair: TablePair, columns: list[dict[str, Any]], periods: list[dict[str, Any]], diff: DiffResult
 ) -> list[str]:
-    lines = pair.schema_problems()
+    lines = pair.schema_problems() + pair.unseen_rows()
     lines += [f"column {c['column']}: {c['reason']}" for c in columns]
     lines += [
         f"period {p['period']}: source {p['source_rows']} rows, lake {p['target_rows']}"

@@ -77,7 +77,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 pair, engines.source, engines.lake, tolerance
             )
             mismatched = [c["column"] for c in columns if not c["match"]]
-            problems = pair.schema_problems()
+            problems = pair.schema_problems() + pair.unseen_rows()
             if source_rows != lake_rows:
                 problems.append(f"row count differs: source {source_rows}, lake {lake_rows}")
             if mismatched:
@@ -91,6 +91,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 " OR _upload_timestamp IS NULL",
                 "source_cutoff_method": pair.cutoff_method,
                 "rows": {"source": source_rows, "target": lake_rows},
+                "rows_after_cutoff": pair.rows_after_cutoff,
                 "float_relative_tolerance": tolerance,
                 "columns": columns,
                 "columns_missing_in_lake": pair.missing_in_lake,

@@ -41,6 +41,8 @@ class TablePair:
     dropped_by_mapping: list[str] = field(default_factory=list)  # source columns mapped to null
     # lake columns no source column maps to (besides the upload's own): data the source lacks
     only_in_lake: list[str] = field(default_factory=list)
+    # lake rows stamped after the cutoff: an upload that recorded nothing (killed, or running)
+    rows_after_cutoff: int = 0
 
     @property
     def schema_matches(self) -> bool:
@@ -56,6 +58,17 @@ class TablePair:
         if self.only_in_lake:
             lines.append(f"columns only in the lake: {', '.join(self.only_in_lake)}")
         return lines + [f"type differs: {problem}" for problem in self.type_mismatches]
+
+    def unseen_rows(self) -> list[str]:
+        """The line saying the lake holds rows no question sees, if it does."""
+        if not self.rows_after_cutoff:
+            return []
+        return [
+            f"{self.rows_after_cutoff} lake rows were written after the cutoff "
+            f"({self.cutoff.isoformat()}) by an upload that recorded no metadata (killed, or "
+            "still running): readers of the lake see them, these checks do not; run `lakeshift "
+            "upload` again to finish it, then compare and align"
+        ]
 
     def with_periods(self, **changes: Any) -> TablePair:
         """The same pair with both scopes narrowed (e.g. `excluded_periods=...`)."""
@@ -147,6 +160,7 @@ def pair_table(
         batch_id=batch_id,
         upload=upload,
         dropped_by_mapping=list(mapped.dropped),
+        rows_after_cutoff=lake.rows_after_cutoff(lake_scope),
     )
 
 
