@@ -84,10 +84,10 @@ def test_json_artifact_refuses_values_it_cannot_write(tmp_path: Path) -> None:
         write_json(tmp_path / "a.json", {"x": object()})
 
 
-def test_registered_secrets_are_redacted_in_values_keys_and_lists(tmp_path: Path) -> None:
+def test_registered_secrets_are_redacted_in_values_and_lists(tmp_path: Path) -> None:
     secret = _secret()
     register_secret(secret)
-    content = {"reason": f"login {secret} refused", secret: [f"x{secret}x"], "n": 1}
+    content = {"reason": f"login {secret} refused", "lines": [f"x{secret}x"], "n": 1}
 
     text = write_json(tmp_path / "a.json", content).read_text(encoding="utf-8")
 
@@ -95,9 +95,38 @@ def test_registered_secrets_are_redacted_in_values_keys_and_lists(tmp_path: Path
     assert json.loads(text) == {
         "schema_version": SCHEMA_VERSION,
         "reason": f"login {MASK} refused",
-        MASK: [f"x{MASK}x"],
+        "lines": [f"x{MASK}x"],
         "n": 1,
     }
+
+
+def test_names_later_steps_read_back_are_not_masked_by_a_password_that_is_a_word(
+    tmp_path: Path,
+) -> None:
+    """A password that is also a table's name ("items") masked the analysis' source_table, and
+    upload then skipped the table as not analyzed. Names, paths and keys are kept; free text
+    around them is still masked."""
+    secret = "items" + uuid.uuid4().hex[:6]
+    register_secret(secret)
+    table = {
+        "source_table": f"shop.{secret}",
+        "target_table": secret,
+        "columns_compared": [secret, "id"],
+        "changed_by_column": {secret: 2},
+        "reason": f"{secret}: login {secret} refused",
+    }
+    content = {"config_meta": f"/p/{secret}/config_meta.cfg", "tables": [table]}
+
+    for read in (
+        read_json(write_json(tmp_path / "a.json", content)),
+        read_pickle(write_pickle(tmp_path / "a.pkl", content)),
+    ):
+        [back] = read["tables"]
+        assert read["config_meta"] == content["config_meta"]
+        assert {k: back[k] for k in table if k != "reason"} == {
+            k: v for k, v in table.items() if k != "reason"
+        }
+        assert back["reason"] == f"{MASK}: login {MASK} refused"
 
 
 def test_a_secret_json_would_escape_is_still_redacted(tmp_path: Path) -> None:

@@ -46,8 +46,38 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _redacted(value: Any) -> Any:
-    """`value` with secrets masked in every string it holds.
+# Fields holding names and paths (of tables, columns, periods, slices, files, configs), which
+# later steps read back: a password that is also a word ("items", "2024") would mask a table's
+# name and the next step would no longer find it. Everything else is masked (free text: reasons,
+# errors, mismatch lines; values; URLs).
+NAME_FIELDS = frozenset(
+    {
+        "source_table",
+        "target_table",
+        "column",
+        "target_column",
+        "columns_compared",
+        "columns_missing_in_lake",
+        "columns_only_in_lake",
+        "columns_only_in_source",
+        "columns_only_in_target",
+        "columns_dropped_by_mapping",
+        "key_columns",
+        "date_column",
+        "period",
+        "slice",
+        "files",
+        "batch_id",
+        "database",
+        "config_meta",
+        "config_meta_relative",
+    }
+)
+
+
+def _redacted(value: Any, field: str | None = None) -> Any:
+    """`value` with secrets masked in every string it holds, but for names (`NAME_FIELDS`)
+    and dictionary keys, which are names too.
 
     Redacting each string, not the serialized text, keeps the JSON valid (a numeric secret
     cannot eat digits of a count) and finds secrets JSON would have escaped (`"` or `\\`).
@@ -55,11 +85,11 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, datetime | Path):
         value = _default(value)
     if isinstance(value, str):
-        return redact(value)
+        return value if field in NAME_FIELDS else redact(value)
     if isinstance(value, dict):
-        return {_redacted(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
+        return {k: _redacted(v, k if isinstance(k, str) else None) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
+        return [_redacted(item, field) for item in value]
     return value
 
 
