@@ -292,6 +292,20 @@ def test_wrong_migration_value_type_names_the_key(
     assert f"{key}:" in str(error)
 
 
+@pytest.mark.parametrize("database", ["../outside", "", "de mo/../x", "a.b", "sales-2024"])
+def test_a_database_that_is_no_plain_name_is_refused(tmp_path: Path, database: str) -> None:
+    """It names a folder of the lake: `../outside` wrote Parquet outside the lake."""
+    path = _migration(tmp_path, {"lake": "lake", "database": database})
+    error = _error(lambda: load_migration_config(path))
+    assert error.file == str(path)
+    assert f"database: {database!r} must be letters, digits and `_`" in str(error)
+
+
+def test_a_database_of_letters_digits_and_underscores_is_read(tmp_path: Path) -> None:
+    path = _migration(tmp_path, {"lake": "lake", "database": "Sales_2024"})
+    assert load_migration_config(path).database == "Sales_2024"
+
+
 def test_neither_lake_nor_s3_bucket_is_an_error(tmp_path: Path) -> None:
     path = _migration(tmp_path, {"chunk_size": 100, "aws": {"profile": "p", "s3_bucket": ""}})
     error = _error(lambda: load_migration_config(path))

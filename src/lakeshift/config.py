@@ -39,6 +39,9 @@ from lakeshift.types import Kind, LogicalType
 META_CONFIG_NAME = "config_meta.cfg"
 MIGRATION_CONFIG_NAME = "migration_config.cfg"
 SOURCE_URL_VARIABLE = "LAKESHIFT_SOURCE_URL"
+# A lake's database and table names are folders and Glue names: no path separator, dot, space or
+# quote
+LAKE_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 class _Strict(BaseModel):
@@ -125,6 +128,16 @@ class MigrationConfig(_Strict):
         # Path("") is the config folder itself: a blanked-out key would silently shadow S3.
         if isinstance(value, str) and not value.strip():
             raise ValueError("must name a folder; remove the key to use aws.s3_bucket")
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _database_is_a_plain_name(cls, value: str) -> str:
+        if not LAKE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} must be letters, digits and `_` (it names the lake's folder and the "
+                'Glue database), e.g. "lakeshift"'
+            )
         return value
 
     @field_validator("number_without_precision")

@@ -21,6 +21,7 @@ from typing import Any
 
 from loguru import logger
 
+from lakeshift.config import LAKE_NAME
 from lakeshift.errors import ConfigError
 
 HEADERS = (
@@ -220,10 +221,6 @@ def load_inventory(path: Path) -> list[TableSpec]:
     return specs
 
 
-# A lake table's name is a folder and a Glue table: no path separator, dot, space or quote
-_TARGET_NAME = re.compile(r"[A-Za-z0-9_]+")
-
-
 def _default_target(source: str) -> str:
     """The source's table name, lower-cased, unquoted, with other characters as `_`."""
     return re.sub(r"[^a-z0-9_]", "_", source.split(".")[-1].strip('"').lower())
@@ -251,7 +248,7 @@ def _spec(record: dict[str, Any], path: Path, row: int) -> TableSpec:
     enabled_raw = record.get("enabled")
     enabled = _text(enabled_raw) == "" or _flag(enabled_raw, path, row)
     target = _text(record.get("target_table")) or _default_target(source)
-    if not _TARGET_NAME.fullmatch(target):
+    if not LAKE_NAME.fullmatch(target):
         raise ConfigError(
             f"target_table {target!r} must be letters, digits and `_` (it names the lake's "
             "folder and the Glue table); give it one in the inventory's target_table column",
