@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,14 +27,37 @@ def _csv(tmp_path: Path, text: str, name: str = "input_tables.csv") -> Path:
 
 
 def _xlsx(tmp_path: Path, rows: list[list[object]]) -> Path:
+    return _workbook(tmp_path, {"Sheet": rows})
+
+
+def _workbook(tmp_path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
+    book.remove(book.worksheets[0])
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
     path = tmp_path / "input_tables.xlsx"
     book.save(path)
     return path
+
+
+def _save_results(path: Path, results: dict[str, tuple[str, str]]) -> None:
+    """Store formula results as Excel does (`cell: (type, value)`); openpyxl stores none."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    for cell, (kind, value) in results.items():
+        sheet, found = re.subn(
+            rf'<c r="{cell}"><f>(.*?)</f><v\s*/>',
+            rf'<c r="{cell}" t="{kind}"><f>\1</f><v>{value}</v>',
+            sheet,
+        )
+        assert found == 1, cell
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, content in parts.items():
+            book.writestr(name, content)
 
 
 def _error(action: object) -> ConfigError:
@@ -235,6 +260,79 @@ def test_merged_cells_read_as_they_show(tmp_path: Path) -> None:
     book.save(path)
     error = _error(lambda: load_inventory(path))
     assert "header cells A1:B1 are merged" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("row", "where"),
+    [
+        (["HR.A", "a", "=FALSE()"], "sheet Sheet, row 2, column C (enabled)"),
+        (["HR.A", '=LOWER("X")', "no"], "sheet Sheet, row 2, column B (target_table)"),
+    ],
+)
+def test_a_formula_never_computed_is_refused_naming_sheet_row_and_column(
+    tmp_path: Path, row: list[object], where: str
+) -> None:
+    """A workbook written by a program and never opened in Excel holds formulas without their
+    results: read as blank, `=FALSE()` enabled the table and `=LOWER("X")` gave the default."""
+    path = _xlsx(tmp_path, [["source_table", "target_table", "enabled"], row])
+    error = _error(lambda: load_inventory(path))
+    assert (error.file, error.where) == (str(path), where)
+    assert "formula without a computed value" in str(error)
+    assert "open and save the workbook in Excel (or type the value)" in str(error)
+
+
+def test_a_formula_with_its_saved_result_is_read_as_that_result(tmp_path: Path) -> None:
+    """As Excel saves them: a result of each type, and empty text (a string with no value)."""
+    path = _xlsx(
+        tmp_path,
+        [
+            ["source_table", "target_table", "enabled", "where"],
+            ["HR.A", '=LOWER("X")', "=FALSE()", '=""'],
+        ],
+    )
+    _save_results(path, {"B2": ("str", "x"), "C2": ("b", "0"), "D2": ("str", "")})
+    (spec,) = load_inventory(path)
+    assert (spec.target_table, spec.enabled, spec.where) == ("x", False, None)
+
+
+def test_the_inventory_is_the_sheet_with_the_header_after_a_sheet_of_notes(
+    tmp_path: Path,
+) -> None:
+    path = _workbook(
+        tmp_path,
+        {"notes": [["migration of HR"]], "tables": [["source_table"], ["HR.A"]], "x": [[1]]},
+    )
+    assert [spec.source_table for spec in load_inventory(path)] == ["HR.A"]
+
+
+def test_the_first_sheet_is_read_when_it_has_the_header(tmp_path: Path) -> None:
+    path = _workbook(tmp_path, {"new": [["source_table"], ["HR.A"]], "old": [["source_table"]]})
+    assert [spec.source_table for spec in load_inventory(path)] == ["HR.A"]
+
+
+def test_several_sheets_with_the_header_after_a_sheet_of_notes_are_refused(
+    tmp_path: Path,
+) -> None:
+    path = _workbook(
+        tmp_path, {"notes": [["x"]], "tables": [["source_table"]], "old": [["source_table"]]}
+    )
+    error = _error(lambda: load_inventory(path))
+    assert "sheets tables, old each have a source_table header" in str(error)
+    assert "the first sheet, notes, has none: move the inventory's sheet first" in str(error)
+
+
+def test_a_workbook_without_the_header_names_the_sheet_read(tmp_path: Path) -> None:
+    path = _workbook(tmp_path, {"notes": [["x"]], "tables": [["source table name"], ["HR.A"]]})
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "sheet notes, row 1"
+    assert "missing the source_table column (the first sheet is read" in str(error)
+
+
+def test_a_csv_separated_by_semicolons_is_told_to_use_commas(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "source_table;target_table\nHR.A;a\n")
+    error = _error(lambda: load_inventory(path))
+    assert error.where == "row 1"
+    assert "separated by `;`; save the CSV with `,` separators" in str(error)
 
 
 def test_an_inventory_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:

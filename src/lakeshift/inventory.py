@@ -2,6 +2,8 @@
 
 Inventory headers are case-insensitive: `source_table` (required, `schema.table`), `target_table`,
 `date_column`, `key_columns` (comma-separated), `where`, `period` (day, month, year), `enabled`.
+A workbook's inventory is its first sheet, or the one sheet with a `source_table` header after a
+first sheet without one.
 Column mappings (`column_mappings.json`) map `{"SCHEMA.TABLE": {"SOURCE_COL": "target_col"}}`;
 a null target drops the column, and unmapped columns keep their lower-cased name.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from difflib import get_close_matches
@@ -93,30 +95,18 @@ class ColumnMapping:
         return source_column.lower()
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
+@dataclass(frozen=True)
+class _Grid:
+    """The inventory's cells as read, each row with its number, and the workbook sheet read."""
 
-        try:  # not read-only: only a full load knows the merged cells (an inventory is small)
-            book = load_workbook(path, data_only=True)
-        except Exception as error:
-            raise ConfigError(f"cannot be read as a workbook: {error}", file=str(path)) from None
-        sheet = book.worksheets[0]
-        rows = [list(values) for values in sheet.iter_rows(values_only=True)]
-        for merged in sheet.merged_cells.ranges:
-            if merged.min_row == 1:
-                raise ConfigError(
-                    f"header cells {merged.coord} are merged: give each column its own header",
-                    file=str(path),
-                    where="row 1",
-                )
-            # A merged block shows its first cell's value in all of its cells: read it so
-            for row in range(merged.min_row, merged.max_row + 1):
-                for column in range(merged.min_col, merged.max_col + 1):
-                    rows[row - 1][column - 1] = rows[merged.min_row - 1][merged.min_col - 1]
-        book.close()
-        yield from enumerate(rows, start=1)
-    elif path.suffix.lower() in {".csv", ".txt"}:
+    rows: list[tuple[int, list[Any]]]
+    sheet: str | None = None
+
+
+def _read_grid(path: Path) -> _Grid:
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return _read_workbook(path)
+    if path.suffix.lower() in {".csv", ".txt"}:
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 lines = list(enumerate(csv.reader(handle), start=1))
@@ -125,10 +115,88 @@ def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 f"is not UTF-8 text ({error.reason} at byte {error.start}): save it as CSV UTF-8",
                 file=str(path),
             ) from None
-        for number, values in lines:
-            yield number, list(values)
-    else:
-        raise ConfigError("inventory must be .xlsx or .csv", file=str(path))
+        return _Grid([(number, list(values)) for number, values in lines])
+    raise ConfigError("inventory must be .xlsx or .csv", file=str(path))
+
+
+def _read_workbook(path: Path) -> _Grid:
+    from openpyxl import load_workbook
+
+    try:  # not read-only: only a full load knows the merged cells (an inventory is small)
+        book = load_workbook(path, data_only=True)
+        # A formula's saved result is all data_only sees: this copy tells one never computed
+        formulas = load_workbook(path, read_only=True)
+    except Exception as error:
+        raise ConfigError(f"cannot be read as a workbook: {error}", file=str(path)) from None
+    try:
+        sheet = _inventory_sheet(book.worksheets, path)
+        rows = [list(values) for values in sheet.iter_rows(values_only=True)]
+        _reject_uncomputed_formulas(formulas[sheet.title], sheet, path)
+    finally:
+        formulas.close()  # a read-only workbook keeps its file open
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_row == 1:
+            raise ConfigError(
+                f"header cells {merged.coord} are merged: give each column its own header",
+                file=str(path),
+                where="row 1",
+            )
+        # A merged block shows its first cell's value in all of its cells: read it so
+        for row in range(merged.min_row, merged.max_row + 1):
+            for column in range(merged.min_col, merged.max_col + 1):
+                rows[row - 1][column - 1] = rows[merged.min_row - 1][merged.min_col - 1]
+    book.close()
+    return _Grid(list(enumerate(rows, start=1)), sheet.title)
+
+
+def _reject_uncomputed_formulas(formulas: Any, saved: Any, path: Path) -> None:
+    """A formula saved without its result (a workbook written by a program, never opened in
+    Excel) reads as blank: `=FALSE()` would read as enabled."""
+    for cells in formulas.iter_rows():
+        for cell in cells:
+            if cell.data_type != "f":
+                continue
+            result = saved.cell(cell.row, cell.column)
+            # Excel saves a formula's empty text as a string with no value: a computed blank
+            if result.value is None and result.data_type != "str":
+                header = _text(saved.cell(1, cell.column).value)
+                column = _column_letter(cell.column - 1) + (f" ({header})" if header else "")
+                raise ConfigError(
+                    f"formula without a computed value ({cell.value}): open and save the "
+                    "workbook in Excel (or type the value)",
+                    file=str(path),
+                    where=f"sheet {saved.title}, row {cell.row}, column {column}",
+                )
+
+
+def _header_names(header: Iterable[Any]) -> list[str]:
+    return [_text(cell).lower().replace(" ", "_") for cell in header]
+
+
+def _inventory_sheet(sheets: list[Any], path: Path) -> Any:
+    """The first sheet; or, when its first row has no source_table header, the one sheet whose
+    first row has (a workbook whose first sheet holds notes)."""
+    with_header = [
+        sheet
+        for sheet in sheets
+        if "source_table" in _header_names(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+    ]
+    first = sheets[0]
+    if not with_header or with_header[0] is first:
+        return first
+    if len(with_header) > 1:
+        raise ConfigError(
+            f"sheets {', '.join(s.title for s in with_header)} each have a source_table header "
+            f"and the first sheet, {first.title}, has none: move the inventory's sheet first",
+            file=str(path),
+        )
+    logger.warning(
+        "{}: reading sheet {}: the first sheet, {}, has no source_table header",
+        path,
+        with_header[0].title,
+        first.title,
+    )
+    return with_header[0]
 
 
 def _column_letter(index: int) -> str:
@@ -164,12 +232,13 @@ def load_inventory(path: Path) -> list[TableSpec]:
     """Read and validate the inventory; every problem names the file and row."""
     if not path.is_file():
         raise ConfigError("inventory not found", file=str(path))
-    rows = _rows(path)
+    grid = _read_grid(path)
+    rows = iter(grid.rows)
     try:
         header_row, header = next(rows)
     except StopIteration:
         raise ConfigError("inventory is empty", file=str(path)) from None
-    names = [_text(cell).lower().replace(" ", "_") for cell in header]
+    names = _header_names(header)
     repeated = sorted({name for name in names if name and names.count(name) > 1})
     if repeated:
         raise ConfigError(
@@ -192,9 +261,7 @@ def load_inventory(path: Path) -> list[TableSpec]:
             "{}: column(s) {} are not lakeshift's and are ignored", path, ", ".join(unknown)
         )
     if "source_table" not in names:
-        raise ConfigError(
-            "missing the source_table column", file=str(path), where=f"row {header_row}"
-        )
+        raise _missing_source_table(names, path, grid.sheet, header_row)
     specs: list[TableSpec] = []
     for number, values in rows:
         headerless = [
@@ -219,6 +286,18 @@ def load_inventory(path: Path) -> list[TableSpec]:
     if not specs:
         raise ConfigError("inventory lists no tables", file=str(path))
     return specs
+
+
+def _missing_source_table(
+    names: list[str], path: Path, sheet: str | None, header_row: int
+) -> ConfigError:
+    hint = ""
+    if any(";" in name and "source_table" in name.split(";") for name in names):
+        hint = ": the header is separated by `;`; save the CSV with `,` separators"
+    elif sheet is not None:
+        hint = " (the first sheet is read, and no sheet has one in its first row)"
+    where = f"row {header_row}" if sheet is None else f"sheet {sheet}, row {header_row}"
+    return ConfigError(f"missing the source_table column{hint}", file=str(path), where=where)
 
 
 def _default_target(source: str) -> str:
