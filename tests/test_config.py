@@ -183,6 +183,33 @@ def test_ini_syntax_error_is_one_line_naming_the_line(tmp_path: Path, text: str,
     assert "cannot be read as INI" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("setting", "where"),
+    [
+        ('[output]\nfolder = "output/"   # my output\n', "[output] folder"),
+        ('[output]\nfolder = "output/" ; my output\n', "[output] folder"),
+        ("[output]\ncsv.path = 'r.csv'# mine\n", "[output] csv.path"),
+        ("[verify]\nbuckets = 256  # more for big tables\n", "[verify] buckets"),
+    ],
+)
+def test_a_comment_after_a_value_names_section_and_key(
+    tmp_path: Path, setting: str, where: str
+) -> None:
+    """confection reads it as part of the value: a folder literally named `"output/"   # my
+    output` was created."""
+    path = _meta(tmp_path, '[input]\ntable = "t.csv"\n\n' + setting)
+    error = _error(lambda: load_meta_config(path))
+    assert (error.file, error.where) == (str(path), where)
+    assert "comments must be on a line of their own" in str(error)
+
+
+def test_a_quoted_value_holding_comment_characters_is_kept(tmp_path: Path) -> None:
+    path = _meta(tmp_path, '[input]\ntable = "t #1; new.csv"\n\n[output]\nfolder = "runs/#3"\n')
+    meta = load_meta_config(path)
+    assert meta.input.table == tmp_path / "t #1; new.csv"
+    assert meta.output.folder == tmp_path / "runs" / "#3"
+
+
 # migration_config.cfg
 
 

@@ -179,6 +179,25 @@ def _ini_problem(error: Exception) -> tuple[str, str | None]:
     return message or type(cause).__name__, f"line {line}" if line else None
 
 
+# confection keeps the rest of a value's line: `"output/"  # mine` is one string, which a
+# quoted value (or a number) followed by `#` or `;` text can only be by mistake
+_INLINE_COMMENT = re.compile(
+    r"""(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*[#;]|(?:[-+]?\d[\w.+-]*|true|false|null)\s+[#;]"""
+)
+
+
+def _reject_inline_comments(raw: dict[str, Any], path: Path, section: str = "") -> None:
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            _reject_inline_comments(value, path, f"{section}.{key}" if section else key)
+        elif isinstance(value, str) and _INLINE_COMMENT.match(value):
+            raise ConfigError(
+                f"a comment after the value ({value}): comments must be on a line of their own",
+                file=str(path),
+                where=f"[{section}] {key}",
+            )
+
+
 def _require_file(path: Path, what: str) -> None:
     if not path.is_file():
         raise ConfigError(f"{what} not found", file=str(path))
@@ -198,6 +217,7 @@ def load_meta_config(path: Path) -> MetaConfig:
     except Exception as error:  # confection raises several parser errors
         message, line = _ini_problem(error)
         raise ConfigError(f"cannot be read as INI: {message}", file=str(path), where=line) from None
+    _reject_inline_comments(raw, path)
     try:
         meta = MetaConfig.model_validate(raw)
     except ValidationError as error:
