@@ -15,6 +15,7 @@ import typer
 from loguru import logger
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lakeshift import __version__
@@ -317,11 +318,15 @@ def _exit(work: object) -> None:
     try:
         code = work()
     except ConfigError as error:
-        console.print(f"[red]error:[/red] {redact(str(error))}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]error:[/red] {escape(redact(str(error)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     except LakeshiftError as error:
         logger.exception("stopped")
-        console.print(f"[red]error:[/red] {redact(str(error))}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]error:[/red] {escape(redact(str(error)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         logger.warning("interrupted")

@@ -606,6 +606,17 @@ class TestCommandLine:
         assert result.exit_code == 2
         assert "nope.cfg" in result.output and "not found" in result.output
 
+    def test_an_error_is_printed_as_it_reads_brackets_and_all(
+        self, tmp_path: Path, make_project: Any
+    ) -> None:
+        """Rich took `[output]` for markup and printed ` folder: ...`, the section gone."""
+        meta = make_project(_source(tmp_path / "source.db"), [ORDERS])
+        text = meta.read_text(encoding="utf-8").replace('"output/"', '"output/"  # mine')
+        meta.write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(app, ["analyze", "-c", str(meta)])
+        assert result.exit_code == 2
+        assert f"{meta}: [output] folder: a comment after the value" in result.output
+
     @pytest.mark.parametrize("command", ["upload", "run", "demo", "align"])
     def test_help_shows_flags_as_flags_not_as_options_taking_a_value(self, command: str) -> None:
         result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "160"})
