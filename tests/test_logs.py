@@ -1,4 +1,5 @@
-"""Log sinks: a traceback in the log file never shows a secret held in a variable."""
+"""Log sinks: a traceback in the log file never shows a secret held in a variable; the log file
+is where the output folder says, braces and all."""
 
 from __future__ import annotations
 
@@ -33,3 +34,16 @@ def test_a_logged_traceback_does_not_print_the_values_of_variables(tmp_path: Pat
     text = path.read_text(encoding="utf-8")
     assert "connecting failed" in text and "ConnectionError" in text
     assert secret not in text
+
+
+def test_the_log_file_path_is_taken_literally_braces_and_all(tmp_path: Path) -> None:
+    """loguru formats a file sink's path: `${HOME}/out` failed with KeyError: 'HOME'."""
+    configure_console()
+    folder = tmp_path / "${HOME}" / "{time}"
+    try:
+        path = log_to_folder(folder)
+        logger.info("written")
+    finally:
+        configure_console()
+    assert path == folder.resolve() / "lakeshift.log"
+    assert "written" in path.read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ import pytest
 
 from lakeshift.artifacts import ANALYSIS_PICKLE, write_pickle
 from lakeshift.errors import ConfigError
-from lakeshift.project import upload_inputs
+from lakeshift.project import load_project, upload_inputs
 
 META = '[input]\ntable = "t.csv"\n\n[output]\nfolder = "{folder}"\n'
 
@@ -105,3 +105,44 @@ def test_a_copied_project_whose_output_folder_is_a_link_uses_its_own_config(
     found_meta, found = upload_inputs(None, None)
     assert found_meta.resolve() == (tmp_path / "p2" / "config_meta.cfg").resolve()
     assert found.resolve() == copied.resolve()
+
+
+def _no_folder(project: Path, path: str) -> None:
+    """Where no folder can be: a relative `path` is made a file, an absolute one is in /proc."""
+    if not Path(path).is_absolute():
+        (project / path).write_text("taken", encoding="utf-8")
+
+
+@pytest.mark.parametrize("folder", ["taken", "/proc/forbidden"])
+def test_an_output_folder_that_cannot_be_one_names_the_config_key_and_path(
+    make_project, folder: str
+) -> None:
+    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}])
+    text = meta.read_text(encoding="utf-8").replace('"output/"', f'"{folder}"')
+    meta.write_text(text, encoding="utf-8")
+    _no_folder(meta.parent, folder)
+    with pytest.raises(ConfigError) as caught:
+        load_project(meta)
+    assert (caught.value.file, caught.value.where) == (str(meta), "[output] folder")
+    assert str(meta.parent / folder) in str(caught.value)
+    assert "name a folder that can be created and written" in str(caught.value)
+
+
+@pytest.mark.parametrize("lake", ["source.db", "/proc/nolake"])
+def test_a_lake_that_cannot_be_a_folder_names_the_config_key_and_path(
+    make_project, lake: str
+) -> None:
+    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}], lake=lake)
+    _no_folder(meta.parent, lake)
+    with pytest.raises(ConfigError) as caught:
+        load_project(meta)
+    migration = meta.parent / "migration_config.cfg"
+    assert (caught.value.file, caught.value.where) == (str(migration), "lake")
+    assert str(meta.parent / lake) in str(caught.value)
+
+
+def test_the_output_folder_and_a_local_lake_are_created_when_loading(make_project) -> None:
+    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}])
+    project = load_project(meta)
+    assert project.meta.output.folder.is_dir() and project.migration.lake is not None
+    assert project.migration.lake.is_dir()

@@ -45,7 +45,8 @@ def log_to_folder(folder: Path) -> Path:
     if path not in _file_sinks:
         folder.mkdir(parents=True, exist_ok=True)
         _file_sinks[path] = logger.add(
-            path,
+            # loguru formats a file sink's path ({time}): a brace of the folder's is doubled
+            str(path).replace("{", "{{").replace("}", "}}"),
             level="DEBUG",
             format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}",
             encoding="utf-8",

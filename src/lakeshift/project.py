@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,28 @@ def load_project(
     source = load_source_settings(meta.input.env)
     tables = load_inventory(meta.input.table)
     mappings = load_column_mappings(meta.input.column_maps, tables)
+    _make_folder(meta.output.folder, meta_path, "[output] folder", written=True)
+    if migration.lake is not None:  # read only by compare and align: no write is tried
+        _make_folder(migration.lake, migration_path, "lake", written=False)
     return Project(meta_path, meta, migration_path, migration, source, tables, mappings)
+
+
+def _make_folder(folder: Path, config: Path, key: str, *, written: bool) -> None:
+    """Create the folder `key` of `config` names (and, `written`, try writing a file in it): a
+    path that cannot be one is the config's mistake, not a traceback."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if written:
+            tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        if folder.is_file():
+            problem = "is a file, not a folder"
+        else:
+            problem = f"cannot be {'written' if folder.is_dir() else 'created'} ({error.strerror})"
+        wanted = "created and written" if written else "created"
+        raise ConfigError(
+            f"{folder} {problem}: name a folder that can be {wanted}", file=str(config), where=key
+        ) from None
 
 
 def upload_inputs(meta_config: Path | None, analysis: Path | None) -> tuple[Path, Path]:
