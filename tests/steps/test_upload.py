@@ -136,6 +136,28 @@ def test_a_rerun_under_the_same_plan_still_resumes(orders_project: Project) -> N
     again = _upload(orders_project, PartitionStrategy.KEY)
     assert again["status"] == "uploaded"
     assert again["slices_skipped_as_finished"] == len(first["slices"]) > 1
+    # a run that wrote no row says when the rows it kept were stamped, and no speed
+    assert again["uploaded_at"] == first["uploaded_at"]
+    assert again["rows_per_second"] is None and first["rows_per_second"] > 0
+
+
+def test_a_finished_slice_whose_rows_changed_since_is_kept_with_a_warning(
+    orders_project: Project, tmp_path: Path
+) -> None:
+    from loguru import logger
+
+    _upload(orders_project, PartitionStrategy.DATE)
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("DELETE FROM orders WHERE order_id IN (6, 12)")  # month 2024-01
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(str(message)), level="WARNING")
+    try:
+        again = _upload(orders_project, PartitionStrategy.DATE)
+    finally:
+        logger.remove(sink)
+    assert again["slices_skipped_as_finished"] == 6
+    [warning] = [w for w in warnings if "kept as written" in w]
+    assert "_period=2024-01 (written 500, now 498)" in warning
 
 
 def test_an_empty_key_range_registers_no_partition_and_the_table_reads(

@@ -214,6 +214,30 @@ def reads_the_planning_snapshot(
     return context.workers == 1 or context.source.capabilities.snapshot in SHAREABLE_SNAPSHOTS
 
 
+def _warn_of_changed_finished_slices(
+    spec: TableSpec, slices: list[Slice], finished: list[SliceRecord]
+) -> None:
+    """A finished slice is kept as written; where the plan now counts other rows for it, the
+    source changed since, and only compare and align will show how."""
+    planned = {s.slice_id: s.expected_rows for s in slices}
+    changed = [
+        f"{r.slice_id} (written {r.rows}, now {planned[r.slice_id]})"
+        for r in finished
+        if planned.get(r.slice_id) is not None and planned[r.slice_id] != r.rows
+    ]
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        logger.warning(
+            "{}: {} finished slice(s) kept as written although the source now holds other rows "
+            "for them: {}; compare and align will show the differences, --force re-uploads",
+            spec.source_table,
+            len(changed),
+            shown,
+        )
+
+
 def check_slice_rows(
     spec: TableSpec, task: SliceTask, record: SliceRecord, planned: int | None, one_snapshot: bool
 ) -> None:
@@ -286,6 +310,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     check_resumable(spec, manifest, slices, plan)
     manifest.plan_to(plan)
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
+    _warn_of_changed_finished_slices(spec, slices, finished)
     pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
     if finished:  # registering again is harmless and repairs a crash between manifest and catalog
         context.catalog.register_partitions(
@@ -339,14 +364,19 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     skipped = len(finished)
     seconds = time.perf_counter() - started
     rows = sum(r.rows for r in records)
+    written = sum(r.rows for r in new)
     return {
         "status": "uploaded",
         "rows": rows,
         "files": sum(len(r.files) for r in records),
         "bytes": sum(r.bytes for r in records),
         "seconds": round(seconds, 3),
-        "rows_per_second": round(rows / seconds, 1) if seconds else None,
-        "uploaded_at": uploaded_at,
+        # of the rows this run wrote: slices finished before took no time of this run's
+        "rows_per_second": round(written / seconds, 1) if seconds and new else None,
+        # the latest a row carries: a run that only skipped finished slices stamped none
+        "uploaded_at": max(
+            (datetime.fromisoformat(r.uploaded_at) for r in records), default=uploaded_at
+        ),
         "snapshot": {"kind": source.capabilities.snapshot, "token": source.snapshot_token()},
         "slices_skipped_as_finished": skipped,
         "replaced": replaced,
