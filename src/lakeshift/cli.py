@@ -1,7 +1,8 @@
 """The `lakeshift` command: parse arguments, call a step, print a summary, map errors to exit codes.
 
 Exit codes: 0 every enabled table verified equal (or uploaded), 1 a table mismatched, failed or
-was skipped, 2 bad usage or configuration.
+was skipped, or a transient error stopped the run (nothing verified, and the configuration may
+well be right), 2 bad usage or configuration.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from lakeshift import __version__
 from lakeshift.config import META_CONFIG_NAME, MIGRATION_CONFIG_NAME, ExecutorSection
-from lakeshift.errors import ConfigError, LakeshiftError
+from lakeshift.errors import ConfigError, LakeshiftError, TransientError
 from lakeshift.logs import configure_console, log_to_folder
 from lakeshift.project import Project, load_project, upload_inputs
 from lakeshift.redaction import redact
@@ -322,6 +323,16 @@ def _exit(work: object) -> None:
             f"[red]error:[/red] {escape(redact(str(error)))}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(2) from None
+    except TransientError as error:
+        # Expected (a server that does not answer, a dropped connection): the message says it
+        # all, so its traceback goes only to the log file and to the console at -vv.
+        logger.opt(exception=error).debug("stopped by a transient error")
+        console.print(
+            f"[red]error:[/red] {redact(str(error))}; this may pass: run the step again later",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     except LakeshiftError as error:
         logger.exception("stopped")
         console.print(

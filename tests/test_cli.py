@@ -1,0 +1,49 @@
+"""The command line: what a stopped run prints, and its exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from lakeshift.cli import app
+from lakeshift.errors import TransientError
+
+TIMED_OUT = (
+    "source mysql://u:***@10.255.255.1:3306/db?connect_timeout=3: Lost connection to server at "
+    "'handshake: reading initial communication packet', system error: 110"
+)
+
+
+@pytest.fixture
+def unanswered_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make_project: Any) -> Path:
+    """A project whose source does not answer: connecting raises a transient error."""
+
+    def connect_source(url: str, config: Any) -> Any:
+        raise TransientError(TIMED_OUT)
+
+    monkeypatch.setattr("lakeshift.steps.analyze.connect_source", connect_source)
+    meta: Path = make_project(f"sqlite:///{tmp_path / 'source.db'}", [{"source_table": "main.t"}])
+    return meta
+
+
+def test_a_transient_error_that_stops_the_run_is_one_line_and_exit_1(
+    unanswered_source: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["analyze", "-c", str(unanswered_source)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {TIMED_OUT}")
+    assert "run the step again" in lines[0]
+    log = (unanswered_source.parent / "output" / "lakeshift.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "TransientError" in log
+
+
+def test_its_traceback_is_on_the_console_at_debug_level(unanswered_source: Path) -> None:
+    result = CliRunner().invoke(app, ["analyze", "-vv", "-c", str(unanswered_source)])
+    assert result.exit_code == 1
+    assert "Traceback" in result.output
