@@ -47,3 +47,20 @@ def test_its_traceback_is_on_the_console_at_debug_level(unanswered_source: Path)
     result = CliRunner().invoke(app, ["analyze", "-vv", "-c", str(unanswered_source)])
     assert result.exit_code == 1
     assert "Traceback" in result.output
+
+
+def test_every_table_disabled_verifies_nothing_and_exits_1(
+    tmp_path: Path, make_project: Any
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "source.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE a (id INTEGER PRIMARY KEY)")
+    meta: Path = make_project(f"sqlite:///{path}", [{"source_table": "main.a", "enabled": "false"}])
+    result = CliRunner().invoke(app, ["run", "-c", str(meta)])
+    assert result.exit_code == 1, result.output
+    assert "run: no table is enabled in the inventory: nothing was verified" in result.output
+    assert "passed" not in result.output
+    page = (meta.parent / "output" / "report.html").read_text(encoding="utf-8")
+    assert "No tables to verify" in page and "Signed off" not in page

@@ -1,8 +1,8 @@
 """The `lakeshift` command: parse arguments, call a step, print a summary, map errors to exit codes.
 
 Exit codes: 0 every enabled table verified equal (or uploaded), 1 a table mismatched, failed or
-was skipped, or a transient error stopped the run (nothing verified, and the configuration may
-well be right), 2 bad usage or configuration.
+was skipped, no table is enabled, or a transient error stopped the run (nothing verified, and the
+configuration may well be right), 2 bad usage or configuration.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from lakeshift.errors import ConfigError, LakeshiftError, TransientError
 from lakeshift.logs import configure_console, log_to_folder
 from lakeshift.project import Project, load_project, upload_inputs
 from lakeshift.redaction import redact
-from lakeshift.steps.outcome import TableOutcome, exit_code
+from lakeshift.steps.outcome import TableOutcome, enabled_count, exit_code
 from lakeshift.steps.slicing import PartitionStrategy
 
 app = typer.Typer(
@@ -116,12 +116,13 @@ def print_summary(step: str, outcomes: list[TableOutcome]) -> int:
     passed = sum(
         1 for o in outcomes if o.status in ("match", "uploaded") or o.status in also_passing
     )
-    enabled = sum(1 for o in outcomes if o.status != "disabled")
-    verdict = (
-        "[green]all tables passed[/green]"
-        if code == 0
-        else f"[red]{enabled - passed} of {enabled} table(s) did not pass[/red]"
-    )
+    enabled = enabled_count(outcomes)
+    if enabled == 0:
+        verdict = "[red]no table is enabled in the inventory: nothing was verified[/red]"
+    elif code == 0:
+        verdict = "[green]all tables passed[/green]"
+    else:
+        verdict = f"[red]{enabled - passed} of {enabled} table(s) did not pass[/red]"
     console.print(f"{step}: {verdict}")
     return code
 

@@ -26,6 +26,13 @@ class TableOutcome:
         return self.status in PASSING or self.status in IGNORED
 
 
+def enabled_count(outcomes: list[TableOutcome]) -> int:
+    return sum(1 for o in outcomes if o.status not in IGNORED)
+
+
 def exit_code(outcomes: list[TableOutcome], also_passing: frozenset[str] = frozenset()) -> int:
-    """0 when every enabled table passed, 1 when any mismatched, failed or was skipped."""
+    """0 when every enabled table passed, 1 when any mismatched, failed or was skipped, or when
+    no table is enabled: nothing was verified, which must not read as a pass."""
+    if enabled_count(outcomes) == 0:
+        return 1
     return 0 if all(o.passed or o.status in also_passing for o in outcomes) else 1
