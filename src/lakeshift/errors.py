@@ -26,13 +26,20 @@ class TerminalError(LakeshiftError):
     """A failure that retrying will not fix; it fails the table it happened in."""
 
 
-class TableMissingError(TerminalError):
-    """The table does not exist on the engine asked about."""
+# Where the catalog lists only the tables the user may read (MySQL's information_schema,
+# Oracle's ALL_ views), a table without SELECT looks exactly like one that does not exist.
+UNREADABLE_LOOKS_MISSING = "or the user of LAKESHIFT_SOURCE_URL lacks SELECT on it"
 
-    def __init__(self, table: str, engine: str):
+
+class TableMissingError(TerminalError):
+    """The table does not exist on the engine asked about (`maybe_unreadable`: or, for all the
+    engine can tell, the user may not read it)."""
+
+    def __init__(self, table: str, engine: str, *, maybe_unreadable: bool = False):
         self.table = table
         self.engine = engine
-        super().__init__(f"table {table} does not exist in the {engine}")
+        hint = f" ({UNREADABLE_LOOKS_MISSING})" if maybe_unreadable else ""
+        super().__init__(f"table {table} does not exist in the {engine}{hint}")
 
 
 class ConversionError(TerminalError):

@@ -208,6 +208,30 @@ def test_a_missing_table_is_reported_by_name_and_skipped_by_analyze(
     assert outcome.status == "skipped"
 
 
+def test_a_table_the_user_may_not_read_is_missing_or_unreadable_for_all_it_can_tell(
+    server: Server, make_project: Any
+) -> None:
+    """information_schema lists only tables the user has rights on, so a table without SELECT
+    looks missing: the message says it may be either."""
+    password = f"Pw-{secrets.token_hex(6)}"
+    readable = server.create("readable", "id INT PRIMARY KEY", [(1,)])
+    hidden = server.create("hidden", "id INT PRIMARY KEY", [(1,)])
+    user = server.user(password, [f"SELECT ON test.{readable}"])
+    url = server.url_for(user, password)
+    engine = connect(url, CONFIG)
+    try:
+        with pytest.raises(TableMissingError) as caught:
+            engine.columns(f"test.{hidden}")
+    finally:
+        engine.close()
+    lacks = "or the user of LAKESHIFT_SOURCE_URL lacks SELECT on it"
+    assert str(caught.value).endswith(f"does not exist in the MySQL source ({lacks})")
+    meta = make_project(url, [{"source_table": f"test.{hidden}"}])
+    [outcome] = analyze(load_project(meta))
+    assert outcome.status == "skipped"
+    assert outcome.detail == f"table does not exist in the source ({lacks})"
+
+
 # --- snapshots ----------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-from lakeshift.errors import TerminalError
+from lakeshift.errors import UNREADABLE_LOOKS_MISSING, TerminalError
 from lakeshift.inventory import Period
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import (
@@ -49,6 +49,14 @@ class Capabilities:
     exact_bigint_sum: bool = False
     # The widest decimal the engine compares (DuckDB and Athena: 38 digits); None for no limit
     max_decimal_digits: int | None = None
+    # The catalog lists only tables the user may read: one without SELECT looks missing
+    hides_unreadable_tables: bool = False
+
+    @property
+    def missing_source_table(self) -> str:
+        """Why a source table is not found, as far as this engine can tell."""
+        hint = f" ({UNREADABLE_LOOKS_MISSING})" if self.hides_unreadable_tables else ""
+        return f"table does not exist in the source{hint}"
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ CAPABILITIES = Capabilities(
     snapshot="flashback",
     timestamp_precision="nanosecond",  # TIMESTAMP(9); extraction and canonical text keep microseconds
     max_identifier_length=128,  # 30 before Oracle 12.2
+    hides_unreadable_tables=True,  # ALL_TABLES lists only tables the user may read
 )
 STREAM_ROWS = 1_000  # rows per round trip while a long answer is read
 DEFAULT_PORT = 1521
@@ -428,7 +429,7 @@ class OracleEngine(SqlEngine, SourceEngine):
     def columns(self, table: str) -> list[Column]:
         rows = self._dictionary(COLUMNS_SQL, table)
         if not rows:
-            raise TableMissingError(table, "Oracle source")
+            raise TableMissingError(table, "Oracle source", maybe_unreadable=True)
         columns = []
         for name, data_type, precision, scale, nullable in rows:
             oracle = OracleType(data_type, _whole(precision), _whole(scale))

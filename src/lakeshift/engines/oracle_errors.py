@@ -110,7 +110,8 @@ def translate(
             "SID; check host, port and service_name in LAKESHIFT_SOURCE_URL"
         )
     if failure.has("ORA-00942") and table is not None:
-        return TableMissingError(table, "Oracle source")
+        # ORA-00942 is also what a user without SELECT on the table is told
+        return TableMissingError(table, "Oracle source", maybe_unreadable=True)
     if failure.has(*_TOO_LONG):
         return TextTooLongError(_terminal_message(failure, where, code, driver))
     return TerminalError(_terminal_message(failure, where, code, driver))

@@ -262,10 +262,9 @@ def analyze(project: Project) -> list[TableOutcome]:
                 tables.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
                 continue
             if spec.source_table not in found:
-                logger.warning("{}: missing in the source; skipped", spec.source_table)
-                tables.append(
-                    {**base, "status": "skipped", "reason": "table does not exist in the source"}
-                )
+                missing = source.capabilities.missing_source_table
+                logger.warning("{}: {}; skipped", spec.source_table, missing)
+                tables.append({**base, "status": "skipped", "reason": missing})
                 continue
             upload = uploads.get(spec.target_table)
             cutoff = datetime.fromisoformat(upload[0]["cutoff"]) if upload else None

@@ -65,10 +65,9 @@ def each_uploaded_table(
             entries.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
             continue
         if not engines.source.table_exists(spec.source_table):
-            logger.warning("{}: missing in the source; skipped", spec.source_table)
-            entries.append(
-                {**base, "status": "skipped", "reason": "table does not exist in the source"}
-            )
+            missing = engines.source.capabilities.missing_source_table
+            logger.warning("{}: {}; skipped", spec.source_table, missing)
+            entries.append({**base, "status": "skipped", "reason": missing})
             continue
         if spec.target_table not in uploads:
             entries.append(
