@@ -26,7 +26,7 @@ from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.engines import postgres as postgres_module
 from lakeshift.engines.base import Column, Scope
 from lakeshift.engines.connect import connect_source, open_lake
-from lakeshift.engines.postgres import PostgresEngine, period_range
+from lakeshift.engines.postgres import NamePart, PostgresEngine, period_range, split_name
 from lakeshift.engines.postgres_session import _settings_sql
 from lakeshift.engines.postgres_types import PgType, column_reading, to_logical_array
 from lakeshift.errors import (
@@ -136,6 +136,31 @@ def test_table_names_resolve_with_default_schema_and_case(
             engine.columns(f"{schema}.no_such_table")
     finally:
         admin.execute(f"DROP TABLE public.{public}")
+
+
+def test_a_name_matching_several_tables_ignoring_case_fails_naming_them_and_quotes_pick_one(
+    engine: PostgresEngine, admin: psycopg.Connection[Any], schema: str
+) -> None:
+    admin.execute(f'CREATE TABLE {schema}."CaseT" (id int)')
+    admin.execute(f"CREATE TABLE {schema}.caset (id int, other int)")
+    with pytest.raises(TerminalError) as caught:
+        engine.table_exists(f"{schema}.CASET")
+    message = str(caught.value)
+    assert message.startswith(f"{schema}.CASET: several tables match ignoring case")
+    assert f'{schema}."CaseT"' in message and f'{schema}."caset"' in message
+    assert "in double quotes" in message
+    assert [c.name for c in engine.columns(f'{schema}."CaseT"')] == ["id"]
+    assert [c.name for c in engine.columns(f'"{schema}"."caset"')] == ["id", "other"]
+    assert [c.name for c in engine.columns(f"{schema}.caset")] == ["id", "other"]  # exact first
+    assert not engine.table_exists(f'{schema}."CASET"')
+
+
+def test_a_quote_inside_a_quoted_name_is_written_twice() -> None:
+    assert split_name('"My ""App""".orders') == (
+        NamePart('My "App"', exact=True),
+        NamePart("orders", exact=False),
+    )
+    assert split_name("Orders") == (NamePart("public", False), NamePart("Orders", False))
 
 
 # --- exact conversion -------------------------------------------------------------------------

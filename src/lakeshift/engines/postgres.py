@@ -119,6 +119,47 @@ class Relation:
     name: str
 
 
+# A part of `schema.table` in double quotes ("" for a quote inside) names exactly that; a bare
+# part matches ignoring case, its exact spelling first.
+_NAME_PART = r'"(?:[^"]|"")+"|[^".]+'
+_TABLE_NAME = re.compile(rf"(?:({_NAME_PART})\.)?({_NAME_PART})")
+
+
+@dataclass(frozen=True)
+class NamePart:
+    text: str
+    exact: bool  # written in double quotes
+
+    @classmethod
+    def of(cls, written: str) -> NamePart:
+        if len(written) > 1 and written.startswith('"') and written.endswith('"'):
+            return cls(written[1:-1].replace('""', '"'), True)
+        return cls(written, False)
+
+    def admits(self, name: str) -> bool:
+        return name == self.text or (not self.exact and name.lower() == self.text.lower())
+
+
+def split_name(table: str) -> tuple[NamePart, NamePart]:
+    """(schema, table) of an inventory name; without a schema, `public`.
+
+    >>> split_name('public."CaseT"')
+    (NamePart(text='public', exact=False), NamePart(text='CaseT', exact=True))
+    """
+    match = _TABLE_NAME.fullmatch(table)
+    if match is None:  # stray quotes: looked up as written, which finds nothing
+        schema, _, name = table.rpartition(".")
+        return NamePart(schema or DEFAULT_SCHEMA, False), NamePart(name, False)
+    schema, name = match.groups()
+    return NamePart.of(schema or DEFAULT_SCHEMA), NamePart.of(name)
+
+
+def written_name(schema: str, name: str) -> str:
+    """How the inventory names exactly this table: `public."CaseT"`."""
+    quoted = name.replace('"', '""')
+    return f'{schema}."{quoted}"'
+
+
 def text_sql(expression: str) -> str:
     """The value's text output (the type's output function), NULL kept: what the lake holds.
 
@@ -515,15 +556,16 @@ class PostgresEngine(SqlEngine, SourceEngine):
     def _relation(self, table: str) -> Relation | None:
         if table in self._relations:
             return self._relations[table]
-        schema, _, name = table.rpartition(".")
-        schema = schema or DEFAULT_SCHEMA
+        schema, name = split_name(table)
         with self._translated(table):
-            rows = self._catalog_connection().execute(_RELATION_SQL, [schema, name]).fetchall()
-        exact = [r for r in rows if (r[1], r[2]) == (schema, name)]
+            rows = self._catalog_connection().execute(_RELATION_SQL, [schema.text, name.text])
+            rows = [r for r in rows if schema.admits(r[1]) and name.admits(r[2])]
+        exact = [r for r in rows if (r[1], r[2]) == (schema.text, name.text)]
         if len(exact) != 1 and len(rows) > 1:
-            found = ", ".join(f"{r[1]}.{r[2]}" for r in rows)
+            found = ", ".join(written_name(r[1], r[2]) for r in rows)
             raise TerminalError(
-                f"{table}: several tables match ignoring case ({found}); name one exactly"
+                f"{table}: several tables match ignoring case ({found}); write the one meant "
+                f"in the inventory exactly, in double quotes, e.g. {written_name(*rows[0][1:3])}"
             )
         chosen = (exact or rows or [None])[0]
         relation = Relation(int(chosen[0]), chosen[1], chosen[2]) if chosen else None

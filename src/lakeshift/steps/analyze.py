@@ -53,19 +53,24 @@ CSV_FIELDS = (
 )
 
 
-def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]:
+def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column] | TerminalError]:
     """Check the inventory against the source before any work: every problem is one line.
 
-    Returns the source columns of each enabled table that exists; missing tables are left out
-    (they are skipped, not errors).
+    Returns the source columns of each enabled table that exists, or the error that fails the
+    table alone (several tables match its name); missing tables are left out (they are
+    skipped, not errors).
     """
     problems: list[str] = []
-    found: dict[str, list[Column]] = {}
+    found: dict[str, list[Column] | TerminalError] = {}
     inventory = str(project.meta.input.table)
     for spec in project.enabled_tables:
-        if not source.table_exists(spec.source_table):
+        try:
+            if not source.table_exists(spec.source_table):
+                continue
+            columns = source.columns(spec.source_table)
+        except TerminalError as error:
+            found[spec.source_table] = error
             continue
-        columns = source.columns(spec.source_table)
         names = {c.name.lower(): c for c in columns}
         where = f"row {spec.row} ({spec.source_table})"
         if spec.date_column:
@@ -90,6 +95,12 @@ def preflight(project: Project, source: SourceEngine) -> dict[str, list[Column]]
     if problems:
         raise ConfigError("\n".join(problems))
     return found
+
+
+def _naming(table: str, error: LakeshiftError) -> str:
+    """The error's message led by the table, which the engines' errors already name first."""
+    message = str(error)
+    return message if message.startswith(f"{table}: ") else f"{table}: {message}"
 
 
 def _period_rows(
@@ -268,10 +279,13 @@ def analyze(project: Project) -> list[TableOutcome]:
                 continue
             upload = uploads.get(spec.target_table)
             cutoff = datetime.fromisoformat(upload[0]["cutoff"]) if upload else None
+            columns = found[spec.source_table]
             try:
-                entry = analyze_table(spec, project, source, lake, found[spec.source_table], cutoff)
+                if isinstance(columns, TerminalError):
+                    raise columns
+                entry = analyze_table(spec, project, source, lake, columns, cutoff)
             except LakeshiftError as error:
-                logger.error("{}: {}", spec.source_table, error)
+                logger.error("{}", _naming(spec.source_table, error))
                 entry = {"status": "error", "reason": redact(str(error))}
             except Exception as error:  # a defect fails its table, and the artifacts are written
                 logger.opt(exception=error).error(

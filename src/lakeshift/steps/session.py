@@ -64,7 +64,13 @@ def each_uploaded_table(
         if not spec.enabled:
             entries.append({**base, "status": "disabled", "reason": "disabled in the inventory"})
             continue
-        if not engines.source.table_exists(spec.source_table):
+        try:
+            exists = engines.source.table_exists(spec.source_table)
+        except LakeshiftError as error:  # several tables match its name: this table fails
+            logger.error("{}: {} failed: {}", spec.source_table, step, error)
+            entries.append({**base, "status": "error", "reason": redact(str(error))})
+            continue
+        if not exists:
             missing = engines.source.capabilities.missing_source_table
             logger.warning("{}: {}; skipped", spec.source_table, missing)
             entries.append({**base, "status": "skipped", "reason": missing})
