@@ -119,6 +119,22 @@ def test_a_changed_filter_is_refused(
     assert refused["status"] == "failed" and "where None -> 'order_id > 10'" in refused["reason"]
 
 
+def test_column_names_in_another_case_are_the_same_plan(
+    orders_project: Project, tmp_path: Path, make_project: Any
+) -> None:
+    """The inventory names columns in any case: writing PLACED_AT for placed_at changes no
+    slice, so the rerun resumes instead of asking for --force."""
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{**ORDERS, "date_column": "PLACED_AT", "key_columns": "Order_ID"}],
+        chunk_size=50,
+    )
+    again = _upload(load_project(meta), PartitionStrategy.DATE)
+    assert again["status"] == "uploaded", again.get("reason")
+    assert again["slices_skipped_as_finished"] == 6
+
+
 def test_a_period_gone_from_the_source_is_named_not_kept_silently(
     orders_project: Project, tmp_path: Path
 ) -> None:

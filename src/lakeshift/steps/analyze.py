@@ -226,9 +226,14 @@ def analyze_table(
         # Counting the lake's periods needs the column there: without it every period would
         # read as empty in the lake, a false alarm.
         entry["period_counts"] = []
+        why = (
+            "mapped to null in the column mappings"
+            if date_mapped is None
+            else f"no column {date_mapped.target_name} in the lake table"
+        )
         warning = (
             f"{spec.source_table}.{date_column.name}: the date column is not in the lake "
-            "(mapped to null), so row counts per period are not compared"
+            f"({why}), so row counts per period are not compared"
         )
         entry["warnings"].append(warning)
         logger.warning("{}", warning)

@@ -173,6 +173,17 @@ def plan_of(spec: TableSpec, strategy: PartitionStrategy) -> dict[str, Any]:
     return plan
 
 
+def _columns_folded(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its column names in lower case: the inventory names columns in any case
+    (`SIGNUP_TS` is `signup_ts`), so a change of case alone changes no slice."""
+    folded = dict(plan)
+    if isinstance(folded.get("date_column"), str):
+        folded["date_column"] = folded["date_column"].lower()
+    if isinstance(folded.get("key_columns"), list):
+        folded["key_columns"] = [str(k).lower() for k in folded["key_columns"]]
+    return folded
+
+
 def check_resumable(
     spec: TableSpec, manifest: Manifest, slices: list[Slice], plan: dict[str, Any]
 ) -> None:
@@ -181,11 +192,16 @@ def check_resumable(
     Either way the finished slices would be kept as they are: rows twice (a month split into
     days beside the month), or rows of a range that moved with the table's size missing."""
     target = f"{spec.source_table} -> {spec.target_table}"
-    if manifest.slices and manifest.plan is not None and manifest.plan != plan:
+    written = manifest.plan
+    if (
+        manifest.slices
+        and written is not None
+        and _columns_folded(written) != _columns_folded(plan)
+    ):
         changes = ", ".join(
-            f"{name} {manifest.plan.get(name)!r} -> {plan.get(name)!r}"
-            for name in sorted(set(manifest.plan) | set(plan))
-            if manifest.plan.get(name) != plan.get(name)
+            f"{name} {written.get(name)!r} -> {plan.get(name)!r}"
+            for name in sorted(set(written) | set(plan))
+            if written.get(name) != plan.get(name)
         )
         raise TerminalError(
             f"{target}: the lake's slices were written under another plan ({changes}); "
