@@ -135,3 +135,15 @@ def test_a_password_in_a_url_inside_the_message_is_masked_even_if_unregistered()
     )
     result = translate(detail.exc_type(detail), source=SOURCE, table=TABLE)
     assert "other-secret" not in str(result)
+
+
+def test_a_connection_that_fails_says_why() -> None:
+    """Thin mode gives the cause on a second line ("[Errno 111] Connection refused"): without
+    it the one line read "cannot connect to database" only."""
+    refused = driver_errors._create_err(
+        6005, connection_id="abc", cause=ConnectionRefusedError(111, "Connection refused")
+    )
+    result = mapped(refused.exc_type(refused), table=None)
+    assert type(result) is TransientError
+    assert "cannot connect to database" in str(result) and "Connection refused" in str(result)
+    assert SOURCE in str(result)

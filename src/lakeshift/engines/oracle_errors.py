@@ -58,7 +58,7 @@ class OracleFailure:
     """What an error says, independent of how the driver shaped it."""
 
     codes: frozenset[str]
-    message: str  # the driver's first line
+    message: str  # the driver's first line, and for a failed connection its cause
 
     @classmethod
     def of(cls, error: BaseException) -> OracleFailure:
@@ -71,7 +71,12 @@ class OracleFailure:
         if full_code:
             codes.add(full_code)
         text = str(getattr(detail, "message", None) or detail or error)
-        return cls(frozenset(codes), text.strip().splitlines()[0] if text.strip() else "")
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        message = lines[0] if lines else ""
+        if CONNECTION_FAILED in codes and len(lines) > 1:
+            # thin mode puts why on the next line: "[Errno 111] Connection refused"
+            message = f"{message} {lines[1]}"
+        return cls(frozenset(codes), message)
 
     def has(self, *codes: str) -> bool:
         return bool(self.codes.intersection(codes))
@@ -79,6 +84,9 @@ class OracleFailure:
     def main_code(self) -> str:
         ora = sorted(code for code in self.codes if code.startswith("ORA-"))
         return (ora or sorted(self.codes) or ["error"])[0]
+
+
+CONNECTION_FAILED = "DPY-6005"  # cannot connect to database: its cause follows
 
 
 def _clean(text: str, secrets: tuple[str, ...]) -> str:
