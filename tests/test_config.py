@@ -203,6 +203,15 @@ def test_a_comment_after_a_value_names_section_and_key(
     assert "comments must be on a line of their own" in str(error)
 
 
+@pytest.mark.parametrize("folder", ['"${HOME}/out"', "${HOME}/out", '"${output:base}/x"'])
+def test_a_variable_in_a_value_is_refused_not_taken_literally(tmp_path: Path, folder: str) -> None:
+    """Not expanded, `"${HOME}/out"` made a folder named with its quotes and `$`."""
+    path = _meta(tmp_path, f'[input]\ntable = "t.csv"\n\n[output]\nfolder = {folder}\n')
+    error = _error(lambda: load_meta_config(path))
+    assert (error.file, error.where) == (str(path), "[output] folder")
+    assert "variables are not expanded" in str(error)
+
+
 def test_a_quoted_value_holding_comment_characters_is_kept(tmp_path: Path) -> None:
     path = _meta(tmp_path, '[input]\ntable = "t #1; new.csv"\n\n[output]\nfolder = "runs/#3"\n')
     meta = load_meta_config(path)

@@ -186,13 +186,22 @@ _INLINE_COMMENT = re.compile(
 )
 
 
-def _reject_inline_comments(raw: dict[str, Any], path: Path, section: str = "") -> None:
+def _reject_misread_values(raw: dict[str, Any], path: Path, section: str = "") -> None:
+    """Values confection keeps as raw text that can only be mistakes: an inline comment, and a
+    `${...}` (not expanded here; the value would keep its quotes and `$`)."""
     for key, value in raw.items():
         if isinstance(value, dict):
-            _reject_inline_comments(value, path, f"{section}.{key}" if section else key)
+            _reject_misread_values(value, path, f"{section}.{key}" if section else key)
         elif isinstance(value, str) and _INLINE_COMMENT.match(value):
             raise ConfigError(
                 f"a comment after the value ({value}): comments must be on a line of their own",
+                file=str(path),
+                where=f"[{section}] {key}",
+            )
+        elif isinstance(value, str) and "${" in value:
+            raise ConfigError(
+                f"{value}: variables are not expanded in this file; write the path itself "
+                "(a relative one is read from this file's folder)",
                 file=str(path),
                 where=f"[{section}] {key}",
             )
@@ -217,7 +226,7 @@ def load_meta_config(path: Path) -> MetaConfig:
     except Exception as error:  # confection raises several parser errors
         message, line = _ini_problem(error)
         raise ConfigError(f"cannot be read as INI: {message}", file=str(path), where=line) from None
-    _reject_inline_comments(raw, path)
+    _reject_misread_values(raw, path)
     try:
         meta = MetaConfig.model_validate(raw)
     except ValidationError as error:
