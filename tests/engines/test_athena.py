@@ -239,6 +239,7 @@ def test_every_athena_query_matches_its_golden_sql_and_parses_as_athena(
     engine.row_texts(
         _scope(), plan, some[:1], [d.key for d in digests if (d.period, d.bucket) == some[0]]
     )
+    assert engine.rows_after_cutoff(_scope()) == 1  # the row uploaded after the cutoff
     names = [
         "row_count",
         "period_counts",
@@ -246,6 +247,7 @@ def test_every_athena_query_matches_its_golden_sql_and_parses_as_athena(
         "bucket_checksums",
         "group_rows",
         "row_texts",
+        "rows_after_cutoff",
     ]
     assert len(connection.executed) == len(names)
     for name, sql in zip(names, connection.executed, strict=True):
