@@ -152,6 +152,7 @@ def _pair(meta: Path) -> tuple[Any, Any]:
 
 def run_lakeshift(meta: Path, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     from lakeshift.engines.base import RowPlan
+    from lakeshift.project import load_project
     from lakeshift.steps.align import bucket_count
     from lakeshift.verify.diff import Side, bucket_diff
 
@@ -159,7 +160,8 @@ def run_lakeshift(meta: Path, leave_out: tuple[str, ...] = ()) -> dict[str, Any]
     columns = [c for c in pair.columns if c.source.name not in leave_out]
     types = tuple(c.logical for c in columns)
     key = tuple(i for i, c in enumerate(columns) if c.source.name == "id")
-    buckets = bucket_count(256, engines.source.row_count(pair.source_scope))
+    least = load_project(meta).meta.verify.buckets  # as align sizes them
+    buckets = bucket_count(least, engines.source.row_count(pair.source_scope))
     source_plan = RowPlan(tuple(c.source for c in columns), types, key, buckets)
     lake_plan = RowPlan(tuple(c.lake for c in columns), types, key, buckets)
     result = bucket_diff(

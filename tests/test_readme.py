@@ -61,4 +61,4 @@ def test_the_config_meta_example_reads_as_written(tmp_path: Path) -> None:
     path.write_text(match.group(1), encoding="utf-8")
     meta = load_meta_config(path)
     assert meta.input.table == tmp_path / "input_tables.xlsx"
-    assert (meta.verify.buckets, meta.verify.max_samples) == (256, 20)
+    assert (meta.verify.buckets, meta.verify.max_samples) == (1, 20)

@@ -968,3 +968,17 @@ def test_lake_rows_of_an_upload_that_recorded_nothing_fail_compare_and_align(
     values = _alignment(meta)["main.orders"]
     assert values["rows_after_cutoff"] == 2 and values["levels"]["counts"] is False
     assert values["levels"]["values"] is True  # what the cutoff covers still matches
+
+
+def test_groups_are_sized_by_rows_unless_a_least_number_is_configured(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """Each period gets one bucket per 64 rows of the largest period: 256 a period made groups
+    of a few rows for tables of many small periods, all overhead. `[verify] buckets` is a least."""
+    meta = make_project(_source(tmp_path / "source.db", rows=1200), [ORDERS])  # 200 a month
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    assert _alignment(meta)["main.orders"]["buckets"] == 4  # ceil(200 / 64)
+    with meta.open("a", encoding="utf-8") as config:
+        config.write("\n[verify]\nbuckets = 16\n")
+    assert {o.status for o in align(load_project(meta))} == {"match"}
+    assert _alignment(meta)["main.orders"]["buckets"] == 16
