@@ -982,3 +982,31 @@ def test_groups_are_sized_by_rows_unless_a_least_number_is_configured(
         config.write("\n[verify]\nbuckets = 16\n")
     assert {o.status for o in align(load_project(meta))} == {"match"}
     assert _alignment(meta)["main.orders"]["buckets"] == 16
+
+
+def test_long_values_are_cut_in_results_around_their_difference(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """A sample or a statistic of a 20,000-character text held it whole, twice: results of a
+    few wide columns ran to hundreds of MB. They are cut to a window where the values part."""
+    path = tmp_path / "source.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        connection.executemany(
+            "INSERT INTO notes VALUES (?, ?)", [(i, f"{i:03d}" + "a" * 20_000) for i in range(50)]
+        )
+    table = {"source_table": "main.notes", "target_table": "notes", "key_columns": "id"}
+    meta = make_project(f"sqlite:///{path}", [table])
+    assert {o.status for o in run_pipeline(load_project(meta))} == {"match"}
+    with sqlite3.connect(path) as connection:  # the last character of a middle row
+        connection.execute("UPDATE notes SET body = substr(body, 1, 20002) || 'b' WHERE id = 7")
+    [outcome] = run_pipeline(load_project(meta))
+    assert outcome.status == "mismatch"
+    [sample] = _alignment(meta)["main.notes"]["values"]["samples"]
+    [column] = sample["columns"]
+    assert sample["key"] == {"id": "7"} and column["column"] == "body"
+    assert column["source"].endswith("ab (20,003 characters in all)")  # changed in the source
+    assert column["target"].endswith("aa (20,003 characters in all)")
+    statistics = json.loads((meta.parent / "output" / "notes_stats_comparison.json").read_text())
+    [body] = [c for c in statistics["columns"] if c["column"] == "body"]
+    assert len(body["source"]["max"]) < 300 and "characters in all" in body["source"]["max"]

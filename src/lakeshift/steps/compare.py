@@ -14,6 +14,7 @@ from lakeshift.project import Project
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.pairing import TablePair
 from lakeshift.steps.session import each_uploaded_table, open_engines, scanned_since
+from lakeshift.verify.shown import shown_pair
 from lakeshift.verify.stats import compare_stats
 
 
@@ -32,6 +33,10 @@ def column_statistics(
     for column in pair.columns:
         a, b = ours[column.source.name], theirs[column.lake.name]
         differences = compare_stats(a, b, column.logical, tolerance)
+        recorded_a, recorded_b = asdict(a), asdict(b)
+        for name in ("min", "max"):  # compared whole above; a text may be megabytes long
+            if isinstance(recorded_a[name], str) or isinstance(recorded_b[name], str):
+                recorded_a[name], recorded_b[name] = shown_pair(recorded_a[name], recorded_b[name])
         rows.append(
             {
                 "column": column.source.name,
@@ -39,8 +44,8 @@ def column_statistics(
                 "type": str(column.logical),
                 "match": not differences,
                 "differences": [d.stat for d in differences],
-                "source": asdict(a),
-                "target": asdict(b),
+                "source": recorded_a,
+                "target": recorded_b,
             }
         )
     source_rows = next(iter(ours.values())).rows if ours else source.row_count(pair.source_scope)

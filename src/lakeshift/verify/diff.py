@@ -32,6 +32,7 @@ from lakeshift.engines.base import Engine, GroupSum, GroupSums, RowDigest, RowPl
 from lakeshift.errors import TerminalError
 from lakeshift.types import LogicalType
 from lakeshift.verify.canonical import readable_value, split_canonical
+from lakeshift.verify.shown import shown, shown_pair
 
 PASS2_ROWS_PER_SCAN = 500_000
 # Groups one scan selects by name, when both engines could stream instead: the list of groups
@@ -90,7 +91,7 @@ class DiffResult:
 
 def _key_values(plan: RowPlan, key_text: str) -> dict[str, str | None]:
     names = [plan.columns[i].name for i in plan.key] if plan.key else [c.name for c in plan.columns]
-    return dict(zip(names, split_canonical(key_text), strict=False))
+    return dict(zip(names, map(shown, split_canonical(key_text)), strict=False))
 
 
 def bucket_diff(
@@ -476,12 +477,15 @@ def _name_columns(
             if x != y:
                 name = source.plan.columns[index].name
                 result.changed_by_column[name] += 1
+                ours_shown, theirs_shown = shown_pair(
+                    _display(x, source.plan.types[index]), _display(y, source.plan.types[index])
+                )
                 differing.append(
                     {
                         "column": name,
                         "target_column": target.plan.columns[index].name,
-                        "source": _display(x, source.plan.types[index]),
-                        "target": _display(y, source.plan.types[index]),
+                        "source": ours_shown,
+                        "target": theirs_shown,
                     }
                 )
         if len(result.samples) < max_samples:

@@ -1,0 +1,34 @@
+"""How long values appear in results: cut to a window a person can read, around where two
+values part, with the whole length said. The comparisons always use the whole values."""
+
+from __future__ import annotations
+
+SHOWN_CHARACTERS = 200  # of a value, in samples and statistics
+BEFORE_DIFFERENCE = 40  # characters shown before the first one that differs
+
+
+def shown(text: str | None, start: int = 0) -> str | None:
+    """`text` as results show it: whole when short, else `SHOWN_CHARACTERS` of it from
+    `start`, with `…` where it was cut and its length.
+
+    >>> shown("x" * 500)[-30:]
+    'xxxxx… (500 characters in all)'
+    """
+    if text is None or len(text) <= SHOWN_CHARACTERS:
+        return text
+    start = min(max(start, 0), len(text) - 1)
+    part = text[start : start + SHOWN_CHARACTERS]
+    before = "…" if start else ""
+    after = "…" if start + SHOWN_CHARACTERS < len(text) else ""
+    return f"{before}{part}{after} ({len(text):,} characters in all)"
+
+
+def shown_pair(a: str | None, b: str | None) -> tuple[str | None, str | None]:
+    """Two differing values shown from a little before the first character where they part,
+    so that a difference at the end of two long texts is seen, not cut away."""
+    if a is None or b is None or a == b or max(len(a), len(b)) <= SHOWN_CHARACTERS:
+        return shown(a), shown(b)
+    pairs = enumerate(zip(a, b, strict=False))
+    common = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+    start = max(common - BEFORE_DIFFERENCE, 0)
+    return shown(a, start), shown(b, start)
