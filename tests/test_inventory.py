@@ -456,10 +456,42 @@ def test_several_columns_mapped_to_one_target_are_named(
 
 
 def test_a_source_column_listed_twice_is_an_error(tmp_path: Path) -> None:
-    path = _mappings(tmp_path, '{"HR.EMPLOYEES": {"EMP_ID": "id", "emp_id": "key"}}')
+    path = _mappings(tmp_path, '{"HR.EMPLOYEES": {"EMP_ID": "id", "EMP_ID": "key"}}')
     error = _error(lambda: load_column_mappings(path, SPECS))
     assert error.where == "HR.EMPLOYEES"
-    assert "EMP_ID" in str(error)
+    assert "EMP_ID" in str(error) and "more than once" in str(error)
+
+
+def test_columns_whose_names_differ_in_case_are_mapped_each_by_its_own_spelling(
+    tmp_path: Path,
+) -> None:
+    """A table with both `Val` and `val`: `{"Val": null}` dropped both (and the table then
+    matched without either), and no mapping could tell them apart."""
+    from lakeshift.engines.base import Column
+    from lakeshift.mapping import map_columns
+    from lakeshift.types import Kind, LogicalType
+
+    number = LogicalType(Kind.INTEGER)
+    both = [Column(name, "int", number) for name in ("id", "Val", "val")]
+
+    def mapped(text: str, columns: list[Column] = both) -> tuple[dict[str, str], list[str]]:
+        path = _mappings(tmp_path, json.dumps({"HR.EMPLOYEES": json.loads(text)}))
+        mapping = load_column_mappings(path, SPECS)["HR.EMPLOYEES"]
+        result = map_columns(SPECS[0], columns, mapping)
+        assert not result.unknown
+        return {m.source.name: m.target_name for m in result.mapped}, result.dropped
+
+    assert mapped('{"Val": null}') == ({"id": "id", "val": "val"}, ["Val"])
+    assert mapped('{"Val": "v_upper", "val": "v_lower"}') == (
+        {"id": "id", "Val": "v_upper", "val": "v_lower"},
+        [],
+    )
+    # an entry in another case still maps a column no entry spells exactly
+    assert mapped('{"ID": "key", "VAL": "v"}', both[:2]) == ({"id": "key", "Val": "v"}, [])
+    # and an entry no column takes is named, so analyze refuses it
+    path = _mappings(tmp_path, '{"HR.EMPLOYEES": {"Val": "a", "VAL": "b"}}')
+    mapping = load_column_mappings(path, SPECS)["HR.EMPLOYEES"]
+    assert map_columns(SPECS[0], both[:2], mapping).unknown == ["VAL"]
 
 
 def test_a_table_listed_twice_is_an_error(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from difflib import get_close_matches
@@ -88,11 +88,21 @@ class ColumnMapping:
 
     renames: dict[str, str | None] = field(default_factory=dict)
 
-    def target_name(self, source_column: str) -> str | None:
-        for name, target in self.renames.items():
-            if name.lower() == source_column.lower():
-                return target
-        return source_column.lower()
+    def entry_for(self, source_column: str, columns: Collection[str] = ()) -> str | None:
+        """The entry that maps `source_column`: the one spelled exactly so, else the one that
+        matches it ignoring case and spells no other of the table's `columns` exactly (a
+        table with both `Val` and `val` maps each by its own spelling)."""
+        if source_column in self.renames:
+            return source_column
+        folded = source_column.lower()
+        return next(
+            (n for n in self.renames if n.lower() == folded and n not in columns),
+            None,
+        )
+
+    def target_name(self, source_column: str, columns: Collection[str] = ()) -> str | None:
+        entry = self.entry_for(source_column, columns)
+        return source_column.lower() if entry is None else self.renames[entry]
 
 
 @dataclass(frozen=True)
@@ -391,7 +401,7 @@ def load_column_mappings(path: Path | None, specs: list[TableSpec]) -> dict[str,
                 file=str(path),
                 where=table,
             )
-        _reject_repeated_names(renames, path, table, "column")
+        _reject_repeated_names(renames, path, table, "column", exact=True)
         targets = [v.lower() for _, v in renames if v is not None]
         repeated = sorted({t for t in targets if targets.count(t) > 1})
         if repeated:
@@ -406,10 +416,16 @@ class _JsonObject(list[tuple[str, Any]]):
     """A JSON object's members in file order, repeats kept so that they can be reported."""
 
 
-def _reject_repeated_names(members: _JsonObject, path: Path, where: str | None, what: str) -> None:
-    # Names match case-insensitively, so `ID` and `id` listed together would silently shadow.
-    names = [name.lower() for name, _ in members]
-    repeated = sorted({name for name, _ in members if names.count(name.lower()) > 1})
+def _reject_repeated_names(
+    members: _JsonObject, path: Path, where: str | None, what: str, exact: bool = False
+) -> None:
+    # Tables match case-insensitively, so `T` and `t` listed together would silently shadow;
+    # columns are matched by their exact spelling first (`exact`), so only a true repeat is.
+    def spelled(name: str) -> str:
+        return name if exact else name.lower()
+
+    names = [spelled(name) for name, _ in members]
+    repeated = sorted({name for name, _ in members if names.count(spelled(name)) > 1})
     if repeated:
         raise ConfigError(
             f"{what} {', '.join(repeated)} is listed more than once", file=str(path), where=where

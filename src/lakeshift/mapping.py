@@ -28,14 +28,15 @@ class TableColumns:
 def map_columns(spec: TableSpec, columns: list[Column], mapping: ColumnMapping) -> TableColumns:
     """Apply the mapping: renamed, dropped (null) and default lower-cased names."""
     mapped, dropped = [], []
+    spellings = {c.name for c in columns}
     for column in columns:
-        target = mapping.target_name(column.name)
+        target = mapping.target_name(column.name, spellings)
         if target is None:
             dropped.append(column.name)
         else:
             mapped.append(MappedColumn(column, target))
-    names = {c.name.lower() for c in columns}
-    unknown = [name for name in mapping.renames if name.lower() not in names]
+    used = {mapping.entry_for(c.name, spellings) for c in columns}
+    unknown = [name for name in mapping.renames if name not in used]
     targets = [m.target_name.lower() for m in mapped]
     clashing = sorted({t for t in targets if targets.count(t) > 1})
     if clashing:
