@@ -129,6 +129,30 @@ def test_names_later_steps_read_back_are_not_masked_by_a_password_that_is_a_word
         assert back["reason"] == f"{MASK}: login {MASK} refused"
 
 
+def test_data_under_a_column_named_like_a_name_field_is_still_masked(tmp_path: Path) -> None:
+    """A sample's key maps the table's own column names to values: a key column called
+    `database` or `period` kept its value unmasked, the password included."""
+    secret = _secret()
+    register_secret(secret)
+    sample = {
+        "kind": "changed",
+        "period": "2024-01",
+        "key": {"database": secret, "period": f"x{secret}"},
+        "columns": [{"column": "note", "source": secret, "target": "b"}],
+    }
+    stats = {"column": "database", "source": {"min": secret, "max": "z"}}
+    content = {
+        "tables": [{"values": {"samples": [sample]}, "columns": [stats], 7: secret}],
+        "precision": {"conversions": {"database": f"cut {secret}"}},
+    }
+    text = write_json(tmp_path / "a.json", content).read_text(encoding="utf-8")
+    assert secret not in text
+    back = json.loads(text)["tables"][0]
+    assert back["values"]["samples"][0]["key"] == {"database": MASK, "period": f"x{MASK}"}
+    assert back["values"]["samples"][0]["period"] == "2024-01"
+    assert back["columns"][0]["column"] == "database"
+
+
 def test_a_secret_json_would_escape_is_still_redacted(tmp_path: Path) -> None:
     secret = 'p"q\\r' + uuid.uuid4().hex[:8]
     register_secret(secret)

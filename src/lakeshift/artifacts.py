@@ -75,9 +75,14 @@ NAME_FIELDS = frozenset(
 )
 
 
-def _redacted(value: Any, field: str | None = None) -> Any:
-    """`value` with secrets masked in every string it holds, but for names (`NAME_FIELDS`)
-    and dictionary keys, which are names too.
+# Fields holding data, or dictionaries keyed by the table's own column names (a sample's
+# `key`: {"database": <a value>}): everything under them is masked, whatever its key is called.
+DATA_FIELDS = frozenset({"key", "source", "target", "samples", "conversions", "localized"})
+
+
+def _redacted(value: Any, field: str | None = None, names_kept: bool = True) -> Any:
+    """`value` with secrets masked in every string it holds, but for names (`NAME_FIELDS`,
+    outside `DATA_FIELDS`) and dictionary keys, which are names too.
 
     Redacting each string, not the serialized text, keeps the JSON valid (a numeric secret
     cannot eat digits of a count) and finds secrets JSON would have escaped (`"` or `\\`).
@@ -85,11 +90,14 @@ def _redacted(value: Any, field: str | None = None) -> Any:
     if isinstance(value, datetime | Path):
         value = _default(value)
     if isinstance(value, str):
-        return value if field in NAME_FIELDS else redact(value)
+        return value if names_kept and field in NAME_FIELDS else redact(value)
     if isinstance(value, dict):
-        return {k: _redacted(v, k if isinstance(k, str) else None) for k, v in value.items()}
+        return {
+            k: _redacted(v, k if isinstance(k, str) else None, names_kept and k not in DATA_FIELDS)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_redacted(item, field) for item in value]
+        return [_redacted(item, field, names_kept) for item in value]
     return value
 
 
