@@ -366,6 +366,24 @@ def test_a_year_key_uploads_whole_by_key_ranges(mariadb_url: str, make_project: 
         server.close()
 
 
+def test_key_ranges_of_a_32_bit_key_wider_than_its_type_are_counted(
+    postgres_url: str, make_project: Any
+) -> None:
+    """PostgreSQL subtracts two `integer`s in 32 bits: counting the ranges of keys from -1 to
+    2^31-1 overflowed ("integer out of range") and failed the upload."""
+    with _postgres_table(
+        postgres_url,
+        "upload_int4",
+        "id integer PRIMARY KEY, d date NOT NULL",
+        "(-1, '2024-01-05'), (0, '2024-01-06'), (2147483647, '2024-02-01')",
+    ) as table:
+        project = load_project(make_project(postgres_url, [table]))
+        analyze(project)
+        [outcome] = upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.KEY)
+        assert outcome.status == "uploaded", outcome.detail
+        assert _verified(project) == "match"
+
+
 def test_a_key_range_that_reads_fewer_rows_than_counted_is_refused(
     postgres_url: str, make_project: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

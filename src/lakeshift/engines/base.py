@@ -457,13 +457,18 @@ class SqlEngine(Engine):
         """Rows per range of `width` integer keys from `low`, by the range's index (NULL keys
         left out): counted by arithmetic, not by the ranges' own predicates, so a range whose
         predicate misses rows reads fewer than counted and is refused."""
-        key = self.quote(column.name)
+        key = self.wide_integer_sql(self.quote(column.name))
         index = self.div_sql(f"{key} - {low}", width)
         sql = (
             f"SELECT {index}, COUNT(*) FROM {self.table_sql(scope.table)}"
             f"{self.where_sql(scope, [f'{key} IS NOT NULL'])} GROUP BY {index}"
         )
         return {int(row[0]): int(row[1]) for row in self.ask(scope, sql)}
+
+    def wide_integer_sql(self, expression: str) -> str:
+        """An integer in 64 bits for arithmetic its column's type may not hold (PostgreSQL
+        subtracts two `integer`s in 32 bits); the others compute in 64 bits or more already."""
+        return expression
 
     def rows_after_cutoff(self, scope: Scope) -> int:
         if scope.cutoff is None:

@@ -553,6 +553,9 @@ class PostgresEngine(SqlEngine, SourceEngine):
         return ",".join(self._tokens) or None
 
     # --- metadata ------------------------------------------------------------------------------
+    def wide_integer_sql(self, expression: str) -> str:
+        return f"CAST({expression} AS bigint)"
+
     def _relation(self, table: str) -> Relation | None:
         if table in self._relations:
             return self._relations[table]
