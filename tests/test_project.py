@@ -128,21 +128,29 @@ def test_an_output_folder_that_cannot_be_one_names_the_config_key_and_path(
     assert "name a folder that can be created and written" in str(caught.value)
 
 
-@pytest.mark.parametrize("lake", ["source.db", "/proc/nolake"])
-def test_a_lake_that_cannot_be_a_folder_names_the_config_key_and_path(
-    make_project, lake: str
-) -> None:
-    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}], lake=lake)
-    _no_folder(meta.parent, lake)
+def test_a_lake_that_is_a_file_names_the_config_key_and_path(make_project) -> None:
+    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}], lake="source.db")
+    _no_folder(meta.parent, "source.db")
     with pytest.raises(ConfigError) as caught:
         load_project(meta)
     migration = meta.parent / "migration_config.cfg"
     assert (caught.value.file, caught.value.where) == (str(migration), "lake")
-    assert str(meta.parent / lake) in str(caught.value)
+    assert str(meta.parent / "source.db") in str(caught.value)
 
 
-def test_the_output_folder_and_a_local_lake_are_created_when_loading(make_project) -> None:
-    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}])
+def test_a_lake_that_cannot_be_made_fails_the_steps_that_open_it_not_the_report(
+    make_project,
+) -> None:
+    """The lake is made where it is opened: `report` reads the output folder only, maybe on a
+    machine that does not see the lake (an unmounted share), and still works."""
+    from lakeshift.engines.connect import open_lake
+    from lakeshift.steps.report import write_report
+
+    meta = make_project("sqlite:///source.db", [{"source_table": "main.t"}], lake="/proc/nolake")
     project = load_project(meta)
-    assert project.meta.output.folder.is_dir() and project.migration.lake is not None
-    assert project.migration.lake.is_dir()
+    assert project.meta.output.folder.is_dir()
+    assert write_report(project).is_file()
+    with pytest.raises(ConfigError) as caught:
+        open_lake(project.migration)
+    assert (caught.value.file, caught.value.where) == ("migration_config.cfg", "lake")
+    assert "/proc/nolake cannot be created" in str(caught.value)

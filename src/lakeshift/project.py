@@ -60,27 +60,33 @@ def load_project(
     source = load_source_settings(meta.input.env)
     tables = load_inventory(meta.input.table)
     mappings = load_column_mappings(meta.input.column_maps, tables)
-    _make_folder(meta.output.folder, meta_path, "[output] folder", written=True)
-    if migration.lake is not None:  # read only by compare and align: no write is tried
-        _make_folder(migration.lake, migration_path, "lake", written=False)
+    _make_output_folder(meta.output.folder, meta_path)
+    # The lake is made by the steps that open it (lakeshift.engines.connect.open_lake): `report`
+    # reads the output folder only, on a machine that may not see the lake.
+    if migration.lake is not None and migration.lake.is_file():
+        raise ConfigError(
+            f"{migration.lake} is a file, not a folder: name the lake's folder",
+            file=str(migration_path),
+            where="lake",
+        )
     return Project(meta_path, meta, migration_path, migration, source, tables, mappings)
 
 
-def _make_folder(folder: Path, config: Path, key: str, *, written: bool) -> None:
-    """Create the folder `key` of `config` names (and, `written`, try writing a file in it): a
-    path that cannot be one is the config's mistake, not a traceback."""
+def _make_output_folder(folder: Path, config: Path) -> None:
+    """Create the output folder and write a file in it: a path that cannot be one is the
+    config's mistake, not a traceback."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if written:
-            tempfile.TemporaryFile(dir=folder).close()
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
         if folder.is_file():
             problem = "is a file, not a folder"
         else:
             problem = f"cannot be {'written' if folder.is_dir() else 'created'} ({error.strerror})"
-        wanted = "created and written" if written else "created"
         raise ConfigError(
-            f"{folder} {problem}: name a folder that can be {wanted}", file=str(config), where=key
+            f"{folder} {problem}: name a folder that can be created and written",
+            file=str(config),
+            where="[output] folder",
         ) from None
 
 

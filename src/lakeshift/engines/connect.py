@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from lakeshift.config import MigrationConfig
+from lakeshift.config import MIGRATION_CONFIG_NAME, MigrationConfig
 from lakeshift.engines.base import Engine, SourceEngine, SqlEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import Catalog, LocalCatalog
@@ -58,7 +58,14 @@ def connect_source(url: str, config: MigrationConfig) -> SourceEngine:
 def open_lake(config: MigrationConfig) -> LakeStorage:
     """The lake root: the local folder `lake` when set, else `s3://{aws.s3_bucket}/{aws.prefix}`."""
     if config.lake is not None:
-        return LakeStorage.local(config.lake, config.database)
+        try:
+            return LakeStorage.local(config.lake, config.database)
+        except OSError as error:
+            raise ConfigError(
+                f"{config.lake} cannot be created ({error.strerror}): name a folder that can be",
+                file=MIGRATION_CONFIG_NAME,
+                where="lake",
+            ) from None
     aws = config.aws
     if not aws.s3_bucket:
         raise ConfigError('set "lake" (a local folder) or "aws.s3_bucket"')
