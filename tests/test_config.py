@@ -212,11 +212,14 @@ def test_a_variable_in_a_value_is_refused_not_taken_literally(tmp_path: Path, fo
     assert "variables are not expanded" in str(error)
 
 
-def test_a_quoted_value_holding_comment_characters_is_kept(tmp_path: Path) -> None:
-    path = _meta(tmp_path, '[input]\ntable = "t #1; new.csv"\n\n[output]\nfolder = "runs/#3"\n')
-    meta = load_meta_config(path)
+@pytest.mark.parametrize("folder", ["runs/#3", "2024 #1 run", "10 ;x", "a # b"])
+def test_a_quoted_value_holding_comment_characters_is_kept(tmp_path: Path, folder: str) -> None:
+    """Inside the quotes `#` and `;` are the value's: "2024 #1 run" was refused once, read
+    after parsing as a number and a comment."""
+    text = f'[input]\ntable = "t #1; new.csv"\n\n[output]\nfolder = "{folder}"\n'
+    meta = load_meta_config(_meta(tmp_path, text))
     assert meta.input.table == tmp_path / "t #1; new.csv"
-    assert meta.output.folder == tmp_path / "runs" / "#3"
+    assert meta.output.folder == tmp_path / folder
 
 
 # migration_config.cfg

@@ -182,25 +182,37 @@ def _ini_problem(error: Exception) -> tuple[str, str | None]:
     return message or type(cause).__name__, f"line {line}" if line else None
 
 
-# confection keeps the rest of a value's line: `"output/"  # mine` is one string, which a
-# quoted value (or a number) followed by `#` or `;` text can only be by mistake
-_INLINE_COMMENT = re.compile(
-    r"""(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*[#;]|(?:[-+]?\d[\w.+-]*|true|false|null)\s+[#;]"""
+# confection keeps the rest of a value's line: `"output/"  # mine` is one string. Found in the
+# file's own lines, where the quotes still show where a value ends (after parsing, a quoted
+# "2024 #1 run/" would look like a number and a comment).
+_SECTION = re.compile(r"\s*\[([^\]]+)\]\s*$")
+_VALUE_THEN_COMMENT = re.compile(
+    r"""\s*([^\s=#;\[][^=]*?)\s*=\s*"""
+    r"""(?:(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*|(?:[-+]?\d[\w.+-]*|true|false|null)\s+)[#;]"""
 )
 
 
-def _reject_misread_values(raw: dict[str, Any], path: Path, section: str = "") -> None:
-    """Values confection keeps as raw text that can only be mistakes: an inline comment, and a
-    `${...}` (not expanded here; the value would keep its quotes and `$`)."""
+def _reject_misread_values(text: str, raw: dict[str, Any], path: Path) -> None:
+    """Values confection keeps as raw text that can only be mistakes: a comment after a value,
+    and a `${...}` (not expanded here: the value would keep its quotes and `$`)."""
+    section = ""
+    for line in text.splitlines():
+        if found := _SECTION.match(line):
+            section = found.group(1).strip()
+        elif found := _VALUE_THEN_COMMENT.match(line):
+            raise ConfigError(
+                f"a comment after the value ({line.strip()}): comments must be on a line of "
+                "their own",
+                file=str(path),
+                where=f"[{section}] {found.group(1)}",
+            )
+    _reject_variables(raw, path)
+
+
+def _reject_variables(raw: dict[str, Any], path: Path, section: str = "") -> None:
     for key, value in raw.items():
         if isinstance(value, dict):
-            _reject_misread_values(value, path, f"{section}.{key}" if section else key)
-        elif isinstance(value, str) and _INLINE_COMMENT.match(value):
-            raise ConfigError(
-                f"a comment after the value ({value}): comments must be on a line of their own",
-                file=str(path),
-                where=f"[{section}] {key}",
-            )
+            _reject_variables(value, path, f"{section}.{key}" if section else key)
         elif isinstance(value, str) and "${" in value:
             raise ConfigError(
                 f"{value}: variables are not expanded in this file; write the path itself "
@@ -229,7 +241,7 @@ def load_meta_config(path: Path) -> MetaConfig:
     except Exception as error:  # confection raises several parser errors
         message, line = _ini_problem(error)
         raise ConfigError(f"cannot be read as INI: {message}", file=str(path), where=line) from None
-    _reject_misread_values(raw, path)
+    _reject_misread_values(path.read_text(encoding="utf-8", errors="replace"), raw, path)
     try:
         meta = MetaConfig.model_validate(raw)
     except ValidationError as error:
