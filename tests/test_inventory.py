@@ -281,6 +281,14 @@ def test_a_formula_never_computed_is_refused_naming_sheet_row_and_column(
     assert "open and save the workbook in Excel (or type the value)" in str(error)
 
 
+def test_a_formula_never_computed_in_a_column_lakeshift_ignores_is_no_error(
+    tmp_path: Path,
+) -> None:
+    path = _xlsx(tmp_path, [["source_table", "notes"], ["HR.A", '=CONCAT("owner: ", "bob")']])
+    (spec,) = load_inventory(path)
+    assert spec.source_table == "HR.A"
+
+
 def test_a_formula_with_its_saved_result_is_read_as_that_result(tmp_path: Path) -> None:
     """As Excel saves them: a result of each type, and empty text (a string with no value)."""
     path = _xlsx(

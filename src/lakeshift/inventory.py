@@ -167,9 +167,11 @@ def _reject_uncomputed_formulas(formulas: Any, saved: Any, path: Path) -> None:
             if cell.data_type != "f":
                 continue
             result = saved.cell(cell.row, cell.column)
+            header = _text(saved.cell(1, cell.column).value)
+            if cell.row > 1 and _header_names([header])[0] not in HEADERS:
+                continue  # a column of the user's own, ignored with a warning
             # Excel saves a formula's empty text as a string with no value: a computed blank
             if result.value is None and result.data_type != "str":
-                header = _text(saved.cell(1, cell.column).value)
                 column = _column_letter(cell.column - 1) + (f" ({header})" if header else "")
                 raise ConfigError(
                     f"formula without a computed value ({cell.value}): open and save the "
