@@ -18,7 +18,7 @@ from lakeshift.engines.connect import (
     connect_source,
     open_lake,
 )
-from lakeshift.errors import LakeshiftError
+from lakeshift.errors import LakeshiftError, TerminalError
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.project import Project
 from lakeshift.redaction import redact
@@ -66,7 +66,7 @@ def each_uploaded_table(
             continue
         try:
             exists = engines.source.table_exists(spec.source_table)
-        except LakeshiftError as error:  # several tables match its name: this table fails
+        except TerminalError as error:  # several tables match its name: this table fails
             logger.error("{}: {} failed: {}", spec.source_table, step, error)
             entries.append({**base, "status": "error", "reason": redact(str(error))})
             continue
