@@ -92,3 +92,20 @@ def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_ur
     label = stats["label"]
     assert (label.min, label.max) == ("a\\|b", "€")
     assert (label.distinct, label.nulls, label.min_length, label.max_length) == (3, 1, 1, 3)
+
+
+def test_text_lengths_are_in_characters_in_a_sql_ascii_database(postgres_url: str) -> None:
+    """SQL_ASCII keeps bytes unchecked and char_length counts them: '€' (3 bytes of UTF-8)
+    was 3 long in the source and 1 in the lake, a false alarm on an exact copy."""
+    texts: dict[int, str | None] = dict(enumerate(["é", "€", "plain", None]))
+    with _labels_database(postgres_url, "SQL_ASCII", texts) as url:
+        engine = PostgresEngine(url, POLICY)
+        try:
+            [column] = [c for c in engine.columns("public.labels") if c.name == "label"]
+            stats = engine.column_stats(Scope("public.labels"), [column], [column.logical])
+            hashes = _hashes(engine)
+        finally:
+            engine.close()
+    label = stats["label"]
+    assert (label.min_length, label.max_length) == (1, 5)
+    assert hashes["1"] == hash60(join_canonical(["1", "€"]))

@@ -260,6 +260,8 @@ class PostgresEngine(SqlEngine, SourceEngine):
         self._catalog: Any = open_connection(self.target)  # fail fast on a bad URL or password
         encoding = self._catalog.execute("SHOW server_encoding").fetchone()
         self.server_utf8: bool = encoding is not None and encoding[0] == "UTF8"
+        # SQL_ASCII stores bytes unchecked: lengths count bytes, so they are taken in UTF-8
+        self.server_bytes: bool = encoding is not None and encoding[0] == "SQL_ASCII"
         if self._catalog.info.server_version < HASH_AGGREGATE_SPILLS:
             self.row_fence = ""  # a hash aggregate there could outgrow work_mem: sort instead
         self._data: Any = None  # questions run here, inside the current table's snapshot
@@ -379,6 +381,8 @@ class PostgresEngine(SqlEngine, SourceEngine):
         return f"TIMESTAMPTZ '{moment.isoformat(sep=' ')}'"
 
     def length_sql(self, expression: str) -> str:
+        if self.server_bytes:  # characters of the UTF-8 the lake holds ('€' is 3 bytes)
+            return f"length(convert_to({expression}, 'UTF8'), 'UTF8')"
         return f"char_length({expression})"
 
     def sum_sql(self, expression: str, logical: LogicalType) -> str:
