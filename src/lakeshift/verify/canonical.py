@@ -48,7 +48,7 @@ from lakeshift.types import Kind, LogicalType
 
 SEPARATOR = "|"
 NULL_TOKEN = "\\N"
-FLOAT_PRECISION = "exact (IEEE-754 binary64 bits)"
+FLOAT_PRECISION = "exact (IEEE-754 binary64 bits; -0 counts as 0, and every NaN as one NaN)"
 HASH_BITS = 60
 HALF_BITS = 30
 HALF_MASK = (1 << HALF_BITS) - 1
