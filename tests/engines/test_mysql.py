@@ -26,7 +26,7 @@ from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Column, GroupSum, RowPlan, Scope
 from lakeshift.engines.mysql import FETCH_ROWS, MySQLEngine, connect
 from lakeshift.engines.mysql_session import ConnectionSettings, connection_error
-from lakeshift.engines.mysql_types import mysql_type
+from lakeshift.engines.mysql_types import dated_rows_where, mysql_type
 from lakeshift.errors import (
     ConfigError,
     ConversionError,
@@ -478,6 +478,17 @@ def test_zero_dates_fail_their_column_clearly(
     [outcome] = upload(project, project.output / ANALYSIS_PICKLE)
     assert outcome.status == "failed"
     assert f"test.{table}.at" in outcome.detail and "2024-03-00" in outcome.detail
+    # the `where` the message suggests keeps the whole dates and the NULLs, nothing else
+    assert dated_rows_where("at") in outcome.detail
+    server.execute(f"INSERT INTO {table} VALUES (4, NULL, NULL)")
+    keep = f"({dated_rows_where('d')}) AND ({dated_rows_where('at')})"
+    project = load_project(make_project(mariadb_url, [{**spec, "where": keep}]))
+    analyze(project)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE)
+    assert outcome.status == "uploaded", outcome.detail
+    latest = sorted(project.output.glob("upload_metadata_*.json"))[-1]
+    [entry] = json.loads(latest.read_text(encoding="utf-8"))["tables"]
+    assert entry["rows"] == 2  # ids 1 and 4
 
 
 LITERALS = [

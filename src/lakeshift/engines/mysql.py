@@ -51,7 +51,7 @@ from lakeshift.engines.mysql_session import (
     error_code,
     error_message,
 )
-from lakeshift.engines.mysql_types import mysql_type, text_to_arrow_array
+from lakeshift.engines.mysql_types import dated_rows_where, mysql_type, text_to_arrow_array
 from lakeshift.errors import (
     ConfigError,
     ConversionError,
@@ -676,8 +676,8 @@ class MySQLEngine(SqlEngine, SourceEngine):
                 ".".join(self._split(scope.table)),
                 column.name,
                 f"{count} row(s) hold zero or partial dates such as {example!r}, which no date "
-                f"type holds; exclude them with the inventory's `where` (e.g. `{column.name} > "
-                "'1000-01-01'`) or repair them in the source",
+                "type holds; exclude them with the inventory's `where` (e.g. "
+                f"`{dated_rows_where(column.name)}`) or repair them in the source",
             )
         self._checked_periods.add((scope.table, column.name))
 

@@ -122,10 +122,20 @@ def mysql_type(column_type: str) -> MySQLType:
     return _BY_NAME.get(name) or MySQLType(LogicalType(Kind.STRING), unsupported=unsupported)
 
 
+def dated_rows_where(column: str) -> str:
+    """An inventory `where` keeping the rows whose `column` is NULL or a whole date: a bare
+    `column > '1000-01-01'` also dropped the NULLs, and kept partial dates ('2024-03-00')."""
+    return (
+        f"{column} IS NULL OR (YEAR({column}) > 0 AND MONTH({column}) > 0 "
+        f"AND DAYOFMONTH({column}) > 0)"
+    )
+
+
 def _zero_date_hint(value: str, column: str) -> str:
     return (
         f"{value!r} is a zero or invalid date, which no date type holds; exclude those rows with "
-        f"the inventory's `where` (e.g. `{column} > '1000-01-01'`) or repair them in the source"
+        f"the inventory's `where` (e.g. `{dated_rows_where(column)}`) or repair them in the "
+        "source"
     )
 
 
