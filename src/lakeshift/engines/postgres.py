@@ -612,8 +612,11 @@ class PostgresEngine(SqlEngine, SourceEngine):
             return
         self._logged.add((table, column))
         if reading.problem:
-            logger.warning(
-                "{}.{}: {}; uploading the table will fail", table, column, reading.problem
+            logger.warning(  # the engine reads columns before the mapping is applied
+                "{}.{}: {}; the upload refuses the table unless the column mappings drop it",
+                table,
+                column,
+                reading.problem,
             )
         else:
             logger.info("{}.{}: {}", table, column, reading.note)
