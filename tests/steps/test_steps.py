@@ -1005,8 +1005,8 @@ def test_long_values_are_cut_in_results_around_their_difference(
     [sample] = _alignment(meta)["main.notes"]["values"]["samples"]
     [column] = sample["columns"]
     assert sample["key"] == {"id": "7"} and column["column"] == "body"
-    assert column["source"].endswith("ab (20,003 characters in all)")  # changed in the source
-    assert column["target"].endswith("aa (20,003 characters in all)")
+    assert "ab (20,003 characters in all, md5 " in column["source"]  # changed in the source
+    assert "aa (20,003 characters in all, md5 " in column["target"]
     statistics = json.loads((meta.parent / "output" / "notes_stats_comparison.json").read_text())
     [body] = [c for c in statistics["columns"] if c["column"] == "body"]
     assert len(body["source"]["max"]) < 300 and "characters in all" in body["source"]["max"]
