@@ -395,3 +395,26 @@ def test_a_pickle_named_json_is_a_clear_error(tmp_path: Path) -> None:
     renamed = path.rename(tmp_path / "analysis.json")
     with pytest.raises(ConfigError, match="not JSON text"):
         read_analysis(renamed)
+
+
+def test_times_and_snapshot_tokens_are_kept_from_a_password_of_digits(tmp_path: Path) -> None:
+    """A password "2026" masked the cutoff ('***-12-05T...') and an SCN: compare and align then
+    failed every table reading the cutoff back, and the SCN was no longer the snapshot's."""
+    from datetime import UTC, datetime
+
+    secret = str(random.Random(uuid.uuid4().int).randrange(1000, 9999))
+    register_secret(secret)
+    moment = datetime(int(secret), 12, 5, 2, 30, tzinfo=UTC)
+    content = {
+        "cutoff": moment,
+        "started_at": moment,
+        "tables": [
+            {"uploaded_at": moment, "snapshot": {"kind": "flashback", "token": f"1{secret}7"}}
+        ],
+        "reason": f"pin {secret}",
+    }
+    back = read_json(write_json(tmp_path / "a.json", content))
+    assert datetime.fromisoformat(back["cutoff"]) == moment
+    assert back["tables"][0]["uploaded_at"] == moment.isoformat()
+    assert back["tables"][0]["snapshot"]["token"] == f"1{secret}7"
+    assert back["reason"] == f"pin {MASK}"

@@ -190,6 +190,7 @@ def test_ini_syntax_error_is_one_line_naming_the_line(tmp_path: Path, text: str,
         ('[output]\nfolder = "output/" ; my output\n', "[output] folder"),
         ("[output]\ncsv.path = 'r.csv'# mine\n", "[output] csv.path"),
         ("[verify]\nbuckets = 256  # more for big tables\n", "[verify] buckets"),
+        ('[output]\nfolder: "out/"  # mine\n', "[output] folder"),
     ],
 )
 def test_a_comment_after_a_value_names_section_and_key(

@@ -46,10 +46,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-# Fields holding names and paths (of tables, columns, periods, slices, files, configs), which
-# later steps read back: a password that is also a word ("items", "2024") would mask a table's
-# name and the next step would no longer find it. Everything else is masked (free text: reasons,
-# errors, mismatch lines; values; URLs).
+# Fields holding names and paths (of tables, columns, periods, slices, files, configs), times
+# and snapshot tokens, which later steps read back: a password that is also a word ("items",
+# "2024") would mask a table's name and the next step would no longer find it. Everything else
+# is masked (free text: reasons, errors, mismatch lines; values; URLs).
 NAME_FIELDS = frozenset(
     {
         "source_table",
@@ -71,6 +71,15 @@ NAME_FIELDS = frozenset(
         "database",
         "config_meta",
         "config_meta_relative",
+        # times and snapshots later steps read back: a password "2026" masked the cutoff
+        # ('***-12-05T...'), and compare and align then failed every table
+        "cutoff",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "uploaded_at",
+        "token",
+        "generation",
     }
 )
 

@@ -186,8 +186,8 @@ def _ini_problem(error: Exception) -> tuple[str, str | None]:
 # file's own lines, where the quotes still show where a value ends (after parsing, a quoted
 # "2024 #1 run/" would look like a number and a comment).
 _SECTION = re.compile(r"\s*\[([^\]]+)\]\s*$")
-_VALUE_THEN_COMMENT = re.compile(
-    r"""\s*([^\s=#;\[][^=]*?)\s*=\s*"""
+_VALUE_THEN_COMMENT = re.compile(  # `key = value` or, as configparser also reads, `key: value`
+    r"""([^\s=:#;\[][^=:]*?)\s*[=:]\s*"""
     r"""(?:(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*|(?:[-+]?\d[\w.+-]*|true|false|null)\s+)[#;]"""
 )
 
