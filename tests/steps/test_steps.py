@@ -1010,3 +1010,17 @@ def test_long_values_are_cut_in_results_around_their_difference(
     statistics = json.loads((meta.parent / "output" / "notes_stats_comparison.json").read_text())
     [body] = [c for c in statistics["columns"] if c["column"] == "body"]
     assert len(body["source"]["max"]) < 300 and "characters in all" in body["source"]["max"]
+
+
+def test_groups_are_sized_by_the_larger_side(tmp_path: Path, make_project: Any) -> None:
+    """Sized by the source alone, a lake holding far more rows (the source emptied since the
+    upload) made a few huge groups, which localizing a column then read whole."""
+    table = {**ORDERS, "date_column": None}
+    meta = make_project(_source(tmp_path / "source.db", rows=1280), [table])
+    project = load_project(meta)
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE)
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("DELETE FROM orders WHERE order_id > 64")
+    assert {o.status for o in align(project)} == {"mismatch"}
+    assert _alignment(meta)["main.orders"]["buckets"] == 20  # 1,280 lake rows / 64

@@ -109,8 +109,11 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
             if ours.get(p, 0) != theirs.get(p, 0)
         ]
         largest_period = max([*ours.values(), *theirs.values()], default=0)
-    if largest_period is None:
-        largest_period = engines.source.row_count(pair.source_scope)
+    if largest_period is None:  # the larger side: a lake holding many times the source's rows
+        # sized by the source alone would be read in a few huge groups to localize a column
+        largest_period = max(
+            engines.source.row_count(pair.source_scope), engines.lake.row_count(pair.lake_scope)
+        )
     buckets = bucket_count(project.meta.verify.buckets, largest_period)
     aligned = pair.with_periods(excluded_periods=frozenset(p["period"] for p in excluded_periods))
     # Without excluded periods the statistics are those `compare` just recorded for this upload.
