@@ -1,8 +1,9 @@
 """Small pieces of HTML, every value escaped: text, data values, numbers, status badges.
 
-Data values keep their exact text (spaces included, shown with `white-space: pre-wrap`); NULL
-and the empty string are drawn as distinct badges, so NULL, '' and the text 'NULL' never look
-alike.
+Data values keep their text as the results hold it (spaces included, shown with `white-space:
+pre-wrap`; a value past 200 characters is already cut there, marked `…` and followed by its length
+and digest); NULL and the empty string are drawn as distinct badges, so NULL, '' and the text
+'NULL' never look alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def esc(value: Any) -> str:
 
 
 def data_value(value: Any) -> str:
-    """A data value as the page shows it: NULL and '' as badges, anything else as exact text."""
+    """A data value as the page shows it: NULL and '' as badges, anything else as its text."""
     if value is None:
         return '<span class="null" title="NULL: no value">NULL</span>'
     if value == "":
