@@ -418,3 +418,5 @@ def test_times_and_snapshot_tokens_are_kept_from_a_password_of_digits(tmp_path: 
     assert back["tables"][0]["uploaded_at"] == moment.isoformat()
     assert back["tables"][0]["snapshot"]["token"] == f"1{secret}7"
     assert back["reason"] == f"pin {MASK}"
+    # a token anywhere else may be a credential's
+    assert read_json(write_json(tmp_path / "b.json", {"token": secret}))["token"] == MASK

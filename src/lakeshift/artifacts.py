@@ -78,7 +78,7 @@ NAME_FIELDS = frozenset(
         "started_at",
         "finished_at",
         "uploaded_at",
-        "token",
+        "snapshot.token",  # an SCN or an exported snapshot's id (only under `snapshot`)
         "generation",
     }
 )
@@ -89,9 +89,12 @@ NAME_FIELDS = frozenset(
 DATA_FIELDS = frozenset({"key", "source", "target", "samples", "conversions", "localized"})
 
 
-def _redacted(value: Any, field: str | None = None, names_kept: bool = True) -> Any:
+def _redacted(
+    value: Any, field: str | None = None, names_kept: bool = True, within: str | None = None
+) -> Any:
     """`value` with secrets masked in every string it holds, but for names (`NAME_FIELDS`,
-    outside `DATA_FIELDS`) and dictionary keys, which are names too.
+    by their own name or as `within.field`, outside `DATA_FIELDS`) and dictionary keys, which
+    are names too.
 
     Redacting each string, not the serialized text, keeps the JSON valid (a numeric secret
     cannot eat digits of a count) and finds secrets JSON would have escaped (`"` or `\\`).
@@ -99,14 +102,20 @@ def _redacted(value: Any, field: str | None = None, names_kept: bool = True) -> 
     if isinstance(value, datetime | Path):
         value = _default(value)
     if isinstance(value, str):
-        return value if names_kept and field in NAME_FIELDS else redact(value)
+        kept = field in NAME_FIELDS or f"{within}.{field}" in NAME_FIELDS
+        return value if names_kept and kept else redact(value)
     if isinstance(value, dict):
         return {
-            k: _redacted(v, k if isinstance(k, str) else None, names_kept and k not in DATA_FIELDS)
+            k: _redacted(
+                v,
+                k if isinstance(k, str) else None,
+                names_kept and k not in DATA_FIELDS,
+                field,
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_redacted(item, field, names_kept) for item in value]
+        return [_redacted(item, field, names_kept, within) for item in value]
     return value
 
 
