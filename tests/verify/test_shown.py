@@ -54,6 +54,7 @@ def test_a_secret_is_masked_before_the_value_is_cut() -> None:
     theirs = "X" + ours[1:]
     for text in (*shown_pair(ours, theirs), shown(ours), shown(ours, 190)):
         assert text is not None and "Tr0ub" not in text and "***" in text
+        assert "(306 characters in all" in text  # the value's own length, as statistics say
     url = "x" * 300 + "postgresql://app:s3cretpasswordlong@db/" + "z" * 20
     near_end = shown_pair(url + "A", url + "B")[0]
     assert near_end is not None and "s3cret" not in near_end and "cretpass" not in near_end

@@ -23,25 +23,28 @@ def shown(text: str | None, start: int = 0) -> str | None:
     """
     if text is None:
         return None
-    text = redact(text)
-    if len(text) <= SHOWN_CHARACTERS:
-        return text
-    start = min(max(start, 0), len(text) - 1)
-    part = text[start : start + SHOWN_CHARACTERS]
+    return _cut(redact(text), start, len(text))
+
+
+def _cut(masked: str, start: int, length: int) -> str:
+    """`masked` (secrets already masked) cut to its window; `length` is the value's own."""
+    if len(masked) <= SHOWN_CHARACTERS:
+        return masked
+    start = min(max(start, 0), len(masked) - 1)
+    part = masked[start : start + SHOWN_CHARACTERS]
     before = "…" if start else ""
-    after = "…" if start + SHOWN_CHARACTERS < len(text) else ""
-    digest = hashlib.md5(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{before}{part}{after} ({len(text):,} characters in all, md5 {digest})"
+    after = "…" if start + SHOWN_CHARACTERS < len(masked) else ""
+    digest = hashlib.md5(masked.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{before}{part}{after} ({length:,} characters in all, md5 {digest})"
 
 
 def shown_pair(a: str | None, b: str | None) -> tuple[str | None, str | None]:
     """Two differing values shown from a little before the first character where they part,
     so that a difference at the end of two long texts is seen, not cut away."""
-    a = None if a is None else redact(a)
-    b = None if b is None else redact(b)
-    if a is None or b is None or a == b or max(len(a), len(b)) <= SHOWN_CHARACTERS:
+    if a is None or b is None or a == b:
         return shown(a), shown(b)
-    pairs = enumerate(zip(a, b, strict=False))
-    common = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+    ours, theirs = redact(a), redact(b)
+    pairs = enumerate(zip(ours, theirs, strict=False))
+    common = next((i for i, (x, y) in pairs if x != y), min(len(ours), len(theirs)))
     start = max(common - BEFORE_DIFFERENCE, 0)
-    return shown(a, start), shown(b, start)
+    return _cut(ours, start, len(a)), _cut(theirs, start, len(b))
