@@ -191,6 +191,7 @@ def test_ini_syntax_error_is_one_line_naming_the_line(tmp_path: Path, text: str,
         ("[output]\ncsv.path = 'r.csv'# mine\n", "[output] csv.path"),
         ("[verify]\nbuckets = 256  # more for big tables\n", "[verify] buckets"),
         ('[output]\nfolder: "out/"  # mine\n', "[output] folder"),
+        ("[output]\nfolder = output/ # mine\n", "[output] folder"),
     ],
 )
 def test_a_comment_after_a_value_names_section_and_key(
@@ -202,6 +203,16 @@ def test_a_comment_after_a_value_names_section_and_key(
     error = _error(lambda: load_meta_config(path))
     assert (error.file, error.where) == (str(path), where)
     assert "comments must be on a line of their own" in str(error)
+
+
+def test_a_value_going_on_over_the_next_line_is_refused(tmp_path: Path) -> None:
+    """An indented line continues the value before it: `folder =` then an indented
+    `"output/"  # mine` made a folder whose name held a line break and the comment."""
+    text = '[input]\ntable = "t.csv"\n\n[output]\nfolder =\n  "output/"  # mine\n'
+    path = _meta(tmp_path, text)
+    error = _error(lambda: load_meta_config(path))
+    assert (error.file, error.where) == (str(path), "[output] folder")
+    assert "goes on over the next line" in str(error)
 
 
 @pytest.mark.parametrize("folder", ['"${HOME}/out"', "${HOME}/out", '"${output:base}/x"'])

@@ -188,7 +188,7 @@ def _ini_problem(error: Exception) -> tuple[str, str | None]:
 _SECTION = re.compile(r"\s*\[([^\]]+)\]\s*$")
 _VALUE_THEN_COMMENT = re.compile(  # `key = value` or, as configparser also reads, `key: value`
     r"""([^\s=:#;\[][^=:]*?)\s*[=:]\s*"""
-    r"""(?:(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*|(?:[-+]?\d[\w.+-]*|true|false|null)\s+)[#;]"""
+    r"""(?:(?:"(?:[^"\\]|\\.)*"|'[^']*')\s*[#;]|[^"'\s][^"']*?\s[#;])"""
 )
 
 
@@ -213,6 +213,13 @@ def _reject_variables(raw: dict[str, Any], path: Path, section: str = "") -> Non
     for key, value in raw.items():
         if isinstance(value, dict):
             _reject_variables(value, path, f"{section}.{key}" if section else key)
+        elif isinstance(value, str) and "\n" in value:
+            raise ConfigError(
+                "the value goes on over the next line (an indented line continues the one "
+                "before): start each key at the beginning of its line",
+                file=str(path),
+                where=f"[{section}] {key}",
+            )
         elif isinstance(value, str) and "${" in value:
             raise ConfigError(
                 f"{value}: variables are not expanded in this file; write the path itself "
