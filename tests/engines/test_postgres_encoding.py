@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from lakeshift.engines.base import Column, RowPlan, Scope
+from lakeshift.engines.base import Column, ColumnStats, RowPlan, Scope
 from lakeshift.engines.postgres import PostgresEngine
 from lakeshift.types import Kind, LogicalType
 from lakeshift.verify.canonical import hash60, join_canonical
@@ -78,18 +78,24 @@ def test_row_hashes_are_md5_of_utf8_in_every_server_encoding(database_url: str) 
         engine.close()
 
 
-def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_url: str) -> None:
-    """WIN1252 stores '€' as 0x80, below 'ÿ' (0xff): ordered by the server's bytes the
-    extremes would differ from the lake's, which orders by code point (U+20AC above U+00FF)."""
-    texts: dict[int, str | None] = dict(enumerate(["ÿ", "€", "a|b", None]))
-    with _labels_database(postgres_url, "WIN1252", texts) as url:
+def _label_stats_and_hashes(
+    postgres_url: str, encoding: str, texts: list[str | None]
+) -> tuple[ColumnStats, dict[str, int]]:
+    """The label column's statistics and the row hashes of a database in `encoding`."""
+    with _labels_database(postgres_url, encoding, dict(enumerate(texts))) as url:
         engine = PostgresEngine(url, POLICY)
         try:
             [column] = [c for c in engine.columns("public.labels") if c.name == "label"]
             stats = engine.column_stats(Scope("public.labels"), [column], [column.logical])
+            return stats["label"], _hashes(engine)
         finally:
             engine.close()
-    label = stats["label"]
+
+
+def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_url: str) -> None:
+    """WIN1252 stores '€' as 0x80, below 'ÿ' (0xff): ordered by the server's bytes the
+    extremes would differ from the lake's, which orders by code point (U+20AC above U+00FF)."""
+    label, _ = _label_stats_and_hashes(postgres_url, "WIN1252", ["ÿ", "€", "a|b", None])
     assert (label.min, label.max) == ("a\\|b", "€")
     assert (label.distinct, label.nulls, label.min_length, label.max_length) == (3, 1, 1, 3)
 
@@ -97,15 +103,6 @@ def test_text_extremes_are_in_code_point_order_in_a_win1252_database(postgres_ur
 def test_text_lengths_are_in_characters_in_a_sql_ascii_database(postgres_url: str) -> None:
     """SQL_ASCII keeps bytes unchecked and char_length counts them: '€' (3 bytes of UTF-8)
     was 3 long in the source and 1 in the lake, a false alarm on an exact copy."""
-    texts: dict[int, str | None] = dict(enumerate(["é", "€", "plain", None]))
-    with _labels_database(postgres_url, "SQL_ASCII", texts) as url:
-        engine = PostgresEngine(url, POLICY)
-        try:
-            [column] = [c for c in engine.columns("public.labels") if c.name == "label"]
-            stats = engine.column_stats(Scope("public.labels"), [column], [column.logical])
-            hashes = _hashes(engine)
-        finally:
-            engine.close()
-    label = stats["label"]
+    label, hashes = _label_stats_and_hashes(postgres_url, "SQL_ASCII", ["é", "€", "plain", None])
     assert (label.min_length, label.max_length) == (1, 5)
     assert hashes["1"] == hash60(join_canonical(["1", "€"]))
