@@ -194,7 +194,8 @@ _VALUE_THEN_COMMENT = re.compile(  # `key = value` or, as configparser also read
 
 def _reject_misread_values(text: str, raw: dict[str, Any], path: Path) -> None:
     """Values confection keeps as raw text that can only be mistakes: a comment after a value,
-    and a `${...}` (not expanded here: the value would keep its quotes and `$`)."""
+    a value going on over an indented next line, and a `${...}` (not expanded here: the value
+    would keep its quotes and `$`)."""
     section = ""
     for line in text.splitlines():
         if found := _SECTION.match(line):
