@@ -329,7 +329,8 @@ def _exit(work: object) -> None:
         # all, so its traceback goes only to the log file and to the console at -vv.
         logger.opt(exception=error).debug("stopped by a transient error")
         console.print(
-            f"[red]error:[/red] {redact(str(error))}; this may pass: run the step again later",
+            f"[red]error:[/red] {escape(redact(str(error)))}; this may pass: run the step again "
+            "later",
             highlight=False,
             soft_wrap=True,
         )
