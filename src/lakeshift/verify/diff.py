@@ -105,13 +105,12 @@ def bucket_diff(
     Pass 2 reads the mismatching groups in a few scans of at most `PASS2_ROWS_PER_SCAN` rows
     each (and, where both engines stream, `PASS2_GROUPS_PER_SCAN` groups). When they hold more
     than `MAX_PASS2_SCANS` such scans read, and both engines stream, it reads every row of both
-    sides once instead, sorted by bucket, and merges them
-    bucket by bucket (the merge holds one bucket's rows; each engine sorts within its own
-    memory limit, DuckDB's in this process). Otherwise it stops after `MAX_PASS2_SCANS`
-    (or `max_groups_read` groups, for localizing a column known to differ everywhere): the
-    counts then cover only the groups read, `complete` is False, the rows not read are
-    counted (`unread_source`, `unread_target`) and none of them as matched. The verdict never
-    depends on pass 2: any mismatching group fails it.
+    sides once instead, sorted by bucket, and merges them bucket by bucket (the merge holds one
+    bucket's rows; each engine sorts within its own memory limit, DuckDB's in this process).
+    Otherwise it stops after `MAX_PASS2_SCANS` (or `max_groups_read` groups, for localizing a
+    column known to differ everywhere): the counts then cover only the groups read, `complete`
+    is False, the rows not read are counted (`unread_source`, `unread_target`) and none of them
+    as matched. The verdict never depends on pass 2: any mismatching group fails it.
     """
     result = DiffResult()
     counts = _pass1(source, target, result)
