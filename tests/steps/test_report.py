@@ -17,7 +17,7 @@ from lakeshift.artifacts import ALIGNMENT_JSON, stats_comparison_name
 from lakeshift.demo.drift import Drift
 from lakeshift.demo.runner import run_demo
 from lakeshift.project import load_project
-from lakeshift.report.assemble import TableArtifacts, table_status
+from lakeshift.report.assemble import TableArtifacts, table_levels, table_status
 from lakeshift.report.model import STATUS_ORDER, PeriodCount
 from lakeshift.report.svg import BAND_FILL, MISMATCH_FILL, nice_ticks, period_chart
 from lakeshift.steps.report import REPORT_HTML, render_report, write_report
@@ -329,6 +329,69 @@ def test_a_match_before_a_failed_upload_is_not_signed_off() -> None:
     assert status == "error"
     assert "upload failed: v: 'x' is not an integer" in reason and "batch b1" in reason
     assert table_status(TableArtifacts(upload=upload, attempt=upload, align=align))[0] == "match"
+
+
+def test_a_compare_mismatch_since_align_s_match_is_not_signed_off() -> None:
+    """The lake lost a row after align's match, and compare (run again, same batch) saw it:
+    the report said "Signed off" with compare's mismatch listed under it."""
+    upload = ({"batch_id": "b1"}, {"status": "uploaded"})
+    levels = {"schema": True, "counts": True, "statistics": True, "values": True}
+    align = {"status": "match", "batch_id": "b1", "levels": levels}
+    stats = {
+        "status": "mismatch",
+        "batch_id": "b1",
+        "created_at": "2026-12-05T10:00:00+00:00",
+        "mismatches": ["row count differs: source 40, lake 39"],
+        "rows": {"source": 40, "target": 39},
+        "columns": [{"column": "id", "match": True}],
+    }
+    found = TableArtifacts(
+        upload=upload,
+        attempt=upload,
+        stats=stats,
+        align=align,
+        aligned_at="2026-12-05T09:00:00+00:00",
+    )
+    status, reason = table_status(found)
+    assert status == "mismatch"
+    assert "source 40, lake 39" in reason and "rerun align" in reason
+    states = {level.name: (level.state, level.step) for level in table_levels(found)}
+    assert states["counts"] == ("fail", "compare")
+    assert states["statistics"] == ("pass", "align")
+    # compare's mismatch before align's match (the lake mended since), a compare of another
+    # batch, or runs whose times are not recorded leave align's verdict
+    for aligned_at, batch, compared_at in (
+        ("2026-12-05T11:00:00+00:00", "b1", stats["created_at"]),
+        ("2026-12-05T09:00:00+00:00", "b0", stats["created_at"]),
+        (None, "b1", stats["created_at"]),
+        ("2026-12-05T09:00:00+00:00", "b1", None),
+    ):
+        earlier = {**stats, "batch_id": batch, "created_at": compared_at}
+        found = TableArtifacts(
+            upload=upload, attempt=upload, stats=earlier, align=align, aligned_at=aligned_at
+        )
+        assert table_status(found)[0] == "match"
+        assert all(level.state == "pass" for level in table_levels(found))
+
+
+def test_the_report_reads_when_compare_and_align_ran(drifted: Drifted, tmp_path: Path) -> None:
+    """Both steps record their start; a compare run after align that finds the lake changed
+    turns the matching table's verdict."""
+    output = copy_output(drifted, tmp_path)
+    stats_path = output / stats_comparison_name("accounts")
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    alignment = json.loads((output / ALIGNMENT_JSON).read_text(encoding="utf-8"))
+    assert stats["created_at"] < alignment["created_at"]
+    assert sections(render_report(output))["accounts"][0] == "match"
+    stats.update(
+        status="mismatch",
+        created_at="2999-01-01T00:00:00+00:00",
+        mismatches=["row count differs: source 6, lake 5"],
+    )
+    stats_path.write_text(json.dumps(stats), encoding="utf-8")
+    status, body = sections(render_report(output))["accounts"]
+    assert status == "mismatch"
+    assert "source 6, lake 5" in body
 
 
 def test_chart_marks_only_the_mismatching_periods() -> None:

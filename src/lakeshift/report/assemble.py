@@ -8,6 +8,7 @@ invented: every number on the page is one an artifact recorded, and the page say
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lakeshift.report.findings import column_exclusion, period_exclusion, period_label, samples_of
@@ -50,6 +51,7 @@ class TableArtifacts:
     attempt: tuple[Entry, Entry] | None = None
     stats: Entry | None = None
     align: Entry | None = None
+    aligned_at: str | None = None  # when the align run that wrote `align` started
 
 
 def _by_target(document: Entry | None) -> dict[str, Entry]:
@@ -80,6 +82,7 @@ def assemble(artifacts: Artifacts, generated_at: str = "") -> Report:
                 artifacts.upload_attempts.get(target),
                 artifacts.stats.get(target),
                 alignment.get(target),
+                (artifacts.alignment or {}).get("created_at"),
             ),
         )
         for target, source in names.items()
@@ -148,6 +151,8 @@ def table_status(found: TableArtifacts) -> tuple[str, str]:
                 f"align verified batch {verified}, but the latest upload is batch {latest}: "
                 "rerun compare and align"
             )
+        if status == "match" and (since := _mismatch_since_align(found)) is not None:
+            return "mismatch", since
         reason = found.align.get("reason") or "; ".join(found.align.get("mismatches") or [])
         return (status if status in KNOWN_STATUSES else "error"), reason
     for entry in (found.stats, found.analysis):
@@ -168,15 +173,54 @@ def table_status(found: TableArtifacts) -> tuple[str, str]:
     return "not_run", "align has not run for this table"
 
 
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _mismatch_since_align(found: TableArtifacts) -> str | None:
+    """What compare found wrong, where it ran after align on the batch align verified: the lake
+    or the source changed after align's match, which then proves nothing about them now.
+
+    Unknown (None) where either run's start was not recorded (compare recorded none before)."""
+    stats, align = found.stats or {}, found.align or {}
+    if stats.get("status") != "mismatch" or stats.get("batch_id") != align.get("batch_id"):
+        return None
+    compared, aligned = _moment(stats.get("created_at")), _moment(found.aligned_at)
+    if compared is None or aligned is None or compared <= aligned:
+        return None
+    lines = "; ".join(stats.get("mismatches") or []) or "statistics differ"
+    return (
+        f"compare, run after align's match on batch {align.get('batch_id')}, found: {lines}; "
+        "the lake or the source changed since: rerun align"
+    )
+
+
 def table_levels(found: TableArtifacts) -> list[Level]:
-    """The four levels: align's when it ran, otherwise what analyze and compare recorded."""
+    """The four levels: align's when it ran, otherwise what analyze and compare recorded; a
+    compare run since align's match that found differences fails the levels it checks."""
     recorded = (found.align or {}).get("levels")
     if isinstance(recorded, dict):
-        return [
+        levels = [
             Level(
                 n, "not_run" if n not in recorded else ("pass" if recorded[n] else "fail"), "align"
             )
             for n in LEVELS
+        ]
+        if _mismatch_since_align(found) is None:
+            return levels
+        stats = found.stats or {}
+        rows = stats.get("rows") or {}
+        failed = {
+            "counts": rows.get("source") != rows.get("target")
+            or bool(stats.get("rows_after_cutoff")),
+            "statistics": not all(c.get("match") for c in stats.get("columns") or []),
+        }
+        return [
+            Level(level.name, "fail", "compare") if failed.get(level.name) else level
+            for level in levels
         ]
     analysis = found.analysis if _analysis_saw_lake(found.analysis) else None
     states: dict[str, Level] = {}
@@ -194,7 +238,10 @@ def table_levels(found: TableArtifacts) -> list[Level]:
 
 
 def _problems(found: TableArtifacts) -> list[str]:
-    for entry in (found.align, found.stats, found.analysis):
+    first = (
+        (found.stats, found.align) if _mismatch_since_align(found) else (found.align, found.stats)
+    )
+    for entry in (*first, found.analysis):
         if entry and entry.get("mismatches"):
             return [str(line) for line in entry["mismatches"]]
     return []

@@ -89,6 +89,7 @@ def compare(project: Project) -> list[TableOutcome]:
                 problems.append(f"statistics differ for {', '.join(mismatched)}")
             entry = {
                 "status": "mismatch" if problems else "match",
+                "created_at": started,  # the report tells whether align ran since
                 "batch_id": pair.batch_id,
                 "mismatches": problems,
                 "cutoff": pair.cutoff,
