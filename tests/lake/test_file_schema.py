@@ -51,6 +51,38 @@ def test_a_file_holding_doubles_where_the_catalog_says_decimal_is_named(prices: 
         assert "double" in outcome.detail and "decimal128(10, 2)" in outcome.detail
 
 
+@pytest.mark.parametrize("extra", ["AMOUNT", "note"])
+def test_a_file_holding_a_column_the_catalog_does_not_declare_is_named(
+    prices: Path, extra: str
+) -> None:
+    """DuckDB matches names regardless of case: of a file's `AMOUNT` (first) and `amount`, it
+    read `AMOUNT` as `amount`, and the table matched whatever `amount` held."""
+    project = load_project(prices)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (prices.parent / "lake").rglob("*.parquet")
+    table = pq.read_table(lake_file)
+    index = table.schema.get_field_index("amount")
+    wrong = pa.array([Decimal("9.99")] * table.num_rows, table.schema.field(index).type)
+    pq.write_table(
+        table.set_column(index, "amount", wrong).add_column(0, extra, table["amount"]), lake_file
+    )
+
+    for step in (compare, align):
+        [outcome] = step(project)
+        assert outcome.status == "error", step
+        assert str(lake_file) in outcome.detail and extra in outcome.detail
+
+
+def test_a_file_holding_a_column_twice_is_named(prices: Path) -> None:
+    project = load_project(prices)
+    assert [o.status for o in run_pipeline(project, PartitionStrategy.NONE)] == ["match"]
+    [lake_file] = (prices.parent / "lake").rglob("*.parquet")
+    table = pq.read_table(lake_file)
+    pq.write_table(table.add_column(0, "amount", table["amount"]), lake_file)
+    [outcome] = align(project)
+    assert outcome.status == "error" and "a column twice" in outcome.detail
+
+
 @pytest.mark.parametrize("name", ["part-00000-extra", "notes.txt"])
 def test_a_file_athena_would_read_that_is_no_parquet_file_is_named(prices: Path, name: str) -> None:
     """Athena reads every file of a partition folder not named `_...` or `.…`: a copy without

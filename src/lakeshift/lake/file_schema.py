@@ -4,7 +4,9 @@ A reader casts what it finds to one schema: DuckDB to the first file's, pyarrow 
 given, and both turn a DOUBLE 1.2349 into DECIMAL(10,2) 1.23 without a word. A file lakeshift did
 not write (or one rewritten since) could then compare equal where Athena, reading the same folder,
 fails or reads other values. So each file's footer is read and its types checked before a table
-is queried; a file whose type differs is named, with the column and both types.
+is queried; a file whose type differs is named, with the column and both types. So is a file
+holding a column the catalog does not declare: DuckDB, Hive and Athena match names regardless of
+case, so a file's `V` beside its `v` may be the one read as `v`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequenc
 
     with ThreadPoolExecutor(max_workers=FOOTER_READERS) as pool:
         for path, schema in zip(files, pool.map(footer, files), strict=True):
+            extra = [name for name in schema.names if name not in expected]
+            if extra or len(schema.names) != len(set(schema.names)):
+                named = ", ".join(extra) or "a column twice"
+                raise TerminalError(
+                    f"{entry.name}: lake file {path} holds {named}, which the catalog does not"
+                    " declare: it was not written by this upload; remove it or upload again"
+                )
             for name, wanted in expected.items():
                 index = schema.get_field_index(name)
                 if index < 0:
