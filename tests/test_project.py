@@ -152,5 +152,11 @@ def test_a_lake_that_cannot_be_made_fails_the_steps_that_open_it_not_the_report(
     assert write_report(project).is_file()
     with pytest.raises(ConfigError) as caught:
         open_lake(project.migration)
-    assert (caught.value.file, caught.value.where) == ("migration_config.cfg", "lake")
+    assert (caught.value.file, caught.value.where) == (str(project.migration_path), "lake")
     assert "/proc/nolake cannot be created" in str(caught.value)
+    # the file given with --config is the one named, not the usual name
+    other = meta.parent / "prod_upload.json"
+    project.migration_path.rename(other)
+    with pytest.raises(ConfigError) as caught:
+        open_lake(load_project(meta, other).migration)
+    assert caught.value.file == str(other)

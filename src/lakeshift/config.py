@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -116,6 +117,11 @@ class MigrationConfig(_Strict):
     # The lake's query engine for analyze, compare and align: DuckDB reads the files in place
     # (local or S3, no per-query cost); Athena queries the Glue tables (S3 lakes only).
     lake_engine: Literal["duckdb", "athena"] = "duckdb"
+    _file: str = PrivateAttr(MIGRATION_CONFIG_NAME)  # the file read, for errors found later
+
+    @property
+    def file(self) -> str:
+        return self._file
 
     @model_validator(mode="after")
     def _athena_needs_s3(self) -> MigrationConfig:
@@ -295,7 +301,9 @@ def load_migration_config(path: Path) -> MigrationConfig:
         raise ConfigError(_explain(error), file=str(path)) from None
     if config.lake is None and not config.aws.s3_bucket:
         raise ConfigError('set "lake" (a local folder) or "aws.s3_bucket"', file=str(path))
-    return config.model_copy(update={"lake": _resolve(path.resolve().parent, config.lake)})
+    config = config.model_copy(update={"lake": _resolve(path.resolve().parent, config.lake)})
+    config._file = str(path)
+    return config
 
 
 class SourceSettings(BaseModel):

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from lakeshift.config import MIGRATION_CONFIG_NAME, MigrationConfig
+from lakeshift.config import MigrationConfig
 from lakeshift.engines.base import Engine, SourceEngine, SqlEngine
 from lakeshift.errors import ConfigError
 from lakeshift.lake.catalog import Catalog, LocalCatalog
@@ -62,8 +62,9 @@ def open_lake(config: MigrationConfig) -> LakeStorage:
             return LakeStorage.local(config.lake, config.database)
         except OSError as error:
             raise ConfigError(
-                f"{config.lake} cannot be created ({error.strerror}): name a folder that can be",
-                file=MIGRATION_CONFIG_NAME,
+                f"{config.lake} cannot be created ({error.strerror}): name a folder that can be"
+                " created and written",
+                file=config.file,
                 where="lake",
             ) from None
     aws = config.aws

@@ -23,6 +23,9 @@ from lakeshift.lake.storage import LakeStorage
 from lakeshift.types import LogicalType
 
 FOOTER_READERS = 8  # footers read at once (on S3, one request each)
+# A plain upload keeps a finished slice's folder as it is; --force writes every file anew.
+MENDED_BY = "remove it, or rerun upload with --force"
+NOT_OURS = f"it was not written by this upload; {MENDED_BY}"
 
 
 def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequence[str]) -> None:
@@ -34,8 +37,7 @@ def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequenc
             return pq.read_schema(path, filesystem=storage.fs)
         except (pa.ArrowException, OSError) as error:  # truncated, not Parquet, unreadable
             raise TerminalError(
-                f"{entry.name}: lake file {path} cannot be read as Parquet ({error}): remove it "
-                "or upload again"
+                f"{entry.name}: lake file {path} cannot be read as Parquet ({error}): {MENDED_BY}"
             ) from None
 
     with ThreadPoolExecutor(max_workers=FOOTER_READERS) as pool:
@@ -45,21 +47,20 @@ def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequenc
                 named = ", ".join(extra) or "a column twice"
                 raise TerminalError(
                     f"{entry.name}: lake file {path} holds {named}, which the catalog does not"
-                    " declare: it was not written by this upload; remove it or upload again"
+                    f" declare: {NOT_OURS}"
                 )
             for name, wanted in expected.items():
                 index = schema.get_field_index(name)
                 if index < 0:
                     raise TerminalError(
                         f"{entry.name}: lake file {path} has no column {name}, which the catalog"
-                        " declares: it was not written by this upload; remove it or upload again"
+                        f" declares: {NOT_OURS}"
                     )
                 found = schema.field(index).type
                 if not same_type(found, wanted):
                     raise TerminalError(
                         f"{entry.name}: lake file {path} holds column {name} as {found}, where the"
-                        f" catalog declares {wanted}: it was not written by this upload; remove it"
-                        " or upload again"
+                        f" catalog declares {wanted}: {NOT_OURS}"
                     )
 
 
