@@ -150,6 +150,38 @@ def test_lake_rows_without_an_upload_stamp_are_compared_not_hidden(orders_projec
     assert period["target_rows"] == period["source_rows"] + 2
 
 
+def test_a_value_changed_in_an_excluded_period_is_named(orders_project: Path) -> None:
+    """A period missing a row was localized on its keys alone: a value changed in the same
+    period was reported nowhere, and the period's rows read as `matched`."""
+    project = load_project(orders_project)
+    assert {o.status for o in run_pipeline(project)} == {"match", "skipped"}
+    path = next((orders_project.parent / "lake").rglob("*.parquet"))
+    table = pq.read_table(path).sort_by("order_id")
+    period = table.column("placed_at")[0].as_py().strftime("%Y-%m")
+    in_period = [
+        i
+        for i, v in enumerate(table.column("placed_at").to_pylist())
+        if v.strftime("%Y-%m") == period
+    ]
+    dropped, changed = in_period[0], in_period[1]
+    changed_key = table.column("order_id")[changed].as_py()
+    status = table.column("status").to_pylist()
+    status[changed] = "refunded"
+    index = table.schema.get_field_index("status")
+    table = table.set_column(index, table.schema.field(index), pa.array(status, pa.string()))
+    keep = [i for i in range(table.num_rows) if i != dropped]
+    pq.write_table(table.take(keep), path)
+    compare(project)
+    align(project)
+    [excluded] = _alignment(orders_project)["main.orders"]["periods_excluded"]
+    located = excluded["localized"]
+    assert excluded["period"] == period and located["missing"] == 1
+    assert located["changed"] == 1 and located["changed_by_column"] == {"status": 1}
+    [sample] = [s for s in located["samples"] if s["kind"] == "changed"]
+    assert sample["key"] == {"order_id": str(changed_key)}
+    assert sample["columns"][0]["target"] == "refunded"
+
+
 def test_a_lake_repaired_after_compare_is_not_condemned_by_its_old_statistics(
     orders_project: Path,
 ) -> None:

@@ -156,10 +156,11 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
             entry["localized"] = _summary(located)
         excluded_columns.append(entry)
     for period in excluded_periods:
-        key_columns = [c for c in pair.columns if c.source.name.lower() in keys] or pair.columns
+        # Every column, excluded ones too: a value changed in a period whose count differs is
+        # named here or nowhere (the columns' localizing diffs skip excluded periods).
         only = pair.with_periods(only_periods=frozenset({period["period"]}))
         located = _diff(
-            engines, only, key_columns, project, buckets, max_groups_read=LOCALIZE_GROUPS
+            engines, only, pair.columns, project, buckets, max_groups_read=LOCALIZE_GROUPS
         )
         period["reason"] = "row counts differ"
         period["localized"] = _summary(located)
