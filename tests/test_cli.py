@@ -64,3 +64,28 @@ def test_every_table_disabled_verifies_nothing_and_exits_1(
     assert "passed" not in result.output
     page = (meta.parent / "output" / "report.html").read_text(encoding="utf-8")
     assert "No tables to verify" in page and "Signed off" not in page
+
+
+def test_upload_reads_the_migration_config_beside_its_meta_config(
+    tmp_path: Path, make_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another folder, upload looked for ./migration_config.cfg where every other
+    step reads the one beside config_meta.cfg; and a config taken from the analysis is named."""
+    import sqlite3
+
+    path = tmp_path / "source.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE a (id INTEGER PRIMARY KEY)")
+        connection.execute("INSERT INTO a VALUES (1)")
+    meta: Path = make_project(f"sqlite:///{path}", [{"source_table": "main.a"}])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert CliRunner().invoke(app, ["analyze", "-c", str(meta)]).exit_code == 0
+    result = CliRunner().invoke(app, ["upload", "--meta-config", str(meta)])
+    assert result.exit_code == 0, result.output
+    assert "the config the analysis was made with" not in result.output
+    analysis = meta.parent / "output" / "migration_analysis.pkl"
+    result = CliRunner().invoke(app, ["upload", "--analysis-output", str(analysis)])
+    assert result.exit_code == 0, result.output
+    assert f"upload: {meta.resolve()}, the config the analysis was made with" in result.output

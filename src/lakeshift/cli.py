@@ -162,9 +162,14 @@ def analyze(
 
 @app.command()
 def upload(
-    config: Annotated[Path, typer.Option("--config", "-c", help=MIGRATION_CONFIG_NAME)] = Path(
-        MIGRATION_CONFIG_NAME
-    ),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=f"{MIGRATION_CONFIG_NAME} (default: beside {META_CONFIG_NAME})",
+        ),
+    ] = None,
     analysis_output: Annotated[
         Path | None,
         typer.Option(
@@ -193,6 +198,12 @@ def upload(
         configure_console(verbose)
         meta, analysis = upload_inputs(meta_config, analysis_output)
         project = _project(meta, config, verbose)
+        if meta_config is None and project.meta_path != Path(META_CONFIG_NAME).resolve():
+            console.print(
+                f"upload: {project.meta_path}, the config the analysis was made with",
+                markup=False,
+                soft_wrap=True,
+            )
         running = _executor(project, executor, scheduler)
         return print_summary(
             "upload",
