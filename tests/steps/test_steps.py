@@ -100,6 +100,7 @@ def test_a_table_missing_from_the_source_is_skipped_and_listed_everywhere(
     }
     # no periods were compared for either: blank, not a count of 0 differences
     assert {r["period_mismatches"] for r in rows} == {""}
+    assert b"\r" not in (output / "migration_results.csv").read_bytes()  # as pandas wrote it
     metadata = json.loads(next(output.glob("upload_metadata_*.json")).read_text(encoding="utf-8"))
     assert {t["source_table"]: t["status"] for t in metadata["tables"]} == {
         "main.orders": "uploaded",

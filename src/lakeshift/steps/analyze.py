@@ -328,7 +328,8 @@ def analyze(project: Project) -> list[TableOutcome]:
 def _write_csv(path: Path, tables: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)  # csv.path may name a folder of its own
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+        # lines end in \n, as the original scripts' pandas wrote them (csv's default is \r\n)
+        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         for table in tables:
             columns = table.get("columns", [])
