@@ -487,3 +487,26 @@ def test_interrupting_athena_stops_its_running_query(
     assert "cancelled" in str(failure[0])
     engine.interrupt()  # the query has ended: nothing to stop
     assert engine._running is None
+
+
+def test_athena_holds_a_timestamp_past_9999_at_its_last_millisecond(
+    athena: tuple[AthenaEngine, _DuckDBAsAthena],
+) -> None:
+    """Athena reads 9999-12-31 23:59:59.9995 and later rounded to milliseconds, into year 10000:
+    it renders as every engine holds such a value (`round_timestamp`), in 9999's last period."""
+    engine, _ = athena
+    naive = LogicalType(Kind.TIMESTAMP)
+    canonical = engine.canonical_sql('"v"', naive)
+    month = engine.period_sql('"v"', naive, Period.MONTH)
+    for stored, expected in (
+        ("10000-01-01 00:00:00", "9999-12-31 23:59:59.999000"),
+        ("9999-12-31 23:59:59.999", "9999-12-31 23:59:59.999000"),
+        ("9999-12-31 23:59:59.998", "9999-12-31 23:59:59.998000"),
+    ):
+        relation = f"(SELECT TIMESTAMP '{stored}' AS v) AS t"
+        assert engine.query(f"SELECT {canonical}, {month} FROM {relation}") == [
+            (expected, "9999-12")
+        ]
+    assert canonical_value(datetime(9999, 12, 31, 23, 59, 59, 999700), naive, "millisecond") == (
+        "9999-12-31 23:59:59.999000"
+    )

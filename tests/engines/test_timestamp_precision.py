@@ -43,6 +43,11 @@ EDGES = [
     ("2038-01-19 03:14:07.000999", "2038-01-19 03:14:07.001000"),
     ("1900-01-01 00:00:00.000000", "1900-01-01 00:00:00.000000"),
     ("2024-03-01 08:30:00.000001", "2024-03-01 08:30:00.000000"),
+    # held at the last millisecond of 9999, where rounding would pass it (ORA-01841, OverflowError)
+    ("9999-12-31 23:59:59.999999", "9999-12-31 23:59:59.999000"),
+    ("9999-12-31 23:59:59.999500", "9999-12-31 23:59:59.999000"),
+    ("9999-12-31 23:59:59.999499", "9999-12-31 23:59:59.999000"),
+    ("9999-12-31 23:59:59.998499", "9999-12-31 23:59:59.998000"),
 ]
 
 
@@ -203,7 +208,11 @@ def test_oracle_millisecond_sql_is_golden_and_parses(logical: LogicalType) -> No
     canonical = oracle_canonical_sql('"V"', logical, precision="millisecond")
     period = oracle_period_sql('"V"', logical, Period.DAY, precision="millisecond")
     utc = 'SYS_EXTRACT_UTC("V")' if logical.tz else '"V"'
-    shifted = f"(CAST({utc} AS TIMESTAMP(9)) + INTERVAL '0.0005' SECOND)"
+    value = f"CAST({utc} AS TIMESTAMP(9))"
+    shifted = (
+        f"(CASE WHEN {value} >= TIMESTAMP '9999-12-31 23:59:59.9995' "
+        f"THEN TIMESTAMP '9999-12-31 23:59:59.999' ELSE {value} + INTERVAL '0.0005' SECOND END)"
+    )
     assert canonical == (f"SUBSTR(TO_CHAR({shifted}, 'YYYY-MM-DD HH24:MI:SS.FF9'), 1, 23) || '000'")
     assert period == f"TO_CHAR({shifted}, 'YYYY-MM-DD')"
     for sql in (canonical, period):

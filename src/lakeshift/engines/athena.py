@@ -37,7 +37,7 @@ from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.glue import glue_type
 from lakeshift.lake.retry import with_retry
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import HALF_BITS, HALF_MASK
+from lakeshift.verify.canonical import HALF_BITS, HALF_MASK, LAST_MILLISECOND
 
 CAPABILITIES = Capabilities(
     name="Athena",
@@ -49,6 +49,12 @@ CAPABILITIES = Capabilities(
 
 _PERIOD_FORMAT = {Period.YEAR: "%Y", Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"}
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"  # %f: six digits, from milliseconds on Hive tables
+
+
+def _held_in_9999(expression: str) -> str:
+    """The timestamp, held at the last millisecond of 9999 as every engine holds it: Athena reads
+    9999-12-31 23:59:59.9995 and later already rounded (or cut) to milliseconds."""
+    return f"least(CAST({expression} AS TIMESTAMP), TIMESTAMP '{LAST_MILLISECOND}')"
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,14 @@ class AthenaEngine(SqlEngine):
             return f"CAST(CAST({expression} AS DATE) AS VARCHAR)"
         if kind is Kind.TIMESTAMP:
             # Glue timestamps are UTC instants already; no zone arithmetic on Athena's side.
-            return f"date_format(CAST({expression} AS TIMESTAMP), '{_TIMESTAMP_FORMAT}')"
+            return f"date_format({_held_in_9999(expression)}, '{_TIMESTAMP_FORMAT}')"
         raise TerminalError(f"Athena cannot render canonical text for {logical}")
 
     def hash60_sql(self, text_expression: str) -> str:
         return f"from_base(substr(to_hex(md5(to_utf8({text_expression}))), 1, 15), 16)"
 
     def period_sql(self, expression: str, logical: LogicalType, period: Period) -> str:
-        return f"date_format(CAST({expression} AS TIMESTAMP), '{_PERIOD_FORMAT[period]}')"
+        return f"date_format({_held_in_9999(expression)}, '{_PERIOD_FORMAT[period]}')"
 
     def timestamp_literal(self, value: datetime) -> str:
         moment = value.astimezone(UTC) if value.tzinfo else value

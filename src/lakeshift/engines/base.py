@@ -26,6 +26,8 @@ from lakeshift.verify.canonical import (
     HALF_BITS,
     HALF_MASK,
     KEY_RUN,
+    LAST_MILLISECOND,
+    ROUNDS_PAST_9999,
     TIMESTAMP_PRECISION,
     readable_value,
     split_checksum,
@@ -340,9 +342,14 @@ class SqlEngine(Engine):
         raise TerminalError(f"{self.capabilities.name} cannot compare timestamps at milliseconds")
 
     def at_common_precision(self, expression: str) -> str:
-        """A UTC wall-time timestamp expression at the precision timestamps compare at."""
+        """A UTC wall-time timestamp expression at the precision timestamps compare at (held at
+        the last millisecond of year 9999 where rounding would pass it, as `round_timestamp`)."""
         if self.timestamps_at == "millisecond":
-            return self.round_to_millisecond_sql(expression)
+            return (
+                f"CASE WHEN {expression} >= TIMESTAMP '{ROUNDS_PAST_9999}' "
+                f"THEN TIMESTAMP '{LAST_MILLISECOND}' "
+                f"ELSE {self.round_to_millisecond_sql(expression)} END"
+            )
         return expression
 
     @abstractmethod

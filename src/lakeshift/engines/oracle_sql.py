@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from lakeshift.errors import ConfigError
 from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import Kind, LogicalType
-from lakeshift.verify.canonical import HALF_BITS, NULL_TOKEN
+from lakeshift.verify.canonical import HALF_BITS, LAST_MILLISECOND, NULL_TOKEN, ROUNDS_PAST_9999
 
 HALF = 1 << HALF_BITS
 _PERIOD_FORMAT = {Period.YEAR: "YYYY", Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"}
@@ -102,7 +102,12 @@ def _utc(expression: str, zoned: bool) -> str:
 
 
 def _half_millisecond_later(value: str) -> str:
-    return f"({value} + INTERVAL '0.0005' SECOND)"
+    """Past 9999-12-31 23:59:59.9995 the sum would fail (ORA-01841): such a value is held at the
+    last millisecond of 9999 instead, as `round_timestamp` holds it."""
+    return (
+        f"(CASE WHEN {value} >= TIMESTAMP '{ROUNDS_PAST_9999}' THEN TIMESTAMP '{LAST_MILLISECOND}'"
+        f" ELSE {value} + INTERVAL '0.0005' SECOND END)"
+    )
 
 
 def float_sql(expression: str) -> str:

@@ -55,6 +55,12 @@ HALF_MASK = (1 << HALF_BITS) - 1
 TIMESTAMP_PRECISION = "microsecond"
 KEY_RUN = 64  # consecutive integer keys that share a bucket
 _HALF_MILLISECOND = timedelta(microseconds=500)
+# At milliseconds, a value from ROUNDS_PAST_9999 on would round into year 10000, which Oracle and
+# MySQL cannot hold and Python cannot either: it is held at the last millisecond of 9999 instead,
+# on every engine (an end-of-time 9999-12-31 23:59:59.999999 compares as .999).
+ROUNDS_PAST_9999 = "9999-12-31 23:59:59.9995"
+LAST_MILLISECOND = "9999-12-31 23:59:59.999"
+_LAST_MILLISECOND = datetime(9999, 12, 31, 23, 59, 59, 999000)
 
 
 def common_precision(*precisions: str) -> str:
@@ -126,6 +132,8 @@ def round_timestamp(value: datetime, precision: str = TIMESTAMP_PRECISION) -> da
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if precision == "millisecond":
+        if value >= _LAST_MILLISECOND + _HALF_MILLISECOND:
+            return _LAST_MILLISECOND
         shifted = value + _HALF_MILLISECOND
         value = shifted.replace(microsecond=shifted.microsecond // 1000 * 1000)
     elif precision != TIMESTAMP_PRECISION:

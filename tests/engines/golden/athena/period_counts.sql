@@ -1,1 +1,1 @@
-SELECT date_format(CAST("at" AS TIMESTAMP), '%Y-%m') AS p, COUNT(*) FROM "lake"."orders" WHERE ("_upload_timestamp" <= TIMESTAMP '2024-06-01 12:00:00.123456' OR "_upload_timestamp" IS NULL) GROUP BY 1
+SELECT date_format(least(CAST("at" AS TIMESTAMP), TIMESTAMP '9999-12-31 23:59:59.999'), '%Y-%m') AS p, COUNT(*) FROM "lake"."orders" WHERE ("_upload_timestamp" <= TIMESTAMP '2024-06-01 12:00:00.123456' OR "_upload_timestamp" IS NULL) GROUP BY 1
