@@ -142,7 +142,9 @@ def native_filesystem(location: S3Location, attempts: int = SDK_ATTEMPTS) -> paf
 def s3_filesystem(location: S3Location) -> pafs.FileSystem:
     """Metadata calls retried (and logged) by lakeshift, data requests by pyarrow's SDK."""
     return pafs.PyFileSystem(
-        RetryingS3Handler(native_filesystem(location), native_filesystem(location, attempts=1))
+        RetryingS3Handler(
+            native_filesystem(location), native_filesystem(location, attempts=1), location
+        )
     )
 
 
@@ -190,9 +192,15 @@ class _CheckedStream:
 class RetryingS3Handler(pafs.FileSystemHandler):
     """Delegates to S3FileSystem, retrying and explaining failures (see the module docstring)."""
 
-    def __init__(self, fs: pafs.S3FileSystem, metadata_fs: pafs.S3FileSystem | None = None):
+    def __init__(
+        self,
+        fs: pafs.S3FileSystem,
+        metadata_fs: pafs.S3FileSystem | None = None,
+        location: S3Location | None = None,
+    ):
         self.fs = fs  # streams: the SDK retries each request of a read or an upload
         self.metadata_fs = metadata_fs or fs  # one request per call: `with_retry` retries it
+        self.location = location  # its boto3 client deletes objects
 
     def _call(self, what: str, path: str, operation: Any) -> Any:
         return with_retry(f"S3 {what} s3://{path}", operation)
@@ -230,7 +238,14 @@ class RetryingS3Handler(pafs.FileSystemHandler):
         raise TerminalError("lakeshift never empties a whole S3 account")
 
     def delete_file(self, path: str) -> None:
-        self._call("delete", path, lambda: self.metadata_fs.delete_file(path))
+        """One DeleteObject. pyarrow's own delete writes an empty `folder/` object in place of a
+        folder it empties, and every replaced generation left such markers behind."""
+        if self.location is None:
+            self._call("delete", path, lambda: self.metadata_fs.delete_file(path))
+            return
+        bucket, _, key = path.partition("/")
+        client = self.location.client("s3")
+        self._call("delete", path, lambda: client.delete_object(Bucket=bucket, Key=key))
 
     def move(self, src: str, dest: str) -> None:
         self._call("move", f"{src} to {dest}", lambda: self.metadata_fs.move(src, dest))

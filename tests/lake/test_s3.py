@@ -1,0 +1,31 @@
+"""The S3 filesystem on moto: what deleting files leaves in the bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakeshift.lake.storage import LakeStorage
+
+
+def test_deleting_every_file_of_a_folder_leaves_no_folder_marker(
+    moto_aws: Any, bucket: str
+) -> None:
+    """pyarrow's delete wrote an empty `folder/` object for each folder it emptied: every
+    replaced generation left one per partition, and a resumed run one in its partition."""
+    storage = LakeStorage.s3(
+        bucket,
+        "lake",
+        "sales",
+        profile=moto_aws.profile,
+        region=moto_aws.region,
+        endpoint_url=moto_aws.endpoint,
+    )
+    paths = [
+        storage.path("sales", "orders", "_period=2024-01", f"part-{i}.parquet") for i in (0, 1)
+    ]
+    for path in paths:
+        with storage.fs.open_output_stream(path) as stream:
+            stream.write(b"x")
+    assert sorted(moto_aws.objects(bucket)) == [p.split("/", 1)[1] for p in paths]
+    storage.delete_files(paths)
+    assert moto_aws.objects(bucket) == []
