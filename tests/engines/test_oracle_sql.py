@@ -54,24 +54,26 @@ POLICY = LogicalType.parse("decimal(38,10)")
 SCN = 4711
 TABLE = "hr.all_types"
 
-# ALL_TAB_COLUMNS rows: COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE
+# ALL_TAB_COLUMNS rows: COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE,
+# DATA_LENGTH, CHAR_LENGTH, CHAR_USED
 ALL_TYPES = [
-    ("ID", "NUMBER", 10, 0, "N"),
-    ("AMOUNT", "NUMBER", 12, 2, "Y"),
-    ("FREE_NUMBER", "NUMBER", None, None, "Y"),
-    ("RATIO", "BINARY_DOUBLE", None, None, "Y"),
-    ("WIDE_FLOAT", "FLOAT", 126, None, "Y"),
-    ("FLAG", "BOOLEAN", None, None, "Y"),
-    ("NAME", "VARCHAR2", None, None, "Y"),
-    ("LOCAL_NAME", "NVARCHAR2", None, None, "Y"),
-    ("NOTES", "CLOB", None, None, "Y"),
-    ("PAYLOAD", "RAW", None, None, "Y"),
-    ("IMAGE", "BLOB", None, None, "Y"),
-    ("CREATED", "DATE", None, None, "Y"),
-    ("UPDATED_AT", "TIMESTAMP(9)", None, 9, "Y"),
-    ("EVENT_AT", "TIMESTAMP(6) WITH TIME ZONE", None, 6, "Y"),
-    ("WAITED", "INTERVAL DAY(2) TO SECOND(6)", None, 6, "Y"),
-    ("RID", "ROWID", None, None, "Y"),
+    ("ID", "NUMBER", 10, 0, "N", 22, 0, None),
+    ("AMOUNT", "NUMBER", 12, 2, "Y", 22, 0, None),
+    ("FREE_NUMBER", "NUMBER", None, None, "Y", 22, 0, None),
+    ("RATIO", "BINARY_DOUBLE", None, None, "Y", 8, 0, None),
+    ("WIDE_FLOAT", "FLOAT", 126, None, "Y", 22, 0, None),
+    ("FLAG", "BOOLEAN", None, None, "Y", 1, 0, None),
+    ("NAME", "VARCHAR2", None, None, "Y", 400, 100, "C"),
+    ("LOCAL_NAME", "NVARCHAR2", None, None, "Y", 100, 50, "C"),
+    ("NOTES", "CLOB", None, None, "Y", 4000, 0, None),
+    ("PAYLOAD", "RAW", None, None, "Y", 16, 0, None),
+    ("IMAGE", "BLOB", None, None, "Y", 4000, 0, None),
+    ("CREATED", "DATE", None, None, "Y", 7, 0, None),
+    ("UPDATED_AT", "TIMESTAMP(9)", None, 9, "Y", 11, 0, None),
+    ("EVENT_AT", "TIMESTAMP(6) WITH TIME ZONE", None, 6, "Y", 13, 0, None),
+    ("WAITED", "INTERVAL DAY(2) TO SECOND(6)", None, 6, "Y", 11, 0, None),
+    ("RID", "ROWID", None, None, "Y", 10, 0, None),
+    ("CODE", "VARCHAR2", None, None, "Y", 20, 20, "B"),
 ]
 
 
@@ -176,6 +178,7 @@ def rules() -> list[tuple[str, Answer]]:
         ("V$DATABASE", [(Decimal(SCN),)]),
         ("NLS_DATABASE_PARAMETERS", [("AL32UTF8",)]),
         ("ALL_TAB_COLUMNS", ALL_TYPES),
+        ("ALL_TAB_COLS", [("NAME", "USING_NLS_COMP"), ("CODE", "BINARY_CI")]),
         ("ALL_CONSTRAINTS", [("ID",)]),
         ("ALL_VIEWS", [(Decimal(1),)]),
     ]
@@ -293,7 +296,7 @@ def _plan(engine: OracleEngine, keyed: bool) -> RowPlan:
     columns = tuple(
         c
         for c in all_types(engine)
-        if c.name in {"ID", "AMOUNT", "RATIO", "NAME", "IMAGE", "EVENT_AT"}
+        if c.name in {"ID", "AMOUNT", "RATIO", "NAME", "IMAGE", "EVENT_AT", "CODE"}
     )
     return RowPlan(
         columns, tuple(c.logical for c in columns), key=(0,) if keyed else (), buckets=256
@@ -308,7 +311,16 @@ def test_golden_row_hashes() -> None:
     connection.rules.insert(
         0, ("SUM(TRUNC(h", [("2024-01", Decimal(7), Decimal(2), Decimal(2**30 - 1), Decimal(5))])
     )
-    texts_row = ("1", "1", "10.00", "1.00000000000000e+00", "n", "ff", "2024-01-01 00:00:00.000000")
+    texts_row = (
+        "1",
+        "1",
+        "10.00",
+        "1.00000000000000e+00",
+        "n",
+        "ff",
+        "2024-01-01 00:00:00.000000",
+        "AbC",
+    )
     connection.rules.insert(0, ("IN ('1', '2')", [texts_row]))
     start = len(connection.calls)
     [(period, bucket, sums)] = engine.bucket_checksums(scope, keyed)
@@ -530,7 +542,13 @@ def test_a_number_float_is_extracted_through_the_conversion_its_canonical_text_r
 def test_unsupported_types_are_refused_when_used_and_can_be_mapped_away(name: str) -> None:
     connection = FakeConnection(
         [
-            ("ALL_TAB_COLUMNS", [("ID", "NUMBER", 10, 0, "N"), ("DOC", name, None, None, "Y")]),
+            (
+                "ALL_TAB_COLUMNS",
+                [
+                    ("ID", "NUMBER", 10, 0, "N", 22, 0, None),
+                    ("DOC", name, None, None, "Y", 0, 0, None),
+                ],
+            ),
             ("COUNT(", [(Decimal(0),)]),
             *rules(),
         ]
@@ -715,6 +733,47 @@ def test_a_lob_value_too_long_for_sql_text_is_named_by_its_column(step: str) -> 
     with pytest.raises(TerminalError, match=r"ORA-22835.*compare fewer columns") as failure:
         asks[step]()
     assert not isinstance(failure.value, ConversionError)
+
+
+# --- declared collations ----------------------------------------------------------------------------
+def test_a_column_declaring_a_case_insensitive_collation_is_compared_as_bytes() -> None:
+    """A column declared COLLATE BINARY_CI (12.2+, MAX_STRING_SIZE = EXTENDED) compares by it
+    over the session's NLS_COMP = BINARY: MIN, MAX and DISTINCT would fold case where the lake
+    does not, and a text key's IN list would match 'abc' and 'ABC' alike."""
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    columns = {c.name: c for c in all_types(engine)}
+    code, name = columns["CODE"], columns["NAME"]
+    assert code.native_type == "VARCHAR2(20 BYTE) COLLATE BINARY_CI"
+    assert name.native_type == "VARCHAR2(100 CHAR)"  # USING_NLS_COMP follows the session
+    assert engine.stat_value_sql(code) == '("CODE" COLLATE BINARY)'
+    assert engine.stat_value_sql(name) == '"NAME"'
+    plan = RowPlan((code, name), (code.logical, name.logical), key=(0,), buckets=16)
+    engine.row_texts(Scope(TABLE), plan, [(None, 3)], ["abc"])
+    [texts] = [c.sql for c in connection.calls if "IN ('abc')" in c.sql]
+    key_text = 'REPLACE(REPLACE(TO_CHAR(("CODE" COLLATE BINARY)), '
+    assert texts.count(key_text) == 4  # key text in the select list and the IN list, bucket, value
+    assert 'TO_CHAR("CODE")' not in texts and 'TO_CHAR("NAME")' in texts
+    assert_oracle_sql(texts)
+
+
+def test_collations_are_read_from_12_2_on_and_a_missing_collation_column_means_binary() -> None:
+    old = FakeConnection(rules(), version="12.1.0.2.0")
+    assert OracleType.parse(all_types(engine_for(old))[-1].native_type).collated is False
+    assert not any("ALL_TAB_COLS " in c.sql for c in old.calls)
+    invalid = oracledb.DatabaseError(
+        oracledb_error('ORA-00904: "COLLATION": invalid identifier', 904)
+    )
+    patched = FakeConnection([("ALL_TAB_COLS ", invalid), *rules()])
+    assert all_types(engine_for(patched))[-1].native_type == "VARCHAR2(20 BYTE)"
+
+
+@pytest.mark.parametrize(
+    "native",
+    ["VARCHAR2(20 BYTE) COLLATE BINARY_CI", "CHAR(3 CHAR)", "NVARCHAR2(50)", "RAW(16)", "CLOB"],
+)
+def test_declared_lengths_and_collations_read_back_from_the_native_type(native: str) -> None:
+    assert OracleType.parse(native).native == native
 
 
 def test_statistics_of_wide_floats_and_nanosecond_timestamps_are_of_what_the_lake_holds() -> None:

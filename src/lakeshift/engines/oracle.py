@@ -83,8 +83,15 @@ TABLE_EXISTS_SQL = (
     f"(SELECT COUNT(*) FROM ALL_VIEWS WHERE OWNER = {_OWNER} AND VIEW_NAME = :name) FROM DUAL"
 )
 COLUMNS_SQL = (
-    "SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE FROM ALL_TAB_COLUMNS "
-    f"WHERE OWNER = {_OWNER} AND TABLE_NAME = :name ORDER BY COLUMN_ID"
+    "SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE, DATA_LENGTH, "
+    f"CHAR_LENGTH, CHAR_USED FROM ALL_TAB_COLUMNS WHERE OWNER = {_OWNER} AND TABLE_NAME = :name "
+    "ORDER BY COLUMN_ID"
+)
+# Declared collations (12.2+; a column without one follows the session's NLS_COMP): only a
+# database with MAX_STRING_SIZE = EXTENDED can declare one other than USING_NLS_COMP (ORA-43929).
+COLLATIONS_SQL = (
+    f"SELECT COLUMN_NAME, COLLATION FROM ALL_TAB_COLS WHERE OWNER = {_OWNER} "
+    "AND TABLE_NAME = :name AND COLLATION IS NOT NULL"
 )
 PRIMARY_KEY_SQL = (
     "SELECT cc.COLUMN_NAME FROM ALL_CONSTRAINTS c JOIN ALL_CONS_COLUMNS cc "
@@ -430,9 +437,18 @@ class OracleEngine(SqlEngine, SourceEngine):
         rows = self._dictionary(COLUMNS_SQL, table)
         if not rows:
             raise TableMissingError(table, "Oracle source", maybe_unreadable=True)
+        collations = self._collations(table)
         columns = []
-        for name, data_type, precision, scale, nullable in rows:
-            oracle = OracleType(data_type, _whole(precision), _whole(scale))
+        for name, data_type, precision, scale, nullable, data_length, char_length, used in rows:
+            oracle = OracleType.of_catalog(
+                data_type,
+                _whole(precision),
+                _whole(scale),
+                _whole(data_length),
+                _whole(char_length),
+                used,
+                collations.get(name),
+            )
             reading = column_reading(oracle, self.number_policy)
             if reading.unsupported:
                 logger.warning("{}.{}: {}", table, name, reading.unsupported)
@@ -440,6 +456,19 @@ class OracleEngine(SqlEngine, SourceEngine):
                 self._lob_binaries.add(self.quote(name))
             columns.append(Column(name, oracle.native, reading.logical, nullable == "Y"))
         return columns
+
+    def _collations(self, table: str) -> dict[str, str]:
+        """Each column's declared collation; none before 12.2, which has no COLLATION column."""
+        if server_version(self._live()) < (12, 2):
+            return {}
+        owner, name = self._name(table)
+        try:
+            rows = self._fetch(COLLATIONS_SQL, {"owner": owner, "name": name})
+        except oracledb.Error as error:
+            if OracleFailure.of(error).has("ORA-00904"):  # invalid identifier: no such column
+                return {}
+            raise translate(error, source=self.source, table=table, secrets=self._secrets) from None
+        return {str(column): str(collation) for column, collation in rows}
 
     def primary_key(self, table: str) -> list[str]:
         return [row[0] for row in self._dictionary(PRIMARY_KEY_SQL, table)]
@@ -499,7 +528,21 @@ class OracleEngine(SqlEngine, SourceEngine):
             return super().column_stats(scope, columns, types)
 
     def stat_value_sql(self, column: Column) -> str:
-        return self._reading(column).stats.replace("{c}", self.quote(column.name))
+        return self._reading(column).stats.replace("{c}", self._compared(column))
+
+    def column_canonical_sql(self, column: Column, logical: LogicalType) -> str:
+        """As the shared rule; a column with a collation of its own is read as binary text."""
+        if OracleType.parse(column.native_type).collated:
+            return self.canonical_sql(self._compared(column), logical)
+        return super().column_canonical_sql(column, logical)
+
+    def _compared(self, column: Column) -> str:
+        """The column as statistics and canonical text read it: `("C" COLLATE BINARY)` when it
+        declares a collation of its own (BINARY_CI, ...), which MIN, MAX, DISTINCT, `=` and
+        `IN`, and every text function wrapped around it, would follow over the session's
+        NLS_COMP = BINARY; the COLLATE operator's collation overrides a column's."""
+        name = self.quote(column.name)
+        return f"({name} COLLATE BINARY)" if OracleType.parse(column.native_type).collated else name
 
     def mod_sql(self, expression: str, divisor: int) -> str:
         """Oracle has no `%` operator; MOD takes the dividend's sign like the others."""

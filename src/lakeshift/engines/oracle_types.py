@@ -33,7 +33,15 @@ EXACT_FLOAT_BITS = 49  # FLOAT(49) has ceil(49 * 0.30103) = 15 digits, which a d
 INLINE_TEXT_CHARACTERS = 1000  # 4000 bytes at up to 4 bytes a character (AL32UTF8)
 INLINE_RAW_BYTES = 2000
 _NUMBER = re.compile(r"(NUMBER|FLOAT)\((\*|\d+)(?:,(-?\d+))?\)")
+_SIZED = re.compile(
+    r"(CHAR|VARCHAR2|NCHAR|NVARCHAR2|RAW)\((\d+)(?: (BYTE|CHAR))?\)(?: COLLATE (\S+))?"
+)
 _FRACTION = re.compile(r"TIMESTAMP\((\d)\)")
+CHARACTER_TYPES = frozenset({"CHAR", "VARCHAR2", "NCHAR", "NVARCHAR2"})
+# Collations that order and compare as bytes in lakeshift's session (NLS_SORT = BINARY,
+# NLS_COMP = BINARY); a column declared with any other (BINARY_CI, BINARY_AI, USING_NLS_SORT_CI,
+# a linguistic one) compares by it whatever the session says.
+BINARY_COLLATIONS = frozenset({"BINARY", "USING_NLS_COMP", "USING_NLS_SORT"})
 
 
 @dataclass(frozen=True)
@@ -43,26 +51,70 @@ class OracleType:
     name: str
     precision: int | None = None
     scale: int | None = None
+    length: int | None = (
+        None  # CHAR, VARCHAR2: in `semantics`; NCHAR, NVARCHAR2: characters; RAW: bytes
+    )
+    semantics: str | None = None  # BYTE or CHAR, for CHAR and VARCHAR2
+    collation: str | None = None  # declared collation (12.2+), kept only when not binary
+
+    @classmethod
+    def of_catalog(
+        cls,
+        data_type: str,
+        precision: int | None,
+        scale: int | None,
+        data_length: int | None = None,
+        char_length: int | None = None,
+        char_used: str | None = None,
+        collation: str | None = None,
+    ) -> OracleType:
+        """A column as ALL_TAB_COLUMNS (and ALL_TAB_COLS' COLLATION) describe it."""
+        length, semantics = None, None
+        if data_type in ("CHAR", "VARCHAR2"):
+            semantics = "CHAR" if char_used == "C" else "BYTE"
+            length = char_length if semantics == "CHAR" else data_length
+        elif data_type in ("NCHAR", "NVARCHAR2"):
+            length = char_length
+        elif data_type == "RAW":
+            length = data_length
+        collated = data_type in CHARACTER_TYPES and collation not in (None, *BINARY_COLLATIONS)
+        if length is None:
+            semantics = None
+        return cls(data_type, precision, scale, length, semantics, collation if collated else None)
 
     @property
     def native(self) -> str:
-        """The type as written in DDL, e.g. `NUMBER(12,2)`, `NUMBER(*,0)`, `FLOAT(126)`."""
+        """The type as written in DDL, e.g. `NUMBER(12,2)`, `NUMBER(*,0)`, `FLOAT(126)`,
+        `VARCHAR2(20 CHAR)`, `RAW(16)`, `VARCHAR2(20 BYTE) COLLATE BINARY_CI`."""
         if self.name == "NUMBER" and (self.precision is not None or self.scale is not None):
             precision = "*" if self.precision is None else str(self.precision)
             return f"NUMBER({precision},{self.scale or 0})"
         if self.name == "FLOAT" and self.precision is not None:
             return f"FLOAT({self.precision})"
-        return self.name
+        if self.length is None:
+            return self.name
+        unit = f" {self.semantics}" if self.semantics else ""
+        collate = f" COLLATE {self.collation}" if self.collation else ""
+        return f"{self.name}({self.length}{unit}){collate}"
 
     @classmethod
     def parse(cls, native: str) -> OracleType:
         """Read back `native` (Column.native_type holds it)."""
+        sized = _SIZED.fullmatch(native)
+        if sized is not None:
+            name, length, semantics, collation = sized.groups()
+            return cls(name, None, None, int(length), semantics, collation)
         match = _NUMBER.fullmatch(native)
         if match is None:
             return cls(native)
         precision = None if match.group(2) == "*" else int(match.group(2))
         scale = int(match.group(3)) if match.group(3) is not None else None
         return cls(match.group(1), precision, scale)
+
+    @property
+    def collated(self) -> bool:
+        """Whether comparisons of the column follow a collation of its own, not bytes."""
+        return self.collation is not None
 
     @property
     def fraction_digits(self) -> int:
