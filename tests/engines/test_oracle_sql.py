@@ -730,9 +730,70 @@ def test_a_lob_value_too_long_for_sql_text_is_named_by_its_column(step: str) -> 
         asks[step]()
     assert raised.value.column == "IMAGE"
     counts[:] = [0, 0]
-    with pytest.raises(TerminalError, match=r"ORA-22835.*compare fewer columns") as failure:
+    with pytest.raises(
+        TerminalError, match=r"ORA-22835 .*widest columns: NOTES \(CLOB, "
+    ) as failure:
         asks[step]()
     assert not isinstance(failure.value, ConversionError)
+
+
+WIDE_TABLE = [
+    ("ID", "NUMBER", 10, 0, "N", 22, 0, None),
+    ("NOTE", "VARCHAR2", None, None, "Y", 4000, 4000, "B"),
+    ("TITLE", "VARCHAR2", None, None, "Y", 4000, 1000, "C"),
+    ("LABEL", "NVARCHAR2", None, None, "Y", 200, 100, "C"),
+    ("DIGEST", "RAW", None, None, "Y", 2000, 0, None),
+]
+
+
+def test_a_row_text_too_long_without_lobs_names_the_widest_declared_columns() -> None:
+    """ORA-01489 names no column and no LOB is to blame: the error names the widest columns by
+    their declared widths (RAW as two hex digits a byte, CHAR semantics at 4 bytes a character),
+    and the analyzer warns before, where the declared widths can exceed 4000 bytes."""
+    detail = driver_errors._Error("ORA-01489: result of string concatenation is too long", 1489)
+    connection = FakeConnection(
+        [
+            ("COUNT(CASE", [()]),
+            ("STANDARD_HASH", detail.exc_type(detail)),
+            ("ALL_TAB_COLUMNS", WIDE_TABLE),
+            *rules(),
+        ]
+    )
+    engine = engine_for(connection)
+    columns = engine.columns("hr.wide")
+    plan = RowPlan(tuple(columns), tuple(c.logical for c in columns), (0,), 4)
+    with pytest.raises(TerminalError) as raised:
+        list(engine.bucket_checksums(Scope("hr.wide"), plan))
+    message = str(raised.value)
+    assert message.startswith("hr.wide: ORA-01489 a value or a row's canonical text is longer")
+    assert (
+        "widest columns: NOTE (VARCHAR2(4000 BYTE), up to 4000 bytes), TITLE (VARCHAR2(1000 "
+        "CHAR), up to 4000 bytes), DIGEST (RAW(2000), up to 4000 bytes); by the declared widths "
+        "a row's text takes up to 12417 bytes" in message
+    )
+    assert "column_mappings.json" in message and "MAX_STRING_SIZE=EXTENDED" in message
+    [warning] = engine.fit_warnings(Scope("hr.wide"), columns)
+    assert warning.startswith("hr.wide: by the declared widths a row's canonical text takes up")
+    assert "(ORA-01489)" in warning and "widest columns: NOTE (" in warning
+    assert engine.fit_warnings(Scope("hr.wide"), [columns[0], columns[3]]) == []
+
+
+@pytest.mark.parametrize(
+    ("native", "most"),
+    [
+        ("VARCHAR2(30 BYTE)", 30),
+        ("CHAR(10 CHAR)", 40),
+        ("NVARCHAR2(10)", 40),
+        ("RAW(16)", 32),
+        ("NUMBER(12,2)", 15),
+        ("NUMBER", 42),
+        ("BINARY_DOUBLE", 16),
+        ("CLOB", None),
+        ("BLOB", None),
+    ],
+)
+def test_declared_text_widths(native: str, most: int | None) -> None:
+    assert OracleType.parse(native).text_bytes == most
 
 
 # --- declared collations ----------------------------------------------------------------------------

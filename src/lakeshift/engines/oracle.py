@@ -45,7 +45,15 @@ from lakeshift.engines.base import (
     SourceEngine,
     SqlEngine,
 )
-from lakeshift.engines.oracle_errors import OracleFailure, TextTooLongError, translate
+from lakeshift.engines.oracle_errors import (
+    SQL_TEXT_BYTES,
+    OracleFailure,
+    TextTooLongError,
+    declared_text_bytes,
+    translate,
+    wide_row_message,
+    widest_columns,
+)
 from lakeshift.engines.oracle_types import ColumnReading, FitCheck, OracleType, column_reading
 from lakeshift.errors import (
     ConfigError,
@@ -263,13 +271,16 @@ class OracleEngine(SqlEngine, SourceEngine):
     @contextmanager
     def _asking(self, scope: Scope, columns: Sequence[Column]) -> Iterator[None]:
         """As `_about`; and when a value is too long for SQL text (Oracle's ORA-22835 or
-        ORA-01489 name no column), the LOB columns holding such values are counted and named."""
+        ORA-01489 name no column), the LOB columns holding such values are counted and named,
+        or, without any, the widest columns as declared."""
         with self._about(scope.table):
             try:
                 yield
-            except TextTooLongError:
+            except TextTooLongError as error:
                 self._name_long_values(scope, columns)
-                raise
+                raise TextTooLongError(
+                    wide_row_message(scope.table, error.code, _widths(columns)), error.code
+                ) from None
 
     def _name_long_values(self, scope: Scope, columns: Sequence[Column]) -> None:
         checks = self._checks(
@@ -636,6 +647,16 @@ class OracleEngine(SqlEngine, SourceEngine):
                 warnings.append(
                     f"{scope.table}.{column.name}: {message.replace('{rows}', str(count))}"
                 )
+        total = declared_text_bytes(_widths(supported))
+        if total is not None and total > SQL_TEXT_BYTES:
+            # A warning, not a refusal: Oracle fails only on a row whose text is that long
+            warnings.append(
+                f"{scope.table}: by the declared widths a row's canonical text takes up to "
+                f"{total} bytes, more than the {SQL_TEXT_BYTES} Oracle SQL text holds without "
+                "MAX_STRING_SIZE=EXTENDED; compare and align fail (ORA-01489) on a row whose "
+                f"text is longer (widest columns: {widest_columns(_widths(supported))}); map a "
+                "wide column to null in column_mappings.json to leave it out"
+            )
         return warnings
 
     # --- extraction ----------------------------------------------------------------------------
@@ -716,6 +737,11 @@ class OracleEngine(SqlEngine, SourceEngine):
             except oracledb.Error as error:  # closing a dead session is not worth failing for
                 logger.debug("closing {}: {}", self.source, translate(error, source=self.source))
             self._connection = None
+
+
+def _widths(columns: Sequence[Column]) -> list[tuple[str, str, int | None]]:
+    """(name, declared type, most bytes of its canonical text) of each column."""
+    return [(c.name, c.native_type, OracleType.parse(c.native_type).text_bytes) for c in columns]
 
 
 def _select_item(template: str, name: str) -> str:

@@ -8,6 +8,7 @@ python-oracledb raises `oracledb.DatabaseError` (and subclasses) whose first arg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lakeshift.errors import (
@@ -51,6 +52,51 @@ _TOO_LONG = frozenset({"ORA-01489", "ORA-22835", "ORA-06502"})
 
 class TextTooLongError(TerminalError):
     """A value, or a row's canonical text, is longer than Oracle's SQL text holds."""
+
+    def __init__(self, message: str, code: str = "ORA-01489"):
+        super().__init__(message)
+        self.code = code
+
+
+SQL_TEXT_BYTES = 4000  # VARCHAR2 in SQL; 32767 with MAX_STRING_SIZE = EXTENDED
+WIDEST_NAMED = 3
+
+
+def declared_text_bytes(widths: Sequence[tuple[str, str, int | None]]) -> int | None:
+    """The most bytes a row's canonical text takes by the declared widths (None with a LOB):
+    each column's text and a `|` between two, before escapes."""
+    declared = [width for _, _, width in widths]
+    if None in declared:
+        return None
+    return sum(w or 0 for w in declared) + max(len(declared) - 1, 0)
+
+
+def widest_columns(widths: Sequence[tuple[str, str, int | None]]) -> str:
+    """`NOTES (CLOB, as long as its values), NAME (VARCHAR2(4000 BYTE), up to 4000 bytes)`."""
+    ranked = sorted(widths, key=lambda w: (w[2] is not None, -(w[2] or 0)))
+    return ", ".join(
+        f"{name} ({native}, "
+        + ("as long as its values" if width is None else f"up to {width} bytes")
+        + ")"
+        for name, native, width in ranked[:WIDEST_NAMED]
+    )
+
+
+def wide_row_message(table: str, code: str, widths: Sequence[tuple[str, str, int | None]]) -> str:
+    """What to say when a row's canonical text is too long: Oracle names no column, so the
+    widest ones as declared are named, from (name, declared type, most bytes of its text, None
+    for a LOB), with what the user can do."""
+    total = declared_text_bytes(widths)
+    in_all = (
+        "" if total is None else f"; by the declared widths a row's text takes up to {total} bytes"
+    )
+    return (
+        f"{table}: {code} a value or a row's canonical text is longer than Oracle SQL text holds "
+        f"({SQL_TEXT_BYTES} bytes, 32767 with MAX_STRING_SIZE=EXTENDED); widest columns: "
+        f"{widest_columns(widths)}{in_all}. Map a wide column to null in column_mappings.json "
+        "to leave it out of compare and align, or compare on a database with "
+        "MAX_STRING_SIZE=EXTENDED"
+    )
 
 
 @dataclass(frozen=True)
@@ -121,7 +167,7 @@ def translate(
         # ORA-00942 is also what a user without SELECT on the table is told
         return TableMissingError(table, "Oracle source", maybe_unreadable=True)
     if failure.has(*_TOO_LONG):
-        return TextTooLongError(_terminal_message(failure, where, code, driver))
+        return TextTooLongError(_terminal_message(failure, where, code, driver), code)
     return TerminalError(_terminal_message(failure, where, code, driver))
 
 

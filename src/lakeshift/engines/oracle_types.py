@@ -42,6 +42,10 @@ CHARACTER_TYPES = frozenset({"CHAR", "VARCHAR2", "NCHAR", "NVARCHAR2"})
 # NLS_COMP = BINARY); a column declared with any other (BINARY_CI, BINARY_AI, USING_NLS_SORT_CI,
 # a linguistic one) compares by it whatever the session says.
 BINARY_COLLATIONS = frozenset({"BINARY", "USING_NLS_COMP", "USING_NLS_SORT"})
+UTF8_BYTES_PER_CHARACTER = 4  # AL32UTF8; a national character converted to it takes as many
+# Canonical text bytes of types without a declared length, at most (a NUMBER's 40 digits with
+# sign and point, a float's 16 hex digits, a DATE's 26 characters; 40 for the other types).
+_TEXT_BYTES = {"NUMBER": 42, "FLOAT": 16, "BINARY_FLOAT": 16, "BINARY_DOUBLE": 16, "DATE": 26}
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,23 @@ class OracleType:
     def collated(self) -> bool:
         """Whether comparisons of the column follow a collation of its own, not bytes."""
         return self.collation is not None
+
+    @property
+    def text_bytes(self) -> int | None:
+        """The most bytes the column's canonical text takes, before `\\` and `|` are escaped
+        (None: a LOB, as long as its values); from the declared length where there is one."""
+        if self.name == "RAW" and self.length is not None:
+            return 2 * self.length  # two hex digits a byte
+        if self.length is not None:
+            per_unit = 1 if self.semantics == "BYTE" else UTF8_BYTES_PER_CHARACTER
+            return self.length * per_unit
+        if self.name in ("CLOB", "NCLOB", "BLOB"):
+            return None
+        if self.name in CHARACTER_TYPES:
+            return 4000
+        if self.name == "NUMBER" and self.precision is not None:
+            return max(self.precision, self.scale or 0) + 3  # sign, point, a leading 0
+        return _TEXT_BYTES.get(self.name, 40)
 
     @property
     def fraction_digits(self) -> int:
