@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from oracledb import errors as driver_errors
 
 from lakeshift.config import MigrationConfig
 from lakeshift.engines import oracle, oracle_sql
-from lakeshift.engines.base import Column, KeyRange, RowPlan, Scope
+from lakeshift.engines.base import EXACT_SUMS, SUM_PART_DIGITS, Column, KeyRange, RowPlan, Scope
 from lakeshift.engines.oracle import OracleEngine, parse_url
 from lakeshift.engines.oracle_types import OracleType, column_reading
 from lakeshift.errors import (
@@ -600,6 +600,62 @@ def test_statistics_keep_exact_sums() -> None:
         2,
         "12345678901234567890.12",
     )
+
+
+# Oracle's NUMBER arithmetic keeps 20 base-100 digits: 38 decimal ones at least, as modelled.
+ORACLE_NUMBER = Context(prec=38, rounding=ROUND_HALF_UP)
+
+
+def _oracle_sum(values: list[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for value in values:
+        total = ORACLE_NUMBER.add(total, value)
+    return total
+
+
+@pytest.mark.parametrize(
+    ("scale", "value"),
+    [
+        (10, "9999999999999999999999999999.9999999999"),
+        (10, "-1234567890123456789012345678.0123456789"),
+        (0, "99999999999999999999999999999999999999"),
+        (30, "12345678.123456789012345678901234567891"),
+    ],
+)
+def test_decimal_sums_are_exact_where_one_oracle_sum_rounds(scale: int, value: str) -> None:
+    """SUM of a NUMBER(38,s) rounds past 38-40 digits where the lake's sum is exact: the
+    engine sums the digits above the 18th of the unscaled value and the rest apart, each within
+    38 digits (evaluated here with that rounding), and adds them exactly."""
+    with localcontext(EXACT_SUMS):  # Python's own 28 digits would round this test's values
+        third = Decimal(value).scaleb(-3).quantize(Decimal(1).scaleb(-scale), ROUND_DOWN)
+        values = [Decimal(value), third] * 500
+        exact = sum(values, Decimal(0))
+        assert _oracle_sum(values) != exact  # one SUM, as before, rounds
+        shift = Decimal(1).scaleb(scale - SUM_PART_DIGITS)
+        highs = [(v * shift).to_integral_value(ROUND_DOWN) for v in values]  # TRUNC(x * 1E..)
+        lows = [v - h.scaleb(SUM_PART_DIGITS - scale) for v, h in zip(values, highs, strict=True)]
+        high, low = _oracle_sum(highs), _oracle_sum(lows)
+        assert high == sum(highs) and low == sum(lows)  # neither part rounds
+    assert oracle_sql.exact_sum_value(f"{high},{low}", scale) == exact
+    sql = oracle_sql.exact_sum_sql('"A"', scale)
+    assert f'SUM(TRUNC("A" * 1E{scale - 18}))' in sql
+    assert oracle_sql.exact_sum_value(",", scale) is None  # no values: two NULL sums
+    assert_oracle_sql(f"SELECT {sql} FROM T")
+
+
+def test_statistics_add_the_two_parts_of_a_decimal_sum() -> None:
+    connection = FakeConnection(rules())
+    engine = engine_for(connection)
+    amount = next(c for c in all_types(engine) if c.name == "AMOUNT")
+    connection.rules.insert(
+        0,
+        (
+            "COUNT(DISTINCT",
+            [(Decimal(4), Decimal(3), Decimal(2), "1.00", "9.00", "123456,-.05", None, None)],
+        ),
+    )
+    stats = engine.column_stats(Scope(TABLE), [amount], [amount.logical])["AMOUNT"]
+    assert stats.sum == "1234559999999999999999.95"  # 123456 * 10^(18 - 2) - 0.05
 
 
 def _frame(columns: list[Column], arrays: list[pa.Array]) -> pa.Table:

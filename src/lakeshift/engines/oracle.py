@@ -362,7 +362,14 @@ class OracleEngine(SqlEngine, SourceEngine):
         # A BINARY_FLOAT sum would add in single precision; the lake adds doubles.
         if logical.kind is Kind.FLOAT:
             return f"SUM(TO_BINARY_DOUBLE({expression}))"
-        return f"SUM({expression})"
+        if logical.kind is Kind.DECIMAL:  # NUMBER sums round past 38-40 digits: in two parts
+            return oracle_sql.exact_sum_sql(expression, logical.scale or 0)
+        return f"SUM({expression})"  # 18-digit integers: exact up to 1e20 rows
+
+    def sum_value(self, value: Any, logical: LogicalType) -> Any:
+        if logical.kind is Kind.DECIMAL and isinstance(value, str):
+            return oracle_sql.exact_sum_value(value, logical.scale or 0)
+        return value
 
     # --- statements ----------------------------------------------------------------------------
     def _binds(self, sql: str, parameters: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:

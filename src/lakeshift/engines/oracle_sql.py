@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from lakeshift.engines.base import EXACT_SUMS, SUM_PART_DIGITS
 from lakeshift.errors import ConfigError
 from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import Kind, LogicalType
@@ -161,6 +163,28 @@ def hash60_sql(text_expression: str) -> str:
 def shift_sql(expression: str) -> tuple[str, str]:
     """High and low 30-bit halves; Oracle has no `>>` or `&`, but NUMBER division is exact."""
     return f"TRUNC({expression} / {HALF})", f"MOD({expression}, {HALF})"
+
+
+def exact_sum_sql(expression: str, scale: int) -> str:
+    """The sum of a decimal column as two exact sums, selected as one text `high,low`: the
+    value's digits above the 18th of its unscaled value, as an integer, and the rest.
+
+    Oracle's NUMBER keeps 20 base-100 digits (38 to 40 decimal ones): SUM of a decimal(38,10)
+    rounds once the total passes them (past 1e28), where the lake's sums are exact. The high
+    part of a NUMBER(38,s) has at most 20 digits and the low part 18, so their sums stay within
+    38 digits up to 1e18 rows; `exact_sum_value` adds them in Python.
+    """
+    high = f"TRUNC({expression} * 1E{scale - SUM_PART_DIGITS})"
+    low = f"{expression} - {high} * 1E{SUM_PART_DIGITS - scale}"
+    return f"TO_CHAR(SUM({high})) || ',' || TO_CHAR(SUM({low}))"
+
+
+def exact_sum_value(text: str, scale: int) -> Decimal | None:
+    """The total `exact_sum_sql` selected (None for no value: Oracle's `||` reads NULL as '')."""
+    high, low = text.split(",")
+    if not high:
+        return None
+    return EXACT_SUMS.add(EXACT_SUMS.scaleb(Decimal(high), SUM_PART_DIGITS - scale), Decimal(low))
 
 
 def null_or_text_sql(text: str) -> str:
