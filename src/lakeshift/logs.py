@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 
 from lakeshift.redaction import redact
 
+if TYPE_CHECKING:
+    from loguru import Logger
+
 LOG_FILE = "lakeshift.log"
 _file_sinks: dict[Path, int] = {}
+
+# Progress events carry `progress` in their extra: "table" when a table starts or ends, "rows"
+# for a long table's rows so far. Without a terminal there are no progress bars: the table lines
+# then show at the default verbosity too (a run from cron or CI still says where it is), and
+# with a terminal the rows lines stay in the log file (the bar shows them).
+TABLE = "table"
+ROWS = "rows"
+
+
+def progress_logger(kind: str) -> Logger:
+    """The logger for progress events of `kind` (`TABLE` or `ROWS`), logged at INFO."""
+    return logger.bind(progress=kind)
+
+
+def _console_filter(verbosity: int, terminal: bool) -> Callable[[Any], bool]:
+    threshold = logger.level({0: "WARNING", 1: "INFO"}.get(verbosity, "DEBUG")).no
+
+    def shown(record: Any) -> bool:
+        kind = record["extra"].get("progress")
+        if kind == ROWS and terminal:
+            return False
+        if kind == TABLE and not terminal and record["level"].no >= logger.level("INFO").no:
+            return True
+        return bool(record["level"].no >= threshold)
+
+    return shown
 
 
 def _redact_record(record: Any) -> None:
@@ -22,17 +52,19 @@ def _redact_record(record: Any) -> None:
             value.args = tuple(redact(str(a)) if isinstance(a, str) else a for a in value.args)
 
 
-def configure_console(verbosity: int = 0) -> None:
-    """Console logging: warnings by default, INFO with -v, DEBUG with -vv."""
-    level = {0: "WARNING", 1: "INFO"}.get(verbosity, "DEBUG")
+def configure_console(verbosity: int = 0, stream: TextIO | None = None) -> None:
+    """Console logging (to stderr): warnings by default, INFO with -v, DEBUG with -vv; where
+    stderr is not a terminal, also each table's start and end by default."""
+    stream = stream or sys.stderr
     logger.remove()
     _file_sinks.clear()
     logger.configure(patcher=_redact_record)
     # diagnose=False: loguru would annotate a traceback's frames with their variables' values,
     # which the redacting patcher never sees (a password in a local variable).
     logger.add(
-        sys.stderr,
-        level=level,
+        stream,
+        level="DEBUG",
+        filter=_console_filter(verbosity, getattr(stream, "isatty", lambda: False)()),
         format="<level>{level: <8}</level> {message}",
         colorize=None,
         diagnose=False,
