@@ -15,9 +15,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from loguru import logger
 
 from lakeshift.artifacts import ANALYSIS_PICKLE, uploads_by_table
 from lakeshift.project import Project, load_project
+from lakeshift.steps import progress
 from lakeshift.steps.align import align
 from lakeshift.steps.analyze import analyze
 from lakeshift.steps.compare import compare
@@ -477,3 +479,37 @@ main()
     content = json.loads(metadata.read_text(encoding="utf-8"))
     assert content["interrupted"] is True
     assert [(t["target_table"], t["status"]) for t in content["tables"]] == [("orders", "uploaded")]
+
+
+def _progress_lines(project: Project) -> list[tuple[str, str]]:
+    """(kind, message) of each progress line an upload logs; kind is table or rows."""
+    logged: list[tuple[str, str]] = []
+    sink = logger.add(
+        lambda m: logged.append((m.record["extra"]["progress"], m.record["message"])),
+        filter=lambda record: "progress" in record["extra"],
+    )
+    try:
+        upload(project, project.output / ANALYSIS_PICKLE, PartitionStrategy.NONE, force=True)
+    finally:
+        logger.remove(sink)
+    return logged
+
+
+def test_one_long_slice_logs_its_rows_as_it_goes_and_a_short_one_does_not(
+    orders_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table uploaded as one slice said nothing until it was done: without a terminal (no bar)
+    a line every LOG_EVERY_SECONDS tells rows so far, rows/s and the share done."""
+    monkeypatch.setattr(progress, "_enabled", lambda: False)
+    short = _progress_lines(orders_project)
+    assert [kind for kind, _ in short] == ["table", "table"]
+    assert short[0][1] == "main.orders: upload to test.orders started"
+    assert short[1][1].startswith("main.orders: 3000 rows uploaded in ")
+    monkeypatch.setattr(progress, "LOG_EVERY_SECONDS", 0.0)
+    long = _progress_lines(orders_project)
+    rows = [message for kind, message in long[1:-1]]
+    assert [long[0][0], long[-1][0]] == ["table", "table"]
+    assert len(rows) > 50  # 3,000 rows in batches of 50, all in the one slice
+    assert all(kind == "rows" for kind, _ in long[1:-1])
+    assert rows[1].startswith("upload orders: 50 of about 3,000 rows (2%), ")
+    assert " rows/s, about " in rows[1] and rows[-1].startswith("upload orders: 3,000 of about")

@@ -34,6 +34,7 @@ from lakeshift.lake.generation import (
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import METADATA_FIELDS
+from lakeshift.logs import TABLE, progress_logger
 from lakeshift.mapping import TableColumns, map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
@@ -358,8 +359,8 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         )
     planned_rows = {piece.slice_id: piece.expected_rows for _, piece in pending}
     one_snapshot = reads_the_planning_snapshot(context, executor, tasks)
-    with RowProgress(f"upload {spec.target_table}", total) as progress:
-        progress.advance(sum(r.rows for r in finished), 0)
+    done = sum(r.rows for r in finished)
+    with RowProgress(f"upload {spec.target_table}", total, done) as progress:
         started_writing = time.perf_counter()
 
         def finish(task: SliceTask, record: SliceRecord) -> None:
@@ -532,14 +533,14 @@ def _upload_tables(
                 }
             )
         else:
-            logger.info(
+            progress_logger(TABLE).info(
                 "{}: upload to {}.{} started",
                 spec.source_table,
                 storage.database,
                 spec.target_table,
             )
             try:
-                tables.append({**base, **upload_table(context, spec)})
+                entry = upload_table(context, spec)
             except LakeshiftError as error:
                 logger.error("{}: upload failed: {}", spec.source_table, error)
                 tables.append({**base, "status": "failed", "reason": redact(str(error))})
@@ -547,3 +548,12 @@ def _upload_tables(
                 logger.opt(exception=error).error("{}: upload failed", spec.source_table)
                 reason = f"{type(error).__name__}: {error}; see lakeshift.log"
                 tables.append({**base, "status": "failed", "reason": redact(reason)})
+            else:
+                tables.append({**base, **entry})
+                progress_logger(TABLE).info(
+                    "{}: {} rows uploaded in {:.1f}s ({} slice(s) finished before)",
+                    spec.source_table,
+                    entry["rows"],
+                    entry["seconds"],
+                    entry["slices_skipped_as_finished"],
+                )
