@@ -1,15 +1,23 @@
-"""Walking the uploaded tables: a table the source cannot name fails alone."""
+"""Walking the uploaded tables: a table the source cannot name fails alone; each table says when
+it starts and ends."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from loguru import logger
 
+from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.errors import TerminalError, TransientError
 from lakeshift.project import load_project
+from lakeshift.steps.align import align
+from lakeshift.steps.analyze import analyze
+from lakeshift.steps.compare import compare
 from lakeshift.steps.session import Engines, each_uploaded_table
+from lakeshift.steps.upload import upload
 
 AMBIGUOUS = 'main.b: several tables match ignoring case (main."B", main."b")'
 
@@ -56,3 +64,46 @@ def test_a_connection_lost_while_naming_a_table_stops_the_step(
     engines = Engines(cast(Any, DroppedSource()), cast(Any, None), cast(Any, None))
     with pytest.raises(TransientError, match="server closed the connection"):
         each_uploaded_table(load_project(meta), engines, "compare", lambda pair: {})
+
+
+def test_compare_and_align_say_when_each_table_and_each_long_pass_starts(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """compare and align logged a table only when it ended: a 1M-row table was seconds of
+    silence, with no line naming it."""
+    path = tmp_path / "source.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP, name TEXT)")
+        connection.executemany(
+            "INSERT INTO t VALUES (?, ?, ?)",
+            [(i, f"2024-0{1 + i % 3}-01 00:00:00", f"n{i}") for i in range(200)],
+        )
+    table = {"source_table": "main.t", "target_table": "t", "date_column": "at"}
+    project = load_project(make_project(f"sqlite:///{path}", [table]))
+    analyze(project)
+    upload(project, project.output / ANALYSIS_PICKLE)
+    logged: list[tuple[str | None, str]] = []
+    sink = logger.add(
+        lambda m: logged.append((m.record["extra"].get("progress"), m.record["message"])),
+        level="INFO",
+        filter=lambda record: record["message"].startswith("main.t: "),
+    )
+    try:
+        compare(project)
+        align(project)
+    finally:
+        logger.remove(sink)
+    assert logged[:2] == [
+        ("table", "main.t: compare with test.t started"),
+        ("table", "main.t: compare match"),
+    ]
+    assert logged[2:] == [
+        ("table", "main.t: align with test.t started"),
+        (None, "main.t: align counting rows per period on both sides"),
+        (
+            None,
+            "main.t: align values of 3 column(s) in 2 bucket(s) a period: "
+            "pass 1, a count and checksum per group, one scan a side",
+        ),
+        ("table", "main.t: align match"),
+    ]

@@ -125,6 +125,23 @@ def test_equal_sides_need_one_scan_each() -> None:
     assert ours.scans == theirs.scans == 1
 
 
+def test_each_pass_says_when_it_starts_and_pass_2_only_when_groups_differ() -> None:
+    """A pass may scan the whole table: without them a 1M-row align said nothing for seconds."""
+    told: list[str] = []
+    bucket_diff(*_sides(MemoryEngine(list(ROWS)), MemoryEngine(list(ROWS))), on_pass=told.append)
+    assert told == ["pass 1, a count and checksum per group, one scan a side"]
+    told.clear()
+    changed = [(i, "renamed" if i in (7, 8) else n) for i, n in ROWS]
+    result = bucket_diff(
+        *_sides(MemoryEngine(list(ROWS)), MemoryEngine(changed)), on_pass=told.append
+    )
+    assert result.groups_mismatched == 2
+    assert told == [
+        "pass 1, a count and checksum per group, one scan a side",
+        "pass 2 over 2 differing group(s)",
+    ]
+
+
 def test_missing_extra_and_changed_rows_are_named_with_their_columns() -> None:
     changed = [(i, "renamed" if i == 7 else n) for i, n in ROWS if i != 3] + [(5000, "new")]
     result = bucket_diff(*_sides(MemoryEngine(list(ROWS)), MemoryEngine(changed)))

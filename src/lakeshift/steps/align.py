@@ -60,13 +60,19 @@ def _diff(
     columns: list[ColumnPair],
     project: Project,
     buckets: int,
+    doing: str,
     **options: Any,
 ) -> DiffResult:
     source_plan, lake_plan = _plan(pair, columns, buckets)
+
+    def on_pass(what: str) -> None:
+        logger.info("{}: align {}: {}", pair.spec.source_table, doing, what)
+
     return bucket_diff(
         Side(engines.source, pair.source_scope, source_plan),
         Side(engines.lake, pair.lake_scope, lake_plan),
         max_samples=project.meta.verify.max_samples,
+        on_pass=on_pass,
         **options,
     )
 
@@ -97,6 +103,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
     excluded_periods: list[dict[str, Any]] = []
     largest_period = None
     if pair.source_scope.period_column is not None and pair.lake_scope.period_column is not None:
+        logger.info("{}: align counting rows per period on both sides", spec.source_table)
         ours = engines.source.period_counts(
             pair.source_scope, pair.source_scope.period_column, spec.period
         )
@@ -111,6 +118,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         largest_period = max([*ours.values(), *theirs.values()], default=0)
     if largest_period is None:  # the larger side: a lake holding many times the source's rows
         # sized by the source alone would be read in a few huge groups to localize a column
+        logger.info("{}: align counting rows on both sides", spec.source_table)
         largest_period = max(
             engines.source.row_count(pair.source_scope), engines.lake.row_count(pair.lake_scope)
         )
@@ -122,6 +130,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         stats = None  # a column is excluded only on statistics taken now (the lake may be repaired)
     statistics_from = "compare" if stats is not None else "computed"
     if stats is None:
+        logger.info("{}: align computing column statistics on both sides", spec.source_table)
         tolerance = project.meta.verify.float_relative_tolerance
         stats, _, _ = column_statistics(aligned, engines.source, engines.lake, tolerance)
     keys = {k.lower() for k in pair.key_columns}
@@ -129,7 +138,14 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         s["column"] for s in stats if not s["match"] and s["column"].lower() not in keys
     }
     compared = [c for c in pair.columns if c.source.name not in excluded_names]
-    diff = _diff(engines, aligned, compared, project, buckets)
+    diff = _diff(
+        engines,
+        aligned,
+        compared,
+        project,
+        buckets,
+        f"values of {len(compared)} column(s) in {buckets} bucket(s) a period",
+    )
 
     excluded_columns = []
     for column in pair.columns:
@@ -151,6 +167,7 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
                 [*key_columns, column],
                 project,
                 buckets,
+                f"localizing column {column.source.name}",
                 max_groups_read=LOCALIZE_GROUPS,
             )
             entry["localized"] = _summary(located)
@@ -160,7 +177,13 @@ def align_table(pair: TablePair, engines: Engines, project: Project) -> dict[str
         # named here or nowhere (the columns' localizing diffs skip excluded periods).
         only = pair.with_periods(only_periods=frozenset({period["period"]}))
         located = _diff(
-            engines, only, pair.columns, project, buckets, max_groups_read=LOCALIZE_GROUPS
+            engines,
+            only,
+            pair.columns,
+            project,
+            buckets,
+            f"localizing period {period['period']}",
+            max_groups_read=LOCALIZE_GROUPS,
         )
         period["reason"] = "row counts differ"
         period["localized"] = _summary(located)

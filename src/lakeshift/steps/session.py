@@ -20,6 +20,7 @@ from lakeshift.engines.connect import (
 )
 from lakeshift.errors import LakeshiftError, TerminalError
 from lakeshift.lake.storage import LakeStorage
+from lakeshift.logs import TABLE, progress_logger
 from lakeshift.project import Project
 from lakeshift.redaction import redact
 from lakeshift.steps.pairing import TablePair, pair_table
@@ -81,6 +82,13 @@ def each_uploaded_table(
             )
             continue
         metadata, upload = uploads[spec.target_table]
+        progress_logger(TABLE).info(
+            "{}: {} with {}.{} started",
+            spec.source_table,
+            step,
+            engines.storage.database,
+            spec.target_table,
+        )
         try:
             cutoff = datetime.fromisoformat(metadata["cutoff"])
             pair = pair_table(
@@ -94,7 +102,7 @@ def each_uploaded_table(
             logger.opt(exception=error).error("{}: {} failed unexpectedly", spec.source_table, step)
             reason = f"internal error ({type(error).__name__}: {error}); see lakeshift.log"
             entry = {"status": "error", "reason": redact(reason)}
-        logger.info("{}: {} {}", spec.source_table, step, entry["status"])
+        progress_logger(TABLE).info("{}: {} {}", spec.source_table, step, entry["status"])
         entries.append({**base, "batch_id": metadata["batch_id"], **entry})
     return entries
 

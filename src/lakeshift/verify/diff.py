@@ -99,8 +99,12 @@ def bucket_diff(
     target: Side,
     max_samples: int = 20,
     max_groups_read: int | None = None,
+    on_pass: Callable[[str], None] | None = None,
 ) -> DiffResult:
     """Compare two sides row by row; names differences up to `max_samples`.
+
+    `on_pass` is told, in a few words, when each pass starts (progress logs: a pass may scan the
+    whole table).
 
     Pass 2 reads the mismatching groups in a few scans of at most `PASS2_ROWS_PER_SCAN` rows
     each (and, where both engines stream, `PASS2_GROUPS_PER_SCAN` groups). When they hold more
@@ -112,7 +116,9 @@ def bucket_diff(
     is False, the rows not read are counted (`unread_source`, `unread_target`) and none of them
     as matched. The verdict never depends on pass 2: any mismatching group fails it.
     """
+    told = on_pass or (lambda what: None)
     result = DiffResult()
+    told("pass 1, a count and checksum per group, one scan a side")
     counts = _pass1(source, target, result)
     mismatched = sorted(counts, key=lambda g: (g[0] or "", g[1]))
     result.groups_mismatched = len(mismatched)
@@ -123,9 +129,12 @@ def bucket_diff(
     per_scan = PASS2_GROUPS_PER_SCAN if streams else None
     chunks = list(_chunks(mismatched, lambda g: max(counts[g]), per_scan))
     if streams and len(chunks) > MAX_PASS2_SCANS:
+        told(f"pass 2 over {len(mismatched)} differing group(s), every row read again")
         _compare_streamed(source, target, set(mismatched), result, max_samples)
         result.groups_read, unread = len(mismatched), {}
         chunks = []
+    if chunks:
+        told(f"pass 2 over {len(mismatched)} differing group(s)")
     for scans, chunk in enumerate(chunks):
         if scans == MAX_PASS2_SCANS:
             break
