@@ -32,6 +32,7 @@ from lakeshift.engines.connect import (
 from lakeshift.errors import ConfigError, LakeshiftError, TableMissingError, TerminalError
 from lakeshift.inventory import TableSpec
 from lakeshift.lake.writer import METADATA_COLUMNS
+from lakeshift.logs import TABLE, progress_logger
 from lakeshift.mapping import map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
@@ -285,6 +286,7 @@ def analyze(project: Project) -> list[TableOutcome]:
             upload = uploads.get(spec.target_table)
             cutoff = datetime.fromisoformat(upload[0]["cutoff"]) if upload else None
             columns = found[spec.source_table]
+            progress_logger(TABLE).info("{}: analyze started", spec.source_table)
             try:
                 if isinstance(columns, TerminalError):
                     raise columns
@@ -299,8 +301,8 @@ def analyze(project: Project) -> list[TableOutcome]:
                 reason = f"internal error ({type(error).__name__}: {error}); see lakeshift.log"
                 entry = {"status": "error", "reason": redact(reason)}
             tables.append({**base, **entry})
-            logger.info(
-                "{}: {} ({} source rows)",
+            progress_logger(TABLE).info(
+                "{}: analyze {} ({} source rows)",
                 spec.source_table,
                 entry["status"],
                 entry.get("source_rows"),
