@@ -353,11 +353,17 @@ def test_a_number_with_more_decimals_than_the_lake_keeps_is_not_rounded_into_its
 
 def test_golden_extraction_and_checks() -> None:
     zeros = ("COUNT(CASE", lambda sql: [(Decimal(0),) * sql.count("COUNT(CASE")])
-    connection = FakeConnection([zeros, *rules()])
+    widest = ("MAX(NVL(DBMS_LOB.GETLENGTH", [(Decimal(600_000),)])
+    connection = FakeConnection([zeros, widest, *rules()])
     engine = engine_for(connection)
     columns = all_types(engine)
     start = len(connection.calls)
     assert engine.fit_warnings(Scope(TABLE), columns) == []
+    # the most a row holds in its LOBs, for the first batch's size (a CLOB's characters * 3)
+    assert engine.widest_unbounded_bytes(Scope(TABLE, where='"ID" > 10'), columns) == 600_000
+    lengths = connection.calls[-1].sql
+    assert 'NVL(DBMS_LOB.GETLENGTH("NOTES"), 0) * 3' in lengths
+    assert engine.widest_unbounded_bytes(Scope(TABLE), columns[:1]) is None  # no LOB
     assert list(engine.stream(Scope(TABLE, where='"ID" > 10'), columns, 1000)) == []
     check_golden("extraction", connection.calls[start:])
 

@@ -20,7 +20,15 @@ from lakeshift.types import Kind, LogicalType
 
 
 class _Source:
+    def __init__(self, unbounded: int | None = None) -> None:
+        self.unbounded = unbounded  # the most a row holds in its LOBs
+        self.batch_rows: list[int] = []
+
+    def widest_unbounded_bytes(self, scope: Scope, columns: Sequence[Column]) -> int | None:
+        return self.unbounded
+
     def stream(self, scope: Scope, columns: Sequence[Column], batch_rows: int) -> Iterator[Any]:
+        self.batch_rows.append(batch_rows)
         for start in (0, 3):
             yield pa.record_batch({"x": pa.array(range(start, start + 3), pa.int64())})
 
@@ -79,3 +87,16 @@ def test_a_slice_told_to_stop_before_it_starts_deletes_no_leftover(tmp_path: Pat
     with pytest.raises(RuntimeError, match="stop"):
         write_slice(_task(str(folder)), storage, _Source(), BatchBudget(256, 1, 1000), stopped)  # type: ignore[arg-type]
     assert (folder / "rerun-00001-00000.parquet").read_bytes() == b"a rerun's file"
+
+
+def test_a_slice_asks_the_source_how_wide_its_lobs_are_before_the_first_batch(
+    tmp_path: Path,
+) -> None:
+    storage = LakeStorage.local(tmp_path / "lake", "db")
+    budget = BatchBudget(max_memory_mb=512, workers=1, chunk_size=50_000)
+    narrow, wide = _Source(), _Source(unbounded=100 * 1024 * 1024)
+    write_slice(_task(storage.table_location("t")), storage, narrow, budget)  # type: ignore[arg-type]
+    write_slice(_task(storage.table_location("u")), storage, wide, budget)  # type: ignore[arg-type]
+    assert narrow.batch_rows == [50_000]
+    assert wide.batch_rows == [budget.rows_per_batch("u", _task("").columns, 100 * 1024 * 1024)]
+    assert wide.batch_rows[0] < 2

@@ -241,6 +241,12 @@ class SourceEngine(Engine):
         """Columns of the table's primary key, in key order (empty when it has none)."""
         return []
 
+    def widest_unbounded_bytes(self, scope: Scope, columns: Sequence[Column]) -> int | None:
+        """The most bytes one row of `scope` holds in its columns of unbounded width, where the
+        driver fetches a fixed number of rows whatever their size (Oracle's LOBs); None where
+        batches need no such measure (no such column, or a driver that bounds them itself)."""
+        return None
+
     def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
         """Lines about values the lake cannot hold exactly (finer timestamps, wide numbers)."""
         return []

@@ -667,6 +667,24 @@ class OracleEngine(SqlEngine, SourceEngine):
         return warnings
 
     # --- extraction ----------------------------------------------------------------------------
+    def widest_unbounded_bytes(self, scope: Scope, columns: Sequence[Column]) -> int | None:
+        """The largest total of a row's LOBs, in one scan of their lengths (DBMS_LOB.GETLENGTH
+        reads a LOB's length, not its data): python-oracledb fetches a batch's LOBs whole, and a
+        batch sized by the types' estimate (64 bytes a value) could hold gigabytes. A CLOB's
+        length counts characters, each up to 3 bytes of UTF-8 (4 for a pair of surrogates)."""
+        lobs = [c for c in columns if self._reading(c).lob]
+        if not lobs:
+            return None
+        lengths = " + ".join(
+            f"NVL(DBMS_LOB.GETLENGTH({self.quote(c.name)}), 0)"
+            + (" * 3" if c.logical.kind is Kind.STRING else "")
+            for c in lobs
+        )
+        with self._about(scope.table):
+            table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+            [(widest,)] = self.query(f"SELECT MAX({lengths}) FROM {table}")
+        return int(widest or 0)
+
     def stream(
         self, scope: Scope, columns: Sequence[Column], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:

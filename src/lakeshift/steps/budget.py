@@ -32,8 +32,15 @@ class BatchBudget:
     chunk_size: int
     widths: dict[str, float] = field(default_factory=dict)  # measured bytes per row, per table
 
-    def rows_per_batch(self, table: str, columns: Sequence[Column]) -> int:
+    def rows_per_batch(
+        self, table: str, columns: Sequence[Column], unbounded_bytes: int | None = None
+    ) -> int:
+        """Rows a batch may hold: by the widest rows measured, else by the types' estimate plus
+        `unbounded_bytes`, the most a row of this slice holds in its LOBs (measured at the source
+        before the first batch: a first batch sized by the estimate could be gigabytes)."""
         width = self.widths.get(table) or estimated_row_bytes(columns)
+        if unbounded_bytes:
+            width = max(width, estimated_row_bytes(columns) + unbounded_bytes)
         budget = self.max_memory_mb * 1024 * 1024 * BATCH_SHARE / (self.workers * IN_FLIGHT)
         return max(MIN_ROWS, min(self.chunk_size, int(budget / (width * AMPLIFICATION))))
 

@@ -94,7 +94,8 @@ def write_slice(
         target_bytes=task.target_bytes,
     )
     started = time.perf_counter()
-    batch_rows = budget.rows_per_batch(task.target_table, task.columns)
+    unbounded = source.widest_unbounded_bytes(task.scope, task.columns)
+    batch_rows = budget.rows_per_batch(task.target_table, task.columns, unbounded)
 
     def write(batch: pa.RecordBatch) -> None:
         budget.observe(task.target_table, batch.nbytes, batch.num_rows)
