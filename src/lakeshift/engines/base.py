@@ -270,6 +270,23 @@ class SourceEngine(Engine):
         return None
 
 
+def refused_warning(table: str, column: Column, rows: int, advice: str) -> str:
+    """The analyzer's line about a column whose values the upload refuses: the column, its
+    declared type, the lake's type and the rows that hold such values, then what to do."""
+    return (
+        f"{table}.{column.name}: {rows} row(s) hold values of {column.native_type} that do not "
+        f"fit the lake's {column.logical}; the upload refuses them: {advice}"
+    )
+
+
+def unsupported_warning(table: str, column: Column, reason: str) -> str:
+    """The analyzer's line about a column whose type the upload cannot read at all."""
+    return (
+        f"{table}.{column.name}: {reason}; the upload refuses the table unless the column "
+        "mappings drop the column"
+    )
+
+
 class SqlEngine(Engine):
     """Assembles the shared query shapes from a dialect's fragments."""
 

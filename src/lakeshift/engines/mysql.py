@@ -41,7 +41,9 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
+    refused_warning,
     stats_from_row,
+    unsupported_warning,
 )
 from lakeshift.engines.mysql_session import (
     PRIVILEGE_CODES,
@@ -552,24 +554,27 @@ class MySQLEngine(SqlEngine, SourceEngine):
 
     def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
         """Lines about columns the lake cannot take as they are (one scan for the dates):
-        unsupported types, decimals wider than 38 digits, zero or invalid dates."""
+        unsupported types, decimals wider than 38 digits, zero or invalid dates (which the
+        upload refuses by `_zero_dates`' rule, the one its period slices check)."""
         warnings = []
         for column in columns:
             reason = mysql_type(column.native_type).unsupported
             if reason:
-                warnings.append(f"{scope.table}.{column.name}: {reason}")
+                warnings.append(unsupported_warning(scope.table, column, reason))
             elif column.logical.kind is Kind.DECIMAL and (column.logical.precision or 0) > 38:
                 warnings.append(
-                    f"{scope.table}.{column.name}: {column.native_type} is wider than 38 digits; "
-                    "Parquet keeps it exactly (decimal256), but lake engines limited to 38 "
-                    "digits (DuckDB, Athena) cannot read it exactly"
+                    f"{scope.table}.{column.name}: {column.native_type} is the lake's "
+                    f"{column.logical}, wider than 38 digits; Parquet keeps it exactly "
+                    "(decimal256), but lake engines limited to 38 digits (DuckDB, Athena) cannot "
+                    "read it exactly, and a Glue catalog refuses the table"
                 )
         dated = [c for c in columns if c.logical.kind in (Kind.DATE, Kind.TIMESTAMP)]
         for column, count, example in self._zero_dates(scope, dated):
-            warnings.append(
-                f"{scope.table}.{column.name}: {count} row(s) hold zero or invalid dates such as "
-                f"{example!r}; upload refuses them: exclude them with the inventory's `where`"
+            advice = (
+                f"zero or invalid dates such as {example!r}; exclude them with the inventory's "
+                f"`where` (e.g. `{dated_rows_where(column.name)}`) or repair them in the source"
             )
+            warnings.append(refused_warning(scope.table, column, count, advice))
         return warnings
 
     def _zero_dates(

@@ -31,6 +31,8 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
+    refused_warning,
+    unsupported_warning,
 )
 from lakeshift.engines.postgres_session import (
     DriverError,
@@ -45,7 +47,13 @@ from lakeshift.engines.postgres_session import (
     streamed,
     target,
 )
-from lakeshift.engines.postgres_types import ColumnReading, PgType, column_reading, to_logical_array
+from lakeshift.engines.postgres_types import (
+    ColumnReading,
+    PgType,
+    column_reading,
+    refused_sql,
+    to_logical_array,
+)
 from lakeshift.errors import (
     ConfigError,
     ConversionError,
@@ -68,6 +76,16 @@ DEFAULT_SCHEMA = "public"
 FLOAT_SUM_SCALE = 2.0**-600  # a float sum that overflowed, asked again in these units
 _SAVEPOINT = "lakeshift_statistics"  # statistics run in it: a failed query keeps the snapshot
 HASH_AGGREGATE_SPILLS = 130000  # server_version_num from which hash aggregates spill to disk
+# What to do about values the upload refuses, by the column's logical kind
+_REFUSED_ADVICE = {
+    Kind.DECIMAL: "NaN, Infinity, or more digits than the lake's decimal holds; declare the "
+    "column numeric(p,s), widen number_without_precision in migration_config.cfg, or exclude "
+    "the rows with the inventory's `where`",
+    Kind.DATE: "dates outside years 1-9999 (infinity, BC); exclude the rows with the "
+    "inventory's `where`",
+    Kind.TIMESTAMP: "timestamps outside years 1-9999 in UTC (infinity, BC); exclude the rows "
+    "with the inventory's `where`",
+}
 BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
 BATCH_HINT_BOUNDS = (64 * 1024, 64 * 1024 * 1024)
 _ESTIMATED_WIDTH = {
@@ -628,6 +646,31 @@ class PostgresEngine(SqlEngine, SourceEngine):
         with self._translated(table):
             rows = self._catalog_connection().execute(_PRIMARY_KEY_SQL, [relation.oid]).fetchall()
         return [row[0] for row in rows]
+
+    def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
+        """One line per column the upload refuses: a type it cannot read, or values it refuses
+        (counted in one scan of the table, by the rule the upload applies: `refused_sql`)."""
+        warnings = []
+        checks: list[tuple[Column, str]] = []
+        for column in columns:
+            reading = self._reading_of(scope.table, column)
+            if reading.problem:
+                warnings.append(unsupported_warning(scope.table, column, reading.problem))
+            elif (sql := refused_sql(reading, self.quote(column.name))) is not None:
+                checks.append((column, sql))
+        if not checks:
+            return warnings
+        counts = ", ".join(f"COUNT(CASE WHEN {sql} THEN 1 END)" for _, sql in checks)
+        table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+        [row] = self.ask(scope, f"SELECT {counts} FROM {table}")
+        for (column, _), count in zip(checks, row, strict=True):
+            if count:
+                warnings.append(
+                    refused_warning(
+                        scope.table, column, int(count), _REFUSED_ADVICE[column.logical.kind]
+                    )
+                )
+        return warnings
 
     # --- questions, each answered inside the table's snapshot ---------------------------------
     def about(self, table: str) -> AbstractContextManager[None]:

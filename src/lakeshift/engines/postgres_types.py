@@ -159,11 +159,17 @@ def _text_form(pg_type: PgType) -> str | None:
 
 
 def decimal_pattern(logical: LogicalType) -> str:
-    """Regex of PostgreSQL's numeric text that fits `logical` (after trailing zeros are cut)."""
+    """Regex of PostgreSQL's numeric text that fits `logical` exactly: at most its integer
+    digits, and at most its scale's decimals before any trailing zeros (PostgreSQL keeps a
+    value's own scale: 1.50 in an unconstrained numeric). NaN and the infinities never match.
+
+    The one rule both sides apply: the upload to the text it fetched (Arrow's RE2) and analyze,
+    counting in SQL, to the same text (PostgreSQL's regexes read this pattern alike).
+    """
     precision, scale = logical.precision or 0, logical.scale or 0
     whole = precision - scale
     integer = f"(?:0|[1-9][0-9]{{0,{whole - 1}}})" if whole > 0 else "0"
-    fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale > 0 else ""
+    fraction = f"(?:\\.[0-9]{{0,{scale}}}0*)?" if scale > 0 else "(?:\\.0*)?"
     return f"^-?{integer}{fraction}$"
 
 
@@ -173,11 +179,7 @@ def _decimal_array(texts: pa.Array, logical: LogicalType, table: str, column: st
     # name the value.
     with suppress(pa.ArrowInvalid):
         return cast_decimal_text(texts, logical.to_arrow())
-    # PostgreSQL keeps a value's own scale (1.50 in an unconstrained numeric), so zeros past the
-    # last significant decimal are cut before the value is checked against the target scale.
-    trimmed = pc.replace_substring_regex(texts, pattern=r"(\.[0-9]*?)0+$", replacement=r"\1")
-    trimmed = pc.replace_substring_regex(trimmed, pattern=r"\.$", replacement="")
-    fits = pc.match_substring_regex(trimmed, pattern=decimal_pattern(logical))
+    fits = pc.match_substring_regex(texts, pattern=decimal_pattern(logical))
     if not pc.all(pc.fill_null(fits, True)).as_py():
         bad = pc.filter(texts, pc.invert(pc.fill_null(fits, True)))[0].as_py()
         if bad in ("NaN", "Infinity", "-Infinity"):  # no decimal type holds these
@@ -193,7 +195,34 @@ def _decimal_array(texts: pa.Array, logical: LogicalType, table: str, column: st
             f"value {bad} does not fit {logical} exactly; no value is rounded "
             "(declare the column numeric(p,s) or widen number_without_precision)",
         )
+    # Zeros past the last significant decimal are cut: the cast refuses digits beyond the scale.
+    trimmed = pc.replace_substring_regex(texts, pattern=r"(\.[0-9]*?)0+$", replacement=r"\1")
+    trimmed = pc.replace_substring_regex(trimmed, pattern=r"\.$", replacement="")
     return trimmed.cast(logical.to_arrow(), safe=True)
+
+
+def refused_sql(reading: ColumnReading, value: str) -> str | None:
+    """SQL true for a value of the column `to_logical_array` refuses, for analyze to count
+    (`value` is the quoted column); None for a column whose every value is read.
+
+    Decimals are checked as the upload checks them, on their text against `decimal_pattern`
+    (declared `numeric(p,s)` too: it holds NaN); dates and timestamps against years 1 to 9999,
+    timestamps with a zone in UTC, as they arrive (infinity and BC values lie outside).
+    """
+    logical = reading.logical
+    if reading.problem:
+        return None
+    if reading.as_decimal_text:
+        return f"CAST({value} AS text) COLLATE \"C\" !~ '{decimal_pattern(logical)}'"
+    if reading.as_text:
+        return None
+    if logical.kind is Kind.DATE:
+        return f"({value} < DATE '{date.min}' OR {value} > DATE '{date.max}')"
+    if logical.kind is Kind.TIMESTAMP:
+        utc = value if logical.tz is None else f"({value} AT TIME ZONE 'UTC')"
+        first, last = datetime.min.isoformat(" "), datetime.max.isoformat(" ")
+        return f"({utc} < TIMESTAMP '{first}' OR {utc} > TIMESTAMP '{last}')"
+    return None
 
 
 def _check_range(array: pa.Array, logical: LogicalType, table: str, column: str) -> None:

@@ -28,8 +28,10 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
+    refused_warning,
+    unsupported_warning,
 )
-from lakeshift.engines.sqlite_values import python_value, to_arrow_array
+from lakeshift.engines.sqlite_values import python_value, refused, to_arrow_array
 from lakeshift.errors import ConfigError, ConversionError, TableMissingError, TerminalError
 from lakeshift.inventory import Period, period_bounds
 from lakeshift.types import TEMPORAL_KINDS, Kind, LogicalType
@@ -97,6 +99,39 @@ _FAST_CANONICAL: dict[Kind | None, tuple[str, str]] = {
 }
 
 
+# Stored values the upload always reads, per kind: analyze asks `ls_refused` (the upload's own
+# rule, in Python) only about the others, which keeps its scan cheap.
+_ALWAYS_READ: dict[Kind, str] = {
+    Kind.INTEGER: "typeof({x}) = 'integer'",  # SQLite's integers are 64-bit
+    Kind.FLOAT: "typeof({x}) = 'real'",
+    Kind.BOOLEAN: "typeof({x}) = 'integer' AND {x} IN (0, 1)",
+    Kind.STRING: "typeof({x}) = 'text'",
+    Kind.BINARY: "typeof({x}) = 'blob'",
+}
+# What to do about values the upload refuses, by the column's logical kind
+_REFUSED_ADVICE = {
+    Kind.DECIMAL: "numbers with more decimals or digits than the decimal holds (a float such as "
+    "0.3333333333333333), or not numbers; declare the column REAL or a wider NUMERIC(p,s), "
+    "set number_without_precision in migration_config.cfg, or exclude the rows with the "
+    "inventory's `where`",
+    Kind.INTEGER: "values that are not whole numbers of at most 64 bits; fix them or exclude the "
+    "rows with the inventory's `where`",
+    Kind.FLOAT: "values a 64-bit float cannot hold exactly (integers past 2**53) or that are not "
+    "numbers; fix them or exclude the rows with the inventory's `where`",
+    Kind.BOOLEAN: "values other than 0 and 1; fix them or exclude the rows with the inventory's "
+    "`where`",
+    Kind.DATE: "values that are not ISO-8601 dates (YYYY-MM-DD); fix them or exclude the rows "
+    "with the inventory's `where`",
+    Kind.TIMESTAMP: "values that are not ISO-8601 timestamps of at most microseconds, or whose "
+    "zone offset the declared type does not match; fix them or exclude the rows with the "
+    "inventory's `where`",
+}
+_OTHER_ADVICE = (
+    "values of another storage class than the declared type reads (text in an INTEGER column, "
+    "a blob in a TEXT one); fix them or exclude the rows with the inventory's `where`"
+)
+
+
 @lru_cache(maxsize=256)
 def _types(spec: str) -> tuple[LogicalType, ...]:
     return tuple(LogicalType.parse(part) for part in spec.split(";"))
@@ -125,6 +160,10 @@ def _period(value: Any, spec: str, period: str, precision: str = TIMESTAMP_PRECI
     text = canonical_value(parsed, logical, precision)
     assert text is not None
     return text[: _PERIOD_LENGTH[Period(period)]]
+
+
+def _refused(spec: str, value: Any) -> int | None:
+    return 1 if refused(value, _types(spec)[0]) else None
 
 
 class _ExactSum:
@@ -195,6 +234,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             self.connection.create_function("ls_canon", arguments, canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_length", 1, _length, deterministic=True)
+        self.connection.create_function("ls_refused", 2, _refused, deterministic=True)
         for arguments in (3, 4):
             self.connection.create_function("ls_period", arguments, period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, self._reported_sum)  # type: ignore[arg-type]
@@ -376,11 +416,35 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         return columns
 
     def fit_warnings(self, scope: Scope, columns: Sequence[Column]) -> list[str]:
-        return [
-            f"{scope.table}.{c.name}: {reason}"
-            for c in columns
-            if (reason := self._unsupported.get((scope.table, c.name)))
-        ]
+        """One line per column the upload refuses: a declared type it cannot read, or values
+        it refuses (counted in one scan of the table, by the rule the upload applies)."""
+        warnings = []
+        checked = []
+        for column in columns:
+            reason = self._unsupported.get((scope.table, column.name))
+            if reason:
+                warnings.append(unsupported_warning(scope.table, column, reason))
+            else:
+                checked.append(column)
+        if not checked:
+            return warnings
+        counts = ", ".join(f"COUNT({self._refused_sql(c)})" for c in checked)
+        table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
+        [row] = self.ask(scope, f"SELECT {counts} FROM {table}")
+        for column, count in zip(checked, row, strict=True):
+            if count:
+                advice = _REFUSED_ADVICE.get(column.logical.kind, _OTHER_ADVICE)
+                warnings.append(refused_warning(scope.table, column, int(count), advice))
+        return warnings
+
+    def _refused_sql(self, column: Column) -> str:
+        """1 for a value of `column` the upload refuses, else NULL."""
+        value = self.quote(column.name)
+        asked = f"ls_refused('{column.logical}', {value})"
+        always = _ALWAYS_READ.get(column.logical.kind)
+        if always is None:
+            return asked
+        return f"CASE WHEN {value} IS NULL OR {always.format(x=value)} THEN NULL ELSE {asked} END"
 
     def require_comparable(self, table: str, columns: Iterable[Column]) -> None:
         self.require_supported(table, columns)

@@ -133,6 +133,16 @@ def python_value(value: Any, logical: LogicalType) -> Any:
     raise ValueError(f"no conversion to {logical}")
 
 
+def refused(value: Any, logical: LogicalType) -> bool:
+    """Whether the upload refuses `value` in a column of `logical`: `python_value`'s rule, which
+    decides every value the fast path leaves to it (analyze counts such values with it)."""
+    try:
+        python_value(value, logical)
+    except ValueError:
+        return True
+    return False
+
+
 def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
     accepts = _FAST_KINDS.get(logical.kind)
     if accepts is None:

@@ -160,7 +160,7 @@ def analyze_table(
     )
     entry["warnings"] = source.fit_warnings(source_scope, [m.source for m in mapped.mapped])
     for warning in entry["warnings"]:
-        logger.warning("{}: {}", spec.source_table, warning)
+        logger.warning("{}", warning)  # each names the table and column
     if not lake.table_exists(spec.target_table):
         entry["status"] = "not_migrated"
         entry["reason"] = "the target table does not exist in the lake yet"

@@ -18,7 +18,9 @@ class TableOutcome:
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> TableOutcome:
-        detail = entry.get("reason") or "; ".join(entry.get("mismatches", []) or [])
+        verdict = entry.get("reason") or "; ".join(entry.get("mismatches", []) or [])
+        # analyze's warnings too: a column the upload will refuse is seen before it is refused
+        detail = "; ".join(part for part in (verdict, *(entry.get("warnings") or [])) if part)
         return cls(entry["source_table"], entry["target_table"], entry["status"], detail or "")
 
     @property
