@@ -78,9 +78,21 @@ def test_the_glue_database_is_created_once_when_missing(moto_aws: Any, bucket: s
 def test_a_changed_schema_is_a_terminal_error_not_an_overwrite(moto_aws: Any, bucket: str) -> None:
     catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
     catalog.create_or_check(_table(catalog.storage))
-    widened = [*COLUMNS[:1], {**COLUMNS[1], "type": "decimal(14,2)"}, *COLUMNS[2:]]
-    with pytest.raises(TerminalError, match=r"orders exists with another schema.*--force"):
-        catalog.create_or_check(_table(catalog.storage, widened))
+    changed = [
+        *COLUMNS[:1],
+        {**COLUMNS[1], "type": "decimal(14,2)"},
+        {"name": "extra", "type": "string", "source_type": "TEXT"},
+    ]
+    table = _table(catalog.storage, changed)
+    table.partition_keys = ["_key_range"]
+    with pytest.raises(TerminalError) as refused:
+        catalog.create_or_check(table)
+    assert str(refused.value) == (
+        f"Glue table {catalog.glue_database}.orders exists with another schema: "
+        "column extra added (string); column at removed (timestamp[UTC]); "
+        "column amount decimal(12,2) -> decimal(14,2); partitioning _period -> _key_range; "
+        "rerun the upload with --force to replace it"
+    )
     glue_columns = moto_aws.client("glue").get_table(
         DatabaseName=catalog.glue_database, Name="orders"
     )["Table"]["StorageDescriptor"]["Columns"]

@@ -77,6 +77,51 @@ def data_files(storage: LakeStorage, entry: CatalogTable) -> list[str]:
     return files
 
 
+def schema_changes(registered: CatalogTable, wanted: CatalogTable) -> list[str]:
+    """What differs between a registered table's columns and partitioning and the wanted ones.
+
+    >>> old = CatalogTable("db", "t", "t", [{"name": "a", "type": "integer"}], ["_period"])
+    >>> new = CatalogTable("db", "t", "t", [{"name": "b", "type": "string"}], [])
+    >>> schema_changes(old, new)
+    ['column b added (string)', 'column a removed (integer)', 'partitioning _period -> none']
+    """
+    old = {column["name"]: column for column in registered.columns}
+    new = {column["name"]: column for column in wanted.columns}
+    changes = [f"column {name} added ({new[name]['type']})" for name in new if name not in old]
+    changes += [f"column {name} removed ({old[name]['type']})" for name in old if name not in new]
+    for name in (name for name in new if name in old):
+        before, after = old[name], new[name]
+        if before["type"] != after["type"]:
+            changes.append(f"column {name} {before['type']} -> {after['type']}")
+        elif before.get("source_type", "") != after.get("source_type", ""):
+            changes.append(
+                f"column {name} source type {before.get('source_type') or 'unknown'} -> "
+                f"{after.get('source_type') or 'unknown'}"
+            )
+    if not changes and list(old) != list(new):
+        changes.append(f"column order {', '.join(old)} -> {', '.join(new)}")
+    if registered.partition_keys != wanted.partition_keys:
+        changes.append(
+            f"partitioning {', '.join(registered.partition_keys) or 'none'} -> "
+            f"{', '.join(wanted.partition_keys) or 'none'}"
+        )
+    return changes
+
+
+class SchemaChangedError(TerminalError):
+    """A registered table whose columns or partitioning differ from the upload's: the message
+    names each change; `registered` is the table as the catalog holds it."""
+
+    def __init__(self, what: str, registered: CatalogTable, wanted: CatalogTable):
+        changes = schema_changes(registered, wanted)
+        kind = "schema" if registered.columns != wanted.columns else "partitioning"
+        super().__init__(
+            f"{what} exists with another {kind}: {'; '.join(changes)}; "
+            "rerun the upload with --force to replace it"
+        )
+        self.registered = registered
+
+
 class Catalog(Protocol):
     """What upload registers and readers look up: Glue, or the local catalog."""
 
@@ -131,17 +176,15 @@ class LocalCatalog:
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
         """Register a table, or return the registered one if its schema is the same.
 
-        A changed schema is an error: silently replacing it would hide data already in the lake.
+        A changed schema is an error naming the changes (SchemaChangedError): silently replacing
+        it would hide data already in the lake.
         """
         existing = self.get(table.name)
         if existing is None:
             self._save(table)
             return table
         if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
-            raise TerminalError(
-                f"lake table {table.database}.{table.name} exists with another schema or partitioning; "
-                "rerun the upload with --force to replace it"
-            )
+            raise SchemaChangedError(f"lake table {table.database}.{table.name}", existing, table)
         return existing
 
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None:

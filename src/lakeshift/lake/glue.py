@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from loguru import logger
 
 from lakeshift.errors import TerminalError, TransientError
-from lakeshift.lake.catalog import CatalogTable
+from lakeshift.lake.catalog import CatalogTable, SchemaChangedError
 from lakeshift.lake.retry import DEFAULT_POLICY, TRANSIENT_CODES, with_retry
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.types import Kind, LogicalType
@@ -194,7 +194,8 @@ class GlueCatalog:
         )
 
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
-        """Register a table, or return the registered one if its schema is the same."""
+        """Register a table, or return the registered one if it is this lake's and its schema is
+        the same (else a TerminalError; SchemaChangedError names the changes)."""
         self.ensure_database()
         existing = self.get(table.name)
         if existing is None:
@@ -216,11 +217,6 @@ class GlueCatalog:
                 return table
             existing = self.get(table.name)
             assert existing is not None
-        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
-            raise TerminalError(
-                f"Glue table {self.glue_database}.{table.name} exists with another schema or "
-                "partitioning; rerun the upload with --force to replace it"
-            )
         ours = existing.location == table.location or existing.location.startswith(
             f"{table.location}/_v"
         )
@@ -229,6 +225,10 @@ class GlueCatalog:
                 f"Glue table {self.glue_database}.{table.name} points at "
                 f"s3://{existing.location}, not at this lake's s3://{table.location}: rerun the "
                 "upload with --force to point it here, or give this lake its own glue_database"
+            )
+        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
+            raise SchemaChangedError(
+                f"Glue table {self.glue_database}.{table.name}", existing, table
             )
         return existing
 
