@@ -207,6 +207,45 @@ def test_an_empty_key_range_registers_no_partition_and_the_table_reads(
     assert _verified(project) == "match"
 
 
+def test_a_first_upload_that_finished_no_slice_asks_for_no_force_when_the_schema_changes(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """The first upload registers the table before its slice fails; once the mappings drop the
+    column at fault, as the error advises, a plain rerun replaces that empty definition."""
+    path = tmp_path / "source.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE T (id INTEGER PRIMARY KEY, n NUMERIC)")
+        connection.execute("INSERT INTO T VALUES (1, 0.3333333333333333)")
+    table = {"source_table": "main.T", "target_table": "t"}
+    project = load_project(make_project(f"sqlite:///{path}", [table]))
+    analyze(project)
+    failed = _upload(project, PartitionStrategy.DATE)
+    assert failed["status"] == "failed" and "main.T.n" in failed["reason"]
+    catalog = tmp_path / "project" / "lake" / "_lakeshift" / "catalog" / "test" / "t.json"
+    assert "n" in [c["name"] for c in json.loads(catalog.read_text())["columns"]]
+
+    project = load_project(make_project(f"sqlite:///{path}", [table], {"main.T": {"n": None}}))
+    analyze(project)
+    entry = _upload(project, PartitionStrategy.DATE)
+    assert entry["status"] == "uploaded" and entry["rows"] == 1
+    columns = [c["name"] for c in json.loads(catalog.read_text())["columns"]]
+    assert columns[:2] == ["id", "_upload_timestamp"]
+    assert _verified(project) == "match"
+
+
+def test_a_table_holding_slices_is_still_refused_when_its_schema_changes(
+    orders_project: Project, tmp_path: Path, make_project: Any
+) -> None:
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    project = load_project(make_project(url, [ORDERS], {"main.orders": {"total": None}}))
+    analyze(project)
+    refused = _upload(project, PartitionStrategy.DATE)
+    assert refused["status"] == "failed"
+    assert "column total removed (decimal(10,2))" in refused["reason"]
+    assert "--force" in refused["reason"]
+
+
 def _two_tables_failing(
     tmp_path: Path,
     make_project: Any,

@@ -55,6 +55,20 @@ def current_generation(storage: LakeStorage, table: str, location: str) -> Gener
     return Generation(storage, table, name)
 
 
+def holds_nothing(storage: LakeStorage, entry: CatalogTable) -> bool:
+    """Whether a registered table holds nothing a reader or a rerun could use: no partition
+    registered, no finished slice in its generation's manifest, no data file in its folder (a
+    first upload that failed before it finished a slice). Its definition may then be replaced
+    without `--force`: nothing written under the old one is kept."""
+    if entry.partitions:
+        return False
+    generation = current_generation(storage, entry.name, entry.location)
+    if generation.location != entry.location or generation.manifest.slices:
+        return False  # a folder lakeshift did not choose, or finished slices
+    unfinished = f"{generation.location}/{PREFIX}"  # a --force that never swapped in
+    return all(path.startswith(unfinished) for path in storage.list_tree(generation.location))
+
+
 def begin_replacement(storage: LakeStorage, table: str, batch_id: str) -> Generation:
     """A new, empty generation for a `--force` upload of `table`."""
     generation = Generation(storage, table, f"{PREFIX}{batch_id}")

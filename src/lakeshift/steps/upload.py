@@ -7,6 +7,7 @@ Writes `upload_metadata_{timestamp}.json` into the output folder.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -25,11 +26,12 @@ from lakeshift.engines.base import Scope, SourceEngine
 from lakeshift.engines.connect import connect_source, open_catalog, open_lake
 from lakeshift.errors import LakeshiftError, TerminalError
 from lakeshift.inventory import TableSpec
-from lakeshift.lake.catalog import Catalog, CatalogTable
+from lakeshift.lake.catalog import Catalog, CatalogTable, SchemaChangedError, schema_changes
 from lakeshift.lake.generation import (
     begin_replacement,
     current_generation,
     finish_replacement,
+    holds_nothing,
 )
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
@@ -274,6 +276,29 @@ def check_slice_rows(
     logger.warning("{}: the source changed during the upload; compare will show it", message)
 
 
+def register_table(context: UploadContext, entry: CatalogTable) -> CatalogTable:
+    """The table as the catalog holds it, registered now if it is new.
+
+    One registered with another schema or partitioning is refused (SchemaChangedError), unless
+    it holds nothing yet (a first upload that failed before its first slice): it then takes
+    this upload's definition, where asking for --force would only replace an empty table."""
+    try:
+        return context.catalog.create_or_check(entry)
+    except SchemaChangedError as changed:
+        if not holds_nothing(context.storage, changed.registered):
+            raise
+        replacement = dataclasses.replace(
+            entry, location=changed.registered.location, partitions={}
+        )
+        context.catalog.replace(replacement)
+        logger.info(
+            "{}: registered by an upload that finished no slice; its definition is replaced ({})",
+            entry.name,
+            "; ".join(schema_changes(changed.registered, entry)),
+        )
+        return replacement
+
+
 def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     started = time.perf_counter()
     uploaded_at = now_utc()
@@ -320,7 +345,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     if context.force:  # a new generation, swapped in whole when every slice is written
         generation = begin_replacement(context.storage, spec.target_table, context.batch_id)
     else:
-        registered = context.catalog.create_or_check(entry)
+        registered = register_table(context, entry)
         generation = current_generation(context.storage, spec.target_table, registered.location)
     manifest = generation.manifest
     plan = plan_of(spec, strategy)
