@@ -102,6 +102,11 @@ FAULTS: dict[str, tuple[int, str, str]] = {
         "application/x-amz-json-1.1",
         json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}),
     ),
+    "glue_denied": (
+        400,
+        "application/x-amz-json-1.1",
+        json.dumps({"__type": "AccessDeniedException", "message": "Not allowed"}),
+    ),
     "glue_internal": (
         500,
         "application/x-amz-json-1.1",

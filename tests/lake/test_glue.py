@@ -112,6 +112,9 @@ def test_unpartitioned_tables_become_visible_only_when_their_slice_is_registered
     catalog.register_partitions("orders", {"": table.location})
     entry = catalog.get("orders")
     assert entry is not None and entry.data_locations() == [table.location]
+    catalog.unregister_partitions("orders", [""])
+    entry = _catalog(moto_aws, bucket, catalog.glue_database).get("orders")
+    assert entry is not None and entry.data_locations() == []
     catalog.drop("orders")
     assert catalog.get("orders") is None
 

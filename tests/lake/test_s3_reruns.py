@@ -11,6 +11,7 @@ from typing import Any
 from lakeshift.artifacts import ANALYSIS_PICKLE
 from lakeshift.project import load_project
 from lakeshift.steps.analyze import analyze
+from lakeshift.steps.compare import compare
 from lakeshift.steps.upload import upload
 
 
@@ -51,3 +52,56 @@ def test_a_first_upload_that_finished_no_slice_asks_for_no_force_when_the_schema
     manifest = "migration/v1/_lakeshift/manifest/test/t.json"
     body = moto_aws.client("s3").get_object(Bucket=bucket, Key=manifest)["Body"].read()
     assert list(json.loads(body)["slices"]) == ["all"]
+
+
+def test_a_replacement_cut_short_while_glue_deletes_gone_partitions_is_finished_by_a_plain_rerun(
+    tmp_path: Path, moto_aws: Any, fault_proxy: Any
+) -> None:
+    """--force moved the table and its partitions to the new generation, then every
+    BatchDeletePartition failed: the year the source no longer holds stayed registered at the
+    old generation's files. The next plain upload unregisters it and deletes those files."""
+    bucket = moto_aws.new_bucket()
+    meta = moto_aws.write_demo(tmp_path / "demo", bucket, endpoint=fault_proxy.endpoint)
+    project = load_project(meta)
+    analyze(project)
+    assert {o.status for o in upload(project, project.output / ANALYSIS_PICKLE)} == {"uploaded"}
+    glue = moto_aws.client("glue")
+    database = bucket.replace("-", "_")
+
+    def partitions() -> dict[str, str]:
+        found = glue.get_partitions(DatabaseName=database, TableName="customers")["Partitions"]
+        return {
+            p["Values"][0]: p["StorageDescriptor"]["Location"].split("/demo/customers/")[1]
+            for p in found
+        }
+
+    assert sorted(partitions()) == ["2022", "2023", "2024"]
+    with sqlite3.connect(meta.parent / "source.db") as connection:
+        connection.execute("DELETE FROM customers WHERE substr(signup_ts, 1, 4) = '2022'")
+    analyze(project)
+    fault_proxy.plan.add("glue_denied", target="AWSGlue.BatchDeletePartition", times=None)
+    forced = {
+        o.target_table: o for o in upload(project, project.output / ANALYSIS_PICKLE, force=True)
+    }
+    fault_proxy.plan.rules.clear()
+    assert forced["customers"].status == "failed"
+    assert "delete partitions" in forced["customers"].detail
+    left = partitions()
+    assert left["2022"] == "_period=2022" and left["2023"].startswith("_v")
+
+    [customers] = [
+        o
+        for o in upload(project, project.output / ANALYSIS_PICKLE)
+        if o.target_table == "customers"
+    ]
+    assert customers.status == "uploaded", customers.detail
+    now = partitions()
+    assert sorted(now) == ["2023", "2024"] and all(f.startswith("_v") for f in now.values())
+    keys = [
+        k for k in moto_aws.objects(bucket) if "/demo/customers/" in k and k.endswith(".parquet")
+    ]
+    assert keys and all(k.split("/demo/customers/")[1].startswith("_v") for k in keys)
+    manifests = [k for k in moto_aws.objects(bucket) if "/_lakeshift/manifest/demo/customers" in k]
+    assert len(manifests) == 1 and "/_v" in manifests[0]
+    [compared] = [o for o in compare(project) if o.target_table == "customers"]
+    assert compared.status == "match", compared.detail

@@ -149,6 +149,47 @@ def test_a_period_gone_from_the_source_is_named_not_kept_silently(
     assert _verified(orders_project) == "match"
 
 
+def test_a_replacement_cut_short_after_its_swap_is_finished_by_a_plain_rerun(
+    orders_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the catalog names the new generation, --force left the old generation's
+    files and manifest; the next plain upload deletes them, and a partition no finished slice
+    holds (as Glue leaves one whose delete failed) is unregistered."""
+    from lakeshift.lake import generation
+
+    assert _upload(orders_project, PartitionStrategy.DATE)["status"] == "uploaded"
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("DELETE FROM orders WHERE placed_at LIKE '2024-03-%'")
+    analyze(orders_project)
+    deleting = generation.delete_other_generations
+
+    def killed(*arguments: Any) -> int:
+        raise OSError("killed")
+
+    monkeypatch.setattr(generation, "delete_other_generations", killed)
+    assert _upload(orders_project, PartitionStrategy.DATE, force=True)["status"] == "failed"
+    monkeypatch.setattr(generation, "delete_other_generations", deleting)
+    lake = tmp_path / "project" / "lake"
+    table = lake / "test" / "orders"
+    old_files = sorted(table.glob("_period=*/*.parquet"))
+    assert old_files and [p for p in old_files if "2024-03" in str(p)]
+    catalog = lake / "_lakeshift" / "catalog" / "test" / "orders.json"
+    content = json.loads(catalog.read_text(encoding="utf-8"))
+    assert "_period=2024-03" not in content["partitions"]
+    content["partitions"]["_period=2024-03"] = "test/orders/_period=2024-03"  # Glue's leftover
+    catalog.write_text(json.dumps(content), encoding="utf-8")
+
+    rerun = _upload(orders_project, PartitionStrategy.DATE)
+    assert rerun["status"] == "uploaded" and rerun["rows"] == 2500
+    assert rerun["slices_skipped_as_finished"] == 5
+    assert not [p for p in table.rglob("*.parquet") if not p.parent.parent.name.startswith("_v")]
+    assert not (lake / "_lakeshift" / "manifest" / "test" / "orders.json").exists()
+    partitions = json.loads(catalog.read_text(encoding="utf-8"))["partitions"]
+    assert sorted(partitions) == [f"_period=2024-{m:02d}" for m in (1, 2, 4, 5, 6)]
+    assert all(folder.startswith("test/orders/_v") for folder in partitions.values())
+    assert _verified(orders_project) == "match"
+
+
 def test_a_rerun_under_the_same_plan_still_resumes(orders_project: Project) -> None:
     first = _upload(orders_project, PartitionStrategy.KEY)
     again = _upload(orders_project, PartitionStrategy.KEY)

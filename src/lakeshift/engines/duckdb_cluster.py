@@ -45,6 +45,9 @@ class _OneTable:
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None:
         raise TerminalError("the catalog of a checksum task is read-only")
 
+    def unregister_partitions(self, table: str, specs: list[str]) -> None:
+        raise TerminalError("the catalog of a checksum task is read-only")
+
     def replace(self, table: CatalogTable) -> None:
         raise TerminalError("the catalog of a checksum task is read-only")
 

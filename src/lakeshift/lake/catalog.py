@@ -133,6 +133,11 @@ class Catalog(Protocol):
 
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None: ...
 
+    def unregister_partitions(self, table: str, specs: list[str]) -> None:
+        """Make the partitions `specs` ("key=value", "" for an unpartitioned table's one slice)
+        invisible to readers; one already gone is no error."""
+        ...
+
     def replace(self, table: CatalogTable) -> None:
         """Make `table` (schema, location, complete partitions) what readers see from now on."""
         ...
@@ -192,6 +197,14 @@ class LocalCatalog:
         if existing is None:
             raise TerminalError(f"lake table {self.storage.database}.{table} is not registered")
         existing.partitions.update(partitions)
+        self._save(existing)
+
+    def unregister_partitions(self, table: str, specs: list[str]) -> None:
+        existing = self.get(table)
+        if existing is None:
+            return
+        for spec in specs:
+            existing.partitions.pop(spec, None)
         self._save(existing)
 
     def replace(self, table: CatalogTable) -> None:

@@ -5,8 +5,11 @@ writes a new generation beside it, `{database}/{table}/_v{batch}/`, with a manif
 while readers still see the old files through the catalog. Only when every slice is written does
 one catalog write point the table at the new generation (`Catalog.replace`); then the files and
 manifests of every other generation are deleted. A crash before the swap leaves the old table
-whole (the next `--force` clears the unfinished generation); a crash after it leaves only
-files no reader is pointed at, cleared the same way.
+whole (the next `--force` clears the unfinished generation). Once the catalog's location names
+the new generation the swap counts as done: a crash after it (on Glue, also one while the
+partitions move, are created or the gone ones deleted) is finished by the next upload of the
+table, plain or `--force` (`reconcile`): partitions no finished slice of the generation holds are
+unregistered, then the other generations' files and manifests deleted.
 
 The folder starts with `_`, which Hive, Athena and Trino treat as hidden, so a reader listing the
 table's folder recursively never sees a generation that is still being written.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pyarrow.fs as pafs
 from loguru import logger
 
 from lakeshift.lake.catalog import Catalog, CatalogTable
@@ -83,6 +87,77 @@ def finish_replacement(
     """Swap the catalog to `generation` (complete), then delete every other generation's files
     and manifests. Returns the number of files deleted."""
     catalog.replace(entry)
+    deleted = delete_other_generations(storage, generation)
+    logger.info(
+        "{}: replaced by generation {}; {} files of earlier generations deleted",
+        generation.table,
+        generation.name,
+        deleted,
+    )
+    return deleted
+
+
+def reconcile(
+    storage: LakeStorage, catalog: Catalog, registered: CatalogTable, generation: Generation
+) -> None:
+    """Make what readers see of the table what `generation`'s manifest holds, finishing whatever
+    a run cut short; each write can be interrupted and done again.
+
+    Every partition of a finished slice is registered at its folder in the generation (a crash
+    between manifest and catalog, or a Glue replacement cut short before it moved or created
+    them); then partitions no finished slice holds are unregistered (a Glue replacement cut
+    short before it deleted the gone ones, still pointing at the old generation's files); then,
+    if the generation is a replacement and other generations' manifests remain (a replacement
+    cut short after its swap), their files and manifests are deleted as `finish_replacement`
+    would have. Files are deleted only once no partition points at them."""
+    table = generation.table
+    wanted = {
+        record.partition: generation.folder(record.partition)
+        for record in generation.manifest.slices.values()
+        if record.files
+    }
+    missing = {
+        spec: folder for spec, folder in wanted.items() if registered.partitions.get(spec) != folder
+    }
+    if missing:
+        catalog.register_partitions(table, missing)
+    gone = sorted(set(registered.partitions) - set(wanted))
+    if gone:
+        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        logger.warning(
+            "{}: {} partition(s) registered that no finished slice of the current generation "
+            "holds are unregistered: {}",
+            table,
+            len(gone),
+            shown,
+        )
+        catalog.unregister_partitions(table, gone)
+    if generation.name is not None and other_manifests(storage, generation):
+        deleted = delete_other_generations(storage, generation)
+        logger.info(
+            "{}: the replacement by generation {} is finished; {} files of earlier generations "
+            "deleted",
+            table,
+            generation.name,
+            deleted,
+        )
+
+
+def other_manifests(storage: LakeStorage, generation: Generation) -> list[str]:
+    """The manifests of the table's generations other than `generation`."""
+    manifests = storage.list_tree(
+        storage.path(BOOKKEEPING, "manifest", storage.database, generation.table), ".json"
+    )
+    first = storage.bookkeeping_path("manifest", generation.table)
+    if storage.fs.get_file_info(first).type == pafs.FileType.File:
+        manifests.append(first)
+    return [path for path in manifests if path != generation.manifest.path]
+
+
+def delete_other_generations(storage: LakeStorage, generation: Generation) -> int:
+    """Delete the files of every generation of the table but `generation`, then their
+    manifests (last: while one remains, `reconcile` knows the deletion is unfinished). Returns
+    the number of files deleted."""
     keep = generation.location + "/"
     stale = [
         path
@@ -90,15 +165,5 @@ def finish_replacement(
         if not path.startswith(keep)
     ]
     storage.delete_files(stale)
-    manifests = storage.list_tree(
-        storage.path(BOOKKEEPING, "manifest", storage.database, generation.table), ".json"
-    )
-    manifests.append(storage.bookkeeping_path("manifest", generation.table))
-    storage.delete_files([path for path in manifests if path != generation.manifest.path])
-    logger.info(
-        "{}: replaced by generation {}; {} files of earlier generations deleted",
-        generation.table,
-        generation.name,
-        len(stale),
-    )
+    storage.delete_files(other_manifests(storage, generation))
     return len(stale)

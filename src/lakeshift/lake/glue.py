@@ -307,23 +307,8 @@ class GlueCatalog:
             table.name,
             {spec: folder for spec, folder in table.partitions.items() if spec not in old},
         )
-        gone = [partition_values(spec) for spec in sorted(set(old) - set(table.partitions))]
-        for start in range(0, len(gone), PARTITION_DELETE_BATCH):
-            batch = [{"Values": values} for values in gone[start : start + PARTITION_DELETE_BATCH]]
-            # per-partition refusals are read too: one left registered would point at files
-            # the replacement then deletes
-            self._send_batch(
-                f"delete partitions of {self.glue_database}.{table.name}",
-                lambda items: self.client.batch_delete_partition(
-                    DatabaseName=self.glue_database,
-                    TableName=table.name,
-                    PartitionsToDelete=items,
-                ),
-                batch,
-                sent_values=lambda item: item["Values"],
-                refused_values="PartitionValues",
-                tolerated=frozenset({"EntityNotFoundException"}),
-            )
+        gone = sorted(set(old) - set(table.partitions))
+        self.unregister_partitions(table.name, gone)
         logger.info(
             "Glue table {}.{} replaced: {} partitions moved, {} added, {} removed",
             self.glue_database,
@@ -332,6 +317,36 @@ class GlueCatalog:
             len(table.partitions) - len(moved),
             len(gone),
         )
+
+    def unregister_partitions(self, table: str, specs: list[str]) -> None:
+        """Delete partitions, 25 per BatchDeletePartition; "" clears an unpartitioned table's
+        `lakeshift.complete`."""
+        if "" in specs:
+            self._definitions.pop(table, None)
+            entry = self._definition(table)
+            if entry is not None and entry.properties.get(COMPLETE_PARAMETER):
+                table_input = self._table_input(entry, complete=False)
+                self._call(
+                    f"update table {self.glue_database}.{table}",
+                    lambda: self.client.update_table(
+                        DatabaseName=self.glue_database, TableInput=table_input
+                    ),
+                )
+        gone = [partition_values(spec) for spec in sorted(specs) if spec]
+        for start in range(0, len(gone), PARTITION_DELETE_BATCH):
+            batch = [{"Values": values} for values in gone[start : start + PARTITION_DELETE_BATCH]]
+            # per-partition refusals are read too: one left registered would point at files
+            # the replacement or the next upload then deletes
+            self._send_batch(
+                f"delete partitions of {self.glue_database}.{table}",
+                lambda items: self.client.batch_delete_partition(
+                    DatabaseName=self.glue_database, TableName=table, PartitionsToDelete=items
+                ),
+                batch,
+                sent_values=lambda item: item["Values"],
+                refused_values="PartitionValues",
+                tolerated=frozenset({"EntityNotFoundException"}),
+            )
 
     def _update_partitions(self, table: CatalogTable, partitions: dict[str, str]) -> None:
         entries = [

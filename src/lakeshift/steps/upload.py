@@ -32,6 +32,7 @@ from lakeshift.lake.generation import (
     current_generation,
     finish_replacement,
     holds_nothing,
+    reconcile,
 )
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
@@ -342,6 +343,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
         [m.source for m in columns.mapped],
         context.project.migration.chunk_size * KEY_SLICE_CHUNKS,
     )
+    registered = None
     if context.force:  # a new generation, swapped in whole when every slice is written
         generation = begin_replacement(context.storage, spec.target_table, context.batch_id)
     else:
@@ -351,14 +353,11 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     plan = plan_of(spec, strategy)
     check_resumable(spec, manifest, slices, plan)
     manifest.plan_to(plan)
+    if registered is not None:  # finishes a crash between manifest and catalog, or a swap's
+        reconcile(context.storage, context.catalog, registered, generation)
     finished = [r for s in slices if (r := manifest.finished(s.slice_id)) is not None]
     _warn_of_changed_finished_slices(spec, slices, finished)
     pending = [(i, s) for i, s in enumerate(slices) if manifest.finished(s.slice_id) is None]
-    if finished:  # registering again is harmless and repairs a crash between manifest and catalog
-        context.catalog.register_partitions(
-            spec.target_table,
-            {r.partition: generation.folder(r.partition) for r in finished if r.files},
-        )
     total = sum(s.expected_rows or 0 for s in slices) or None
     writers = Counter(s.partition for s in slices)  # slices sharing a folder delete only their own
     tasks = [
