@@ -35,8 +35,9 @@ def _table(storage: LakeStorage, columns: list[dict[str, str]], keys: list[str])
         ),
         (
             [COLUMNS[0], {**COLUMNS[1], "source_type": "NUMERIC(12,3)"}],
-            ["_period"],
-            "another schema: column amount source type NUMERIC(12,2) -> NUMERIC(12,3);",
+            [],
+            "another partitioning: column amount source type NUMERIC(12,2) -> NUMERIC(12,3); "
+            "partitioning _period -> none;",
         ),
         (COLUMNS[::-1], ["_period"], "another schema: column order id, amount -> amount, id;"),
         (COLUMNS, [], "another partitioning: partitioning _period -> none;"),
@@ -57,3 +58,14 @@ def test_a_changed_table_is_refused_naming_each_change(
     assert refused.value.registered.columns == COLUMNS
     entry = catalog.get("orders")
     assert entry is not None and entry.columns == COLUMNS and entry.partition_keys == ["_period"]
+
+
+def test_a_source_type_changed_alone_keeps_the_table(tmp_path: Path) -> None:
+    """The lake holds the same values: a source column widened (VARCHAR2(20) to (40)), or source
+    types named more fully by a newer lakeshift, asked for --force, a whole upload again."""
+    storage = LakeStorage.local(tmp_path / "lake", "lakeshift")
+    catalog = LocalCatalog(storage)
+    catalog.create_or_check(_table(storage, COLUMNS, ["_period"]))
+    widened = [COLUMNS[0], {**COLUMNS[1], "source_type": "NUMERIC(14,2)"}]
+    kept = catalog.create_or_check(_table(storage, widened, ["_period"]))
+    assert kept.columns == COLUMNS

@@ -98,6 +98,9 @@ def test_a_changed_schema_is_a_terminal_error_not_an_overwrite(moto_aws: Any, bu
     )["Table"]["StorageDescriptor"]["Columns"]
     assert [c["Type"] for c in glue_columns] == ["bigint", "decimal(12,2)", "timestamp"]
     assert catalog.create_or_check(_table(catalog.storage)).columns == COLUMNS
+    # a source type changed alone keeps the table: the lake's values are the same
+    widened = [COLUMNS[0], {**COLUMNS[1], "source_type": "NUMBER(14,2)"}, COLUMNS[2]]
+    assert catalog.create_or_check(_table(catalog.storage, widened)).columns == COLUMNS
 
 
 def test_unpartitioned_tables_become_visible_only_when_their_slice_is_registered(

@@ -108,13 +108,28 @@ def schema_changes(registered: CatalogTable, wanted: CatalogTable) -> list[str]:
     return changes
 
 
+def _lake_columns(table: CatalogTable) -> list[tuple[str, str]]:
+    return [(c["name"], c["type"]) for c in table.columns]
+
+
+def same_schema(registered: CatalogTable, wanted: CatalogTable) -> bool:
+    """The same columns (names, lake types, order) and partitioning. Source types are not
+    compared: the lake holds the same values whatever the source declared (a VARCHAR2(20)
+    widened to VARCHAR2(40), or an upgrade of lakeshift naming source types more fully), and a
+    --force for it would upload the whole table again."""
+    return (
+        _lake_columns(registered) == _lake_columns(wanted)
+        and registered.partition_keys == wanted.partition_keys
+    )
+
+
 class SchemaChangedError(TerminalError):
     """A registered table whose columns or partitioning differ from the upload's: the message
     names each change; `registered` is the table as the catalog holds it."""
 
     def __init__(self, what: str, registered: CatalogTable, wanted: CatalogTable):
         changes = schema_changes(registered, wanted)
-        kind = "schema" if registered.columns != wanted.columns else "partitioning"
+        kind = "schema" if _lake_columns(registered) != _lake_columns(wanted) else "partitioning"
         super().__init__(
             f"{what} exists with another {kind}: {'; '.join(changes)}; "
             "rerun the upload with --force to replace it"
@@ -188,7 +203,7 @@ class LocalCatalog:
         if existing is None:
             self._save(table)
             return table
-        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
+        if not same_schema(existing, table):
             raise SchemaChangedError(f"lake table {table.database}.{table.name}", existing, table)
         return existing
 

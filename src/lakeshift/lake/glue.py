@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from loguru import logger
 
 from lakeshift.errors import TerminalError, TransientError
-from lakeshift.lake.catalog import CatalogTable, SchemaChangedError
+from lakeshift.lake.catalog import CatalogTable, SchemaChangedError, same_schema
 from lakeshift.lake.retry import DEFAULT_POLICY, TRANSIENT_CODES, with_retry
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.types import Kind, LogicalType
@@ -226,7 +226,7 @@ class GlueCatalog:
                 f"s3://{existing.location}, not at this lake's s3://{table.location}: rerun the "
                 "upload with --force to point it here, or give this lake its own glue_database"
             )
-        if existing.columns != table.columns or existing.partition_keys != table.partition_keys:
+        if not same_schema(existing, table):
             raise SchemaChangedError(
                 f"Glue table {self.glue_database}.{table.name}", existing, table
             )
