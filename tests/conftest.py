@@ -125,3 +125,26 @@ def make_project(tmp_path: Path):  # type: ignore[no-untyped-def]
         return folder / "config_meta.cfg"
 
     return build
+
+
+@pytest.fixture
+def dated_project(tmp_path: Path, make_project):  # type: ignore[no-untyped-def]
+    """A project over a SQLite table `main.t` (id, at, name) over three months.
+
+    `dated_project(rows, **migration)` returns config_meta.cfg's path.
+    """
+    import sqlite3
+
+    def build(rows: int, **migration: object) -> Path:
+        path = tmp_path / "dated.db"
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP, name TEXT)")
+            connection.executemany(
+                "INSERT INTO t VALUES (?, ?, ?)",
+                [(i, f"2024-0{1 + i % 3}-01 00:00:00", f"n{i}") for i in range(rows)],
+            )
+        table = {"source_table": "main.t", "target_table": "t", "date_column": "at"}
+        meta: Path = make_project(f"sqlite:///{path}", [table], **migration)
+        return meta
+
+    return build

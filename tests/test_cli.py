@@ -67,28 +67,18 @@ def test_every_table_disabled_verifies_nothing_and_exits_1(
 
 
 @pytest.fixture
-def dated_project(tmp_path: Path, make_project: Any) -> Path:
+def dated(dated_project: Any) -> Path:
     """A SQLite table of 600 rows over three months, read in batches of 50."""
-    import sqlite3
-
-    path = tmp_path / "source.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP, name TEXT)")
-        connection.executemany(
-            "INSERT INTO t VALUES (?, ?, ?)",
-            [(i, f"2024-0{1 + i % 3}-01 00:00:00", f"n{i}") for i in range(600)],
-        )
-    table = {"source_table": "main.t", "target_table": "t", "date_column": "at"}
-    meta: Path = make_project(f"sqlite:///{path}", [table], chunk_size=50)
+    meta: Path = dated_project(600, chunk_size=50)
     return meta
 
 
 def test_without_a_terminal_a_run_says_which_table_each_step_starts_and_ends(
-    dated_project: Path,
+    dated: Path,
 ) -> None:
     """From cron, CI or `| tee` there are no bars: by default each step still names each table
     as it starts and ends, and nothing more (rows and passes are -v's)."""
-    result = CliRunner().invoke(app, ["run", "-c", str(dated_project)])
+    result = CliRunner().invoke(app, ["run", "-c", str(dated)])
     assert result.exit_code == 0, result.output
     logged = [line for line in result.output.splitlines() if line.startswith("INFO")]
     assert logged == [
@@ -105,12 +95,12 @@ def test_without_a_terminal_a_run_says_which_table_each_step_starts_and_ends(
 
 
 def test_without_a_terminal_v_adds_a_long_slices_rows_and_aligns_passes(
-    dated_project: Path, monkeypatch: pytest.MonkeyPatch
+    dated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lakeshift.steps import progress
 
     runner = CliRunner()
-    assert runner.invoke(app, ["analyze", "-c", str(dated_project)]).exit_code == 0
+    assert runner.invoke(app, ["analyze", "-c", str(dated)]).exit_code == 0
     monkeypatch.setattr(progress, "LOG_EVERY_SECONDS", 0.0)  # a line each batch: a long slice
     uploaded = runner.invoke(
         app,
@@ -118,16 +108,16 @@ def test_without_a_terminal_v_adds_a_long_slices_rows_and_aligns_passes(
             "upload",
             "-v",
             "-c",
-            str(dated_project.parent / "migration_config.cfg"),
+            str(dated.parent / "migration_config.cfg"),
             "--meta-config",
-            str(dated_project),
+            str(dated),
             "--partition-strategy",
             "none",
         ],
     )
     assert uploaded.exit_code == 0, uploaded.output
     assert "INFO     upload t: 300 of about 600 rows (50%), " in uploaded.output
-    aligned = runner.invoke(app, ["align", "-v", "-c", str(dated_project)])
+    aligned = runner.invoke(app, ["align", "-v", "-c", str(dated)])
     assert aligned.exit_code == 0, aligned.output
     assert "main.t: align values of 3 column(s) in 4 bucket(s) a period: pass 1, " in (
         aligned.output

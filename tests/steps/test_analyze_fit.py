@@ -100,6 +100,25 @@ def test_sqlite_values_the_upload_refuses_are_warned_of_by_analyze(
     _assert_fits(entries, uploaded, "main.fxa_fits")
 
 
+def _table_maker(
+    execute: Callable[[str], Any], schema: str, made: list[str]
+) -> Callable[[Tables], list[str]]:
+    """`create(tables)` makes and fills `{schema}.fxa_<hex>_<name>` for each table, adding its
+    name to `made` (for the fixture to drop), and returns `made`."""
+    prefix = f"fxa_{uuid.uuid4().hex[:8]}"
+
+    def create(tables: Tables) -> list[str]:
+        for name, (columns, inserts) in tables.items():
+            table = f"{schema}.{prefix}_{name}"
+            execute(f"CREATE TABLE {table} ({columns})")
+            made.append(table)
+            for values in inserts:
+                execute(f"INSERT INTO {table} VALUES {values}")
+        return made
+
+    return create
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
@@ -107,20 +126,9 @@ def test_sqlite_values_the_upload_refuses_are_warned_of_by_analyze(
 def postgres_tables(postgres_url: str) -> Iterator[Callable[[Tables], list[str]]]:
     """Creates `public.fxa_<hex>_<name>` tables; drops them after the test."""
     made: list[str] = []
-    prefix = f"fxa_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-
-        def create(tables: Tables) -> list[str]:
-            for name, (columns, inserts) in tables.items():
-                table = f"public.{prefix}_{name}"
-                admin.execute(f"CREATE TABLE {table} ({columns})")
-                made.append(table)
-                for values in inserts:
-                    admin.execute(f"INSERT INTO {table} VALUES {values}")
-            return made
-
         try:
-            yield create
+            yield _table_maker(admin.execute, "public", made)
         finally:
             for table in made:
                 admin.execute(f"DROP TABLE IF EXISTS {table}")
@@ -183,24 +191,13 @@ def test_postgres_values_and_types_the_upload_refuses_are_warned_of_by_analyze(
 def mariadb_tables(mariadb_url: str) -> Iterator[Callable[[Tables], list[str]]]:
     """Creates `test.fxa_<hex>_<name>` tables (zero dates allowed); drops them after the test."""
     made: list[str] = []
-    prefix = f"fxa_{uuid.uuid4().hex[:8]}"
     connection = pymysql.connect(
         host="127.0.0.1", port=3306, user="root", password="", database="test", autocommit=True
     )
     cursor = connection.cursor()
     cursor.execute("SET SESSION sql_mode = ''")
-
-    def create(tables: Tables) -> list[str]:
-        for name, (columns, inserts) in tables.items():
-            table = f"test.{prefix}_{name}"
-            cursor.execute(f"CREATE TABLE {table} ({columns})")
-            made.append(table)
-            for values in inserts:
-                cursor.execute(f"INSERT INTO {table} VALUES {values}")
-        return made
-
     try:
-        yield create
+        yield _table_maker(cursor.execute, "test", made)
     finally:
         for table in made:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")

@@ -3,7 +3,6 @@ it starts and ends."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
@@ -67,19 +66,11 @@ def test_a_connection_lost_while_naming_a_table_stops_the_step(
 
 
 def test_compare_and_align_say_when_each_table_and_each_long_pass_starts(
-    tmp_path: Path, make_project: Any
+    dated_project: Any,
 ) -> None:
     """compare and align logged a table only when it ended: a 1M-row table was seconds of
     silence, with no line naming it."""
-    path = tmp_path / "source.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP, name TEXT)")
-        connection.executemany(
-            "INSERT INTO t VALUES (?, ?, ?)",
-            [(i, f"2024-0{1 + i % 3}-01 00:00:00", f"n{i}") for i in range(200)],
-        )
-    table = {"source_table": "main.t", "target_table": "t", "date_column": "at"}
-    project = load_project(make_project(f"sqlite:///{path}", [table]))
+    project = load_project(dated_project(200))
     analyze(project)
     upload(project, project.output / ANALYSIS_PICKLE)
     logged: list[tuple[str | None, str]] = []
