@@ -155,6 +155,31 @@ def test_engines_render_the_reference_at_milliseconds(
         assert (text, period) == (expected, expected[:7]), (fixture, stored)
 
 
+@pytest.mark.parametrize(
+    ("fixture", "stored"),
+    [
+        ("postgres_engine", "infinity"),
+        ("postgres_engine", "12000-01-01 00:00:00"),
+        ("duckdb_engine", "infinity"),
+        ("duckdb_engine", "12000-01-01 00:00:00"),
+    ],
+)
+def test_a_value_past_year_9999_keeps_its_own_text_at_milliseconds(
+    fixture: str, stored: str, request: pytest.FixtureRequest
+) -> None:
+    """Only what rounding would carry past 9999 is held at its last millisecond: infinity (which
+    the upload refuses, so only a source changed since holds it) and later years rendered as
+    9999-12-31 23:59:59.999, equal to a lake holding that value."""
+    engine: SqlEngine = request.getfixturevalue(fixture)
+    engine.compare_timestamps_at("millisecond")
+    canonical = engine.canonical_sql(engine.quote("v"), NAIVE)
+    month = engine.period_sql(engine.quote("v"), NAIVE, Period.MONTH)
+    [(text, period)] = engine.query(
+        f"SELECT {canonical}, {month} FROM {_literal_sql(engine, stored)}"
+    )
+    assert text != "9999-12-31 23:59:59.999000" and period != "9999-12", (text, period)
+
+
 @pytest.mark.parametrize("fixture", ENGINES)
 def test_engines_keep_microseconds_unless_asked(
     fixture: str, request: pytest.FixtureRequest

@@ -53,8 +53,11 @@ _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%i:%s.%f"  # %f: six digits, from milliseconds 
 
 def _held_in_9999(expression: str) -> str:
     """The timestamp, held at the last millisecond of 9999 as every engine holds it: Athena reads
-    9999-12-31 23:59:59.9995 and later already rounded (or cut) to milliseconds."""
-    return f"least(CAST({expression} AS TIMESTAMP), TIMESTAMP '{LAST_MILLISECOND}')"
+    9999-12-31 23:59:59.9995 and later already rounded to milliseconds, into the first instant
+    of year 10000 (cut, they read as the last millisecond already). Later instants keep theirs."""
+    value = f"CAST({expression} AS TIMESTAMP)"
+    last = f"TIMESTAMP '{LAST_MILLISECOND}'"
+    return f"CASE WHEN {value} = date_add('millisecond', 1, {last}) THEN {last} ELSE {value} END"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from lakeshift.verify.canonical import (
     HALF_BITS,
     HALF_MASK,
     KEY_RUN,
+    LAST_MICROSECOND,
     LAST_MILLISECOND,
     ROUNDS_PAST_9999,
     TIMESTAMP_PRECISION,
@@ -366,10 +367,12 @@ class SqlEngine(Engine):
 
     def at_common_precision(self, expression: str) -> str:
         """A UTC wall-time timestamp expression at the precision timestamps compare at (held at
-        the last millisecond of year 9999 where rounding would pass it, as `round_timestamp`)."""
+        the last millisecond of year 9999 where rounding would pass it, as `round_timestamp`;
+        infinity and later years, which PostgreSQL and DuckDB hold, keep their own text)."""
         if self.timestamps_at == "millisecond":
             return (
                 f"CASE WHEN {expression} >= TIMESTAMP '{ROUNDS_PAST_9999}' "
+                f"AND {expression} <= TIMESTAMP '{LAST_MICROSECOND}' "
                 f"THEN TIMESTAMP '{LAST_MILLISECOND}' "
                 f"ELSE {self.round_to_millisecond_sql(expression)} END"
             )

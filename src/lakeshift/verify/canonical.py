@@ -59,6 +59,7 @@ _HALF_MILLISECOND = timedelta(microseconds=500)
 # MySQL cannot hold and Python cannot either: it is held at the last millisecond of 9999 instead,
 # on every engine (an end-of-time 9999-12-31 23:59:59.999999 compares as .999).
 ROUNDS_PAST_9999 = "9999-12-31 23:59:59.9995"
+LAST_MICROSECOND = "9999-12-31 23:59:59.999999"  # later values (infinity) keep their own text
 LAST_MILLISECOND = "9999-12-31 23:59:59.999"
 _LAST_MILLISECOND = datetime(9999, 12, 31, 23, 59, 59, 999000)
 
