@@ -358,6 +358,18 @@ def test_a_compare_mismatch_since_align_s_match_is_not_signed_off() -> None:
     states = {level.name: (level.state, level.step) for level in table_levels(found)}
     assert states["counts"] == ("fail", "compare")
     assert states["statistics"] == ("pass", "align")
+    # a time written without a zone (by hand) is read as UTC
+    naive = TableArtifacts(
+        upload=upload, attempt=upload, stats=stats, align=align, aligned_at="2026-12-05T09:00:00"
+    )
+    assert table_status(naive)[0] == "mismatch"
+    # a schema problem compare found fails the schema level
+    missing = {**stats, "rows": {"source": 40, "target": 40}, "columns_missing_in_lake": ["v"]}
+    found = TableArtifacts(
+        upload=upload, attempt=upload, stats=missing, align=align, aligned_at="2026-12-05T09:00:00"
+    )
+    states = {level.name: level.state for level in table_levels(found)}
+    assert (states["schema"], states["counts"]) == ("fail", "pass")
     # compare's mismatch before align's match (the lake mended since), a compare of another
     # batch, or runs whose times are not recorded leave align's verdict
     for aligned_at, batch, compared_at in (

@@ -47,7 +47,7 @@ def check_file_schemas(storage: LakeStorage, entry: CatalogTable, files: Sequenc
                 named = ", ".join(extra) or "a column twice"
                 raise TerminalError(
                     f"{entry.name}: lake file {path} holds {named}, which the catalog does not"
-                    f" declare: {NOT_OURS}"
+                    f" declare: the file or the catalog changed since the upload; {MENDED_BY}"
                 )
             for name, wanted in expected.items():
                 index = schema.get_field_index(name)

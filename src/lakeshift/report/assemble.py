@@ -8,7 +8,7 @@ invented: every number on the page is one an artifact recorded, and the page say
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lakeshift.report.findings import column_exclusion, period_exclusion, period_label, samples_of
@@ -174,10 +174,12 @@ def table_status(found: TableArtifacts) -> tuple[str, str]:
 
 
 def _moment(text: Any) -> datetime | None:
+    """An artifact's time; one written without a zone (by hand) is read as UTC."""
     try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
+        moment = datetime.fromisoformat(text) if isinstance(text, str) else None
     except ValueError:
         return None
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def _mismatch_since_align(found: TableArtifacts) -> str | None:
@@ -214,6 +216,11 @@ def table_levels(found: TableArtifacts) -> list[Level]:
         stats = found.stats or {}
         rows = stats.get("rows") or {}
         failed = {
+            "schema": bool(
+                stats.get("columns_missing_in_lake")
+                or stats.get("columns_only_in_lake")
+                or stats.get("type_mismatches")
+            ),
             "counts": rows.get("source") != rows.get("target")
             or bool(stats.get("rows_after_cutoff")),
             "statistics": not all(c.get("match") for c in stats.get("columns") or []),
