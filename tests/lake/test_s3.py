@@ -1,7 +1,8 @@
-"""The S3 filesystem on moto: what deleting files leaves in the bucket."""
+"""The S3 filesystem on moto: what deleting files leaves in the bucket; pickling it."""
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from lakeshift.lake.storage import LakeStorage
@@ -28,4 +29,25 @@ def test_deleting_every_file_of_a_folder_leaves_no_folder_marker(
             stream.write(b"x")
     assert sorted(moto_aws.objects(bucket)) == [p.split("/", 1)[1] for p in paths]
     storage.delete_files(paths)
+    assert moto_aws.objects(bucket) == []
+
+
+def test_the_s3_filesystem_pickles_and_deletes_where_it_is_unpickled(
+    moto_aws: Any, bucket: str
+) -> None:
+    """Its location holds a boto3 session, which does not pickle; the profile is resolved
+    again where it is unpickled (a Dask worker, a process pool)."""
+    storage = LakeStorage.s3(
+        bucket,
+        "lake",
+        "sales",
+        profile=moto_aws.profile,
+        region=moto_aws.region,
+        endpoint_url=moto_aws.endpoint,
+    )
+    path = storage.path("sales", "orders", "part-0.parquet")
+    with storage.fs.open_output_stream(path) as stream:
+        stream.write(b"x")
+    copy = pickle.loads(pickle.dumps(storage.fs))
+    copy.delete_file(path)
     assert moto_aws.objects(bucket) == []

@@ -41,6 +41,20 @@ class S3Location:
     session: Any = field(default=None, repr=False, compare=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the boto3 session and clients, which do not pickle: the profile
+        names the credentials, resolved again where the location is unpickled."""
+        return {**self.__dict__, "session": None, "_clients": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import boto3
+
+        if state["session"] is None:
+            state["session"] = boto3.Session(
+                profile_name=state["profile"], region_name=state["region"]
+            )
+        object.__setattr__(self, "__dict__", state)
+
     @property
     def root(self) -> str:
         """The lake root as pyarrow names it: `bucket/prefix`."""
