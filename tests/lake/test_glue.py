@@ -343,3 +343,17 @@ def test_a_glue_type_no_logical_type_holds_is_named() -> None:
 
     with pytest.raises(TerminalError, match=r"column tags has type array<string>"):
         _column({"Name": "tags", "Type": "array<string>"})
+
+
+def test_a_mixed_case_name_is_refused_before_anything_is_registered(
+    moto_aws: Any, bucket: str
+) -> None:
+    """Glue keeps table names in lower case and Athena every name: `Amount` registered as
+    written may be read back as `amount`, and every later run refused as another schema."""
+    catalog = _catalog(moto_aws, bucket, bucket.replace("-", "_"))
+    mixed = _table(catalog.storage, [COLUMNS[0], {**COLUMNS[1], "name": "Amount"}])
+    mixed.name = "Orders"
+    for register in (catalog.create_or_check, catalog.replace):
+        with pytest.raises(TerminalError, match="Orders, Amount are not"):
+            register(mixed)
+    assert catalog.ensure_database() is True  # nothing was made before the refusal
