@@ -66,9 +66,10 @@ class RowProgress:
 
     Bytes are those of the Arrow batches read (uncompressed), or for a slice that ran on a
     cluster the Parquet bytes it wrote. `done` rows were written before (finished slices).
-    Every `every` seconds (`LOG_EVERY_SECONDS`) of the `clock` a line logs the rows so far, the rate of this run and,
-    when `total` is known, the share done and the time left; on a terminal it goes only to the
-    log file. `advance` may be called from several threads (slices written at once)."""
+    Every `every` seconds (`LOG_EVERY_SECONDS`) of the `clock` a line logs the rows so far, the
+    rate of this run and, when `total` is known, the share done and the time left; on a
+    terminal it goes only to the log file. `advance` may be called from several threads (slices
+    written at once)."""
 
     def __init__(
         self,
