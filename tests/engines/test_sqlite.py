@@ -12,7 +12,7 @@ import pytest
 
 from lakeshift.engines.base import Scope
 from lakeshift.engines.sqlite import SQLiteEngine
-from lakeshift.errors import TerminalError
+from lakeshift.errors import ConversionError, TerminalError
 from lakeshift.types import LogicalType
 from lakeshift.verify.canonical import canonical_value
 
@@ -23,13 +23,16 @@ POLICY = LogicalType.parse("decimal(38,10)")
 def make_engine(tmp_path: Path) -> Iterator[Any]:
     engines: list[SQLiteEngine] = []
 
-    def make(ddl: str, rows: list[tuple[Any, ...]], encoding: str = "UTF-8") -> SQLiteEngine:
+    def make(
+        ddl: str, rows: list[tuple[Any, ...]], encoding: str = "UTF-8", columns: str = ""
+    ) -> SQLiteEngine:
         path = tmp_path / f"source{len(engines)}.db"
         connection = sqlite3.connect(path)
         connection.execute(f"PRAGMA encoding = '{encoding}'")
         connection.execute(ddl)
         marks = ", ".join("?" * len(rows[0]))
-        connection.executemany(f"INSERT INTO t VALUES ({marks})", rows)
+        into = f"t ({columns})" if columns else "t"
+        connection.executemany(f"INSERT INTO {into} VALUES ({marks})", rows)
         connection.commit()
         connection.close()
         engines.append(SQLiteEngine(path, POLICY))
@@ -101,3 +104,35 @@ def test_identical_rows_of_a_keyless_table_come_counted_not_one_by_one(make_engi
     result = bucket_diff(Side(source, Scope("t"), plan), Side(lake, Scope("t"), plan))
     assert (result.missing, result.extra, result.changed) == (40_000, 40_000, 0)  # 0 and 3
     assert {s["key"]["n"] for s in result.samples} == {"0", "3"}
+
+
+def test_generated_columns_are_columns(make_engine: Any) -> None:
+    """`table_info` hides generated columns: they were left out of the lake, unlisted."""
+    engine = make_engine(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, "
+        "b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL, c TEXT GENERATED ALWAYS AS ('x' || a) STORED)",
+        [(1, 5), (2, 6)],
+        columns="id, a",
+    )
+    assert [(c.name, str(c.logical)) for c in engine.columns("t")] == [
+        ("id", "integer"),
+        ("a", "integer"),
+        ("b", "integer"),
+        ("c", "string"),
+    ]
+    assert engine.primary_key("t") == ["id"]
+    [batch] = engine.stream(Scope("t"), engine.columns("t"), 10)
+    assert batch.to_pydict() == {"id": [1, 2], "a": [5, 6], "b": [10, 12], "c": ["x5", "x6"]}
+
+
+def test_text_that_is_no_utf8_is_refused_naming_its_column(tmp_path: Path) -> None:
+    """sqlite3 raised a bare OperationalError, and upload failed with a traceback."""
+    with sqlite3.connect(tmp_path / "bytes.db") as connection:
+        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)")
+        connection.execute("INSERT INTO t VALUES (1, 'ok'), (2, CAST(x'61ff62' AS TEXT))")
+    engine = SQLiteEngine(tmp_path / "bytes.db", POLICY)
+    with pytest.raises(ConversionError) as caught:
+        list(engine.stream(Scope("t"), engine.columns("t"), 10))
+    engine.close()
+    assert (caught.value.table, caught.value.column) == ("t", "note")
+    assert "not valid UTF-8" in str(caught.value)

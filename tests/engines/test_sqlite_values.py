@@ -132,6 +132,11 @@ def test_values_convert_exactly(
         (["2024-01-05 06:07:08"], DATE, "has a time of day"),
         (["2024-01-05 00:00:00.000001"], DATE, "has a time of day"),
         ([20240105], DATE, "is not an ISO-8601 date"),
+        # Arrow's cast reads year 0: the lake held dates no reader could, and the run passed
+        (["0000-01-01", "2024-01-01"], DATE, "year 0 is out of range"),
+        (["0000-02-29 00:00:00"], TIMESTAMP, "year 0 is out of range"),
+        (["0001-01-01 00:00:00+01:00"], ZONED, "outside years 1 to 9999 in UTC"),
+        (["9999-12-31 23:30:00-01:00"], ZONED, "outside years 1 to 9999 in UTC"),
         (["abc"], BINARY, "is not a blob"),
         ([b"ok", "abc"], BINARY, "is not a blob"),
         ([2], BOOLEAN, "is not a boolean"),

@@ -234,7 +234,9 @@ class SQLiteEngine(SqlEngine, SourceEngine):
             self.connection.create_function("ls_canon", arguments, canon, deterministic=True)
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_length", 1, _length, deterministic=True)
-        self.connection.create_function("ls_refused", 2, _refused, deterministic=True)
+        self.connection.create_function(
+            "ls_refused", 2, self._reporting(_refused), deterministic=True
+        )
         for arguments in (3, 4):
             self.connection.create_function("ls_period", arguments, period, deterministic=True)
         self.connection.create_aggregate("ls_exact_sum", 2, self._reported_sum)  # type: ignore[arg-type]
@@ -397,12 +399,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
     def columns(self, table: str) -> list[Column]:
         if not self.table_exists(table):
             raise TableMissingError(table, "SQLite source")
-        schema, name = self._split(table)
-        rows = self.connection.execute(
-            f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})"
-        ).fetchall()
         columns = []
-        for _, column_name, declared, not_null, _, _ in rows:
+        for column_name, declared, not_null, _ in self._table_columns(table):
             logical = logical_type(declared or "", self.number_policy)
             if logical is None:
                 # Listed, so that the mapping can leave it out; refused when read
@@ -456,11 +454,30 @@ class SQLiteEngine(SqlEngine, SourceEngine):
                 raise ConversionError(table, column.name, reason)
 
     def primary_key(self, table: str) -> list[str]:
+        rows = self._table_columns(table)
+        return [row[0] for row in sorted((r for r in rows if r[3]), key=lambda r: r[3])]
+
+    def _table_columns(self, table: str) -> list[tuple[str, str | None, int, int]]:
+        """(name, declared type, not null, position in the primary key) of each column, the
+        generated ones too: `table_info` hides them, and they were left out of the lake with
+        nothing said (`table_xinfo` lists them as hidden 2 and 3; 1 is a virtual table's own)."""
         schema, name = self._split(table)
-        rows = self.connection.execute(
-            f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})"
-        ).fetchall()
-        return [row[1] for row in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
+        try:
+            rows = self.connection.execute(
+                f"PRAGMA {self.quote(schema)}.table_xinfo({self.quote(name)})"
+            ).fetchall()
+        except sqlite3.OperationalError:  # SQLite before 3.26 has neither
+            rows = [
+                (*row, 0)
+                for row in self.connection.execute(
+                    f"PRAGMA {self.quote(schema)}.table_info({self.quote(name)})"
+                ).fetchall()
+            ]
+        return [
+            (column, declared, not_null, key)
+            for _, column, declared, not_null, _, key, hidden in rows
+            if hidden != 1
+        ]
 
     # --- extraction ---------------------------------------------------------------------------
     def stream(
@@ -474,7 +491,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         cursor.execute("BEGIN")  # one read transaction: a consistent snapshot of the table
         try:
             cursor.execute(sql)
-            while rows := cursor.fetchmany(batch_rows):
+            while rows := _fetched(cursor, batch_rows, scope.table):
                 arrays = [
                     to_arrow_array(values, column.logical, f"{scope.table}.{column.name}")
                     for values, column in zip(zip(*rows, strict=True), columns, strict=True)
@@ -489,6 +506,26 @@ class SQLiteEngine(SqlEngine, SourceEngine):
 
     def close(self) -> None:
         self.connection.close()
+
+
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column '(?P<column>.*)' with text")
+
+
+def _fetched(cursor: sqlite3.Cursor, rows: int, table: str) -> list[Any]:
+    """The next rows; a text value that is no UTF-8 (SQLite stores any bytes) is named with
+    its column, where sqlite3 raised a bare OperationalError."""
+    try:
+        return cursor.fetchmany(rows)
+    except sqlite3.OperationalError as error:
+        undecodable = _UNDECODABLE.match(str(error))
+        if undecodable is None:
+            raise
+        raise ConversionError(
+            table,
+            undecodable["column"],
+            "a text value is not valid UTF-8 (SQLite keeps whatever bytes were stored): fix it, "
+            "exclude its row with the inventory's `where`, or map the column to null",
+        ) from None
 
 
 def connect(url: str, config: MigrationConfig) -> SQLiteEngine:

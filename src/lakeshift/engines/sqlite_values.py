@@ -82,7 +82,12 @@ def _timestamp(value: Any, logical: LogicalType) -> datetime:
         raise ValueError(f"{value!r} has a zone offset but the column has no time zone")
     if logical.tz is not None and moment.tzinfo is None:
         raise ValueError(f"{value!r} has no zone offset but the column has a time zone")
-    return moment.astimezone(UTC) if moment.tzinfo else moment
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset past year 1 or 9999 (SQLite reported it as too big)
+        raise ValueError(f"{value!r} lies outside years 1 to 9999 in UTC") from None
 
 
 def _date(value: Any) -> date:
@@ -167,7 +172,10 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
                 1,
             ):
                 return None  # Arrow would cast 2 to true: let the exact path refuse it
-        return inferred.cast(logical.to_arrow(), safe=True)
+        cast = inferred.cast(logical.to_arrow(), safe=True)
+        if logical.kind in (Kind.DATE, Kind.TIMESTAMP) and not _in_years_1_to_9999(cast):
+            return None  # Arrow reads year 0 (and offsets past 9999): the exact path refuses it
+        return cast
     except (
         pa.ArrowInvalid,
         pa.ArrowTypeError,
@@ -176,6 +184,22 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
         OverflowError,
     ):
         return None
+
+
+_FIRST_DAY, _LAST_DAY = pa.scalar(date.min), pa.scalar(date.max)
+
+
+def _in_years_1_to_9999(array: pa.Array) -> bool:
+    """Whether every date or timestamp (a zoned one in UTC) lies in years 1 to 9999."""
+    bounds = pc.min_max(array)
+    low, high = bounds["min"], bounds["max"]
+    if not low.is_valid:
+        return True
+    if pa.types.is_timestamp(array.type):
+        low, high = pc.cast(low, pa.date32()), pc.cast(high, pa.date32())
+    return bool(pc.greater_equal(low, _FIRST_DAY).as_py()) and bool(
+        pc.less_equal(high, _LAST_DAY).as_py()
+    )
 
 
 def to_arrow_array(values: Sequence[Any], logical: LogicalType, column: str) -> pa.Array:
