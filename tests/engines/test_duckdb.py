@@ -89,3 +89,19 @@ def test_decimal_canonical_text_has_its_integer_digit_even_without_integer_digit
     finally:
         engine.close()
     assert [r[0] for r in rows] == [canonical_value(v, logical) for v in values]
+
+
+def test_a_query_past_the_memory_limit_says_which_setting_raises_it(tmp_path: Path) -> None:
+    """DuckDB's own advice (SET memory_limit) is no setting of a lakeshift user's."""
+    from lakeshift.errors import TerminalError
+
+    engine = DuckDBEngine(LocalCatalog(LakeStorage.local(tmp_path / "lake", "t")), 32)
+    try:
+        with pytest.raises(TerminalError, match="raise it for rows this wide") as caught:
+            engine.query("SELECT string_agg(repeat('x', 1000), '') FROM range(200000)")
+        assert "max_memory_mb of migration_config.cfg" in str(caught.value)
+        with pytest.raises(TerminalError) as other:
+            engine.query("SELECT * FROM no_such_table")
+        assert "max_memory_mb" not in str(other.value)
+    finally:
+        engine.close()

@@ -56,6 +56,17 @@ def duckdb_type(logical: LogicalType) -> str:
     return _SIMPLE_TYPES[logical.kind]
 
 
+def _failed(error: duckdb.Error) -> TerminalError:
+    """The query's error; one past DuckDB's memory limit says which setting raises it."""
+    hint = ""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        hint = (
+            "; the lake's DuckDB may use max_memory_mb of migration_config.cfg (at least 256 MB): "
+            "raise it for rows this wide"
+        )
+    return TerminalError(f"DuckDB query failed: {error}{hint}")
+
+
 class DuckDBEngine(SqlEngine):
     """DuckDB over the lake's Parquet files, one view per catalog table."""
 
@@ -175,7 +186,7 @@ class DuckDBEngine(SqlEngine):
         try:
             return self.connection.execute(sql, list(parameters)).fetchall()
         except duckdb.Error as error:
-            raise TerminalError(f"DuckDB query failed: {error}") from None
+            raise _failed(error) from None
 
     def query_stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """DuckDB's result streams: rows are fetched `STREAM_ROWS` at a time as they are read.
@@ -188,7 +199,7 @@ class DuckDBEngine(SqlEngine):
             while rows := result.fetchmany(STREAM_ROWS):
                 yield from rows
         except duckdb.Error as error:
-            raise TerminalError(f"DuckDB query failed: {error}") from None
+            raise _failed(error) from None
 
     # --- catalog ---------------------------------------------------------------------------------
     def _ensure_view(self, table: str) -> CatalogTable:
