@@ -116,3 +116,27 @@ def test_an_aborted_slice_leaves_no_file_finished_or_open(tmp_path: Any) -> None
     del writer
     gc.collect()
     assert not [p for p in (tmp_path / "t").rglob("*") if p.is_file()]
+
+
+def test_a_source_left_mid_way_is_closed_on_its_own_thread_before_the_error_is_raised() -> None:
+    """Closed later by the garbage collector, a SQLite source's generator rolled back on a
+    connection closed by then, and the error was printed at exit."""
+    import threading
+
+    from lakeshift.lake.writer import write_in_background
+
+    closed: list[str] = []
+
+    def batches() -> Any:
+        try:
+            for start in range(0, 100, 10):
+                yield pa.record_batch({"x": pa.array(range(start, start + 10))})
+        finally:
+            closed.append(threading.current_thread().name)
+
+    def write(batch: pa.RecordBatch) -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_in_background(batches(), write)
+    assert closed == [threading.current_thread().name]

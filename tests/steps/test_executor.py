@@ -563,3 +563,72 @@ def test_a_slice_looks_for_the_stop_marker_once_more_before_closing_its_files(
     check(100, 1.0, 1000)  # within half a second of the last look: does not look
     with pytest.raises(executor.SliceStopped):
         check(0, 1.0, 0)
+
+
+def _waits_to_be_dropped(seconds: float) -> str:
+    """A task that looks, as a slice does, whether the scheduler still wants it."""
+    from lakeshift.steps import executor
+
+    dropped = executor._task_dropped()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if dropped():
+            return "dropped"
+        time.sleep(0.05)
+    return "ran on"
+
+
+def test_a_slice_whose_client_died_stops(cluster: Any, tmp_path: Path) -> None:
+    """A client killed mid-run writes no stop marker: its running slice went on writing after
+    the rerun had deleted its leftovers, and the lake held rows twice. The scheduler drops the
+    task of a client gone; the slice now sees that at its next batch."""
+    from lakeshift.steps import executor
+
+    seen = tmp_path / "seen"
+
+    def task() -> None:
+        seen.write_text(_waits_to_be_dropped(30))
+
+    with distributed.Client(cluster.scheduler_address) as client:
+        future = client.submit(task, pure=False)
+        for _ in range(100):  # until it runs
+            if any(client.processing().values()):
+                break
+            time.sleep(0.05)
+        assert any(client.processing().values())
+    del future  # the client is gone: so is the scheduler's reason to run the task
+    for _ in range(200):
+        if seen.exists():
+            break
+        time.sleep(0.1)
+    assert seen.read_text() == "dropped"
+    assert executor._task_dropped()() is False  # outside a task: never dropped
+
+
+def test_local_slices_running_when_one_fails_or_the_run_is_interrupted_stop() -> None:
+    """With --workers 2 a Ctrl-C waited for every running slice to finish (an hour's)."""
+    from lakeshift.steps.executor import LocalExecutor, SliceStopped
+
+    for raised in (RuntimeError("disk full"), KeyboardInterrupt()):
+        seen: list[str] = []
+
+        def write_here(
+            task: Any, stopped: Any, raised: BaseException = raised, seen: list[str] = seen
+        ) -> Any:
+            if task == "fails":
+                time.sleep(0.2)
+                raise raised
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # a long slice, batch after batch
+                if stopped():
+                    seen.append("stopped")
+                    raise SliceStopped("the upload stopped before this slice finished")
+                time.sleep(0.02)
+            seen.append("finished")
+            return None
+
+        started = time.monotonic()
+        with pytest.raises(type(raised)):
+            LocalExecutor(workers=2).run(["long", "fails", "never"], write_here, lambda t, r: None)  # type: ignore[list-item]
+        assert seen == ["stopped"]  # the long slice stopped; the waiting one never started
+        assert time.monotonic() - started < 5

@@ -304,10 +304,10 @@ def _two_tables_failing(
     analyze(project)
     written = upload_module.write_here
 
-    def failing(context: Any, task: Any, progress: Any = None) -> Any:
+    def failing(context: Any, task: Any, progress: Any = None, **options: Any) -> Any:
         if task.target_table == table:
             raise error
-        return written(context, task, progress)
+        return written(context, task, progress, **options)
 
     monkeypatch.setattr(upload_module, "write_here", failing)
     return project
@@ -593,3 +593,33 @@ def test_one_long_slice_logs_its_rows_as_it_goes_and_a_short_one_does_not(
     assert all(kind == "rows" for kind, _ in long[1:-1])
     assert rows[1].startswith("upload orders: 50 of about 3,000 rows (2%), ")
     assert " rows/s, about " in rows[1] and rows[-1].startswith("upload orders: 3,000 of about")
+
+
+def test_a_slice_its_executor_stops_stops_at_its_next_batch_and_leaves_no_file(
+    dated_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor's stop (another slice failed, Ctrl-C) reaches a running slice through its
+    batches: it stops there and deletes what it wrote."""
+    from lakeshift.steps import upload as upload_module
+
+    meta = dated_project(3000, chunk_size=100)  # three month slices of ten batches
+    project = load_project(meta)
+    analyze(project)
+    written = upload_module.write_here
+    told: list[int] = []
+
+    def stopped_after_two_batches(*args: Any, **options: Any) -> Any:
+        batches = [0]
+
+        def stopped() -> bool:
+            batches[0] += 1
+            told.append(batches[0])
+            return batches[0] > 3  # the call before the first batch, then two batches
+
+        return written(*args, **{**options, "stopped": stopped})
+
+    monkeypatch.setattr(upload_module, "write_here", stopped_after_two_batches)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, workers=2)
+    assert outcome.status == "failed" and "stopped before this slice finished" in outcome.detail
+    assert max(told) == 4  # no slice read on past its stop
+    assert not list((meta.parent / "lake").rglob("*.parquet"))

@@ -165,13 +165,21 @@ def write_in_background(
 
     writer = threading.Thread(target=consume, name="parquet-writer", daemon=True)
     writer.start()
+    iterator = iter(batches)
     try:
-        for batch in batches:
+        for batch in iterator:
             if failure:
                 break
             handoff.put(batch)
     finally:
         handoff.put(_DONE)
         writer.join()
+        # A source's generator left mid-way is closed here, on the thread that read it, while
+        # its connection is still open: closed later by the garbage collector, it rolled back on
+        # a connection given back or closed by then (SQLite: "Cannot operate on a closed
+        # database").
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
     if failure:
         raise failure[0]

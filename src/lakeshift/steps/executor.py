@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,13 +49,17 @@ if TYPE_CHECKING:
 Finish = Callable[[SliceTask, SliceRecord], None]
 
 
+# Writes a slice in this process; a slice stops (SliceStopped) once `stopped()` says so.
+WriteHere = Callable[[SliceTask, Callable[[], bool]], SliceRecord]
+
+
 class SliceExecutor(Protocol):
     remote: bool  # True: slices run elsewhere and report only when finished
 
     def run(
         self,
         tasks: Sequence[SliceTask],
-        write_here: Callable[[SliceTask], SliceRecord],
+        write_here: WriteHere,
         finish: Finish,
     ) -> list[SliceRecord]:
         """Run every task; call `finish` (one call at a time) as each completes."""
@@ -73,19 +77,39 @@ class LocalExecutor:
     def run(
         self,
         tasks: Sequence[SliceTask],
-        write_here: Callable[[SliceTask], SliceRecord],
+        write_here: WriteHere,
         finish: Finish,
     ) -> list[SliceRecord]:
+        """Each slice on a thread; once one fails or the run is interrupted (Ctrl-C, SIGTERM),
+        the slices running stop at their next batch, deleting what they wrote, and those
+        waiting never start (the pool waited for every running slice to finish: an hour's)."""
+        stop = threading.Event()
+
         def one(task: SliceTask) -> SliceRecord:
-            record = write_here(task)
+            if stop.is_set():  # another slice failed before this one started
+                raise SliceStopped("the upload stopped before this slice started")
+            try:
+                record = write_here(task, stop.is_set)
+            except BaseException:
+                stop.set()  # before this thread takes the next slice
+                raise
             with self._finishing:
                 finish(task, record)
             return record
 
         if self.workers == 1:
             return [one(task) for task in tasks]
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="slice") as pool:
-            return list(pool.map(one, tasks))
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slice")
+        futures = [pool.submit(one, task) for task in tasks]
+        try:
+            for future in as_completed(futures):  # the first failure as it happens
+                future.result()
+            return [future.result() for future in futures]
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class WorkerSettings:
@@ -140,10 +164,32 @@ def stop_marker(storage: LakeStorage, run: str) -> str:
     return storage.path(BOOKKEEPING, "stop", f"{run}.json")
 
 
-def _stop_check(storage: LakeStorage, run: str | None) -> Callable[[int, float, int], None] | None:
-    """An `on_batch` that raises `SliceStopped` once the run's stop marker exists: Dask cannot
-    stop a running task, and a slice left running would keep writing into the lake while a
-    rerun writes the same slice."""
+def _task_dropped() -> Callable[[], bool]:
+    """Called in a running Dask task: whether the scheduler has since dropped it. A client that
+    dies (killed, its machine gone) writes no stop marker; the scheduler then releases its
+    tasks, but a running one goes on, and kept writing after a rerun had deleted its slice's
+    leftovers: rows twice in the lake."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        key = worker.get_current_task()
+    except (ImportError, ValueError, AttributeError):  # not in a task on a worker
+        return lambda: False
+
+    def dropped() -> bool:
+        state = worker.state.tasks.get(key)
+        return state is None or state.state in ("cancelled", "released", "forgotten")
+
+    return dropped
+
+
+def _stop_check(
+    storage: LakeStorage, run: str | None, dropped: Callable[[], bool] = lambda: False
+) -> Callable[[int, float, int], None] | None:
+    """An `on_batch` that raises `SliceStopped` once the run's stop marker exists or the
+    scheduler dropped the task (`dropped`): Dask cannot stop a running task, and a slice left
+    running would keep writing into the lake while a rerun writes the same slice."""
     if run is None:
         return None
     marker = stop_marker(storage, run)
@@ -154,6 +200,8 @@ def _stop_check(storage: LakeStorage, run: str | None) -> Callable[[int, float, 
         if rows and now - looked[0] < STOP_CHECK_SECONDS:  # the last call always looks
             return
         looked[0] = now
+        if dropped():
+            raise SliceStopped("its client is gone: the scheduler dropped this slice")
         try:
             stopped = storage.fs.get_file_info(marker).type == pafs.FileType.File
         except Exception as error:  # the lake is out of reach now: the slice fails by itself
@@ -183,7 +231,8 @@ def run_slice_task(
         try:
             if task.snapshot is not None:
                 source.use_snapshot(task.scope.table, task.snapshot)
-            return write_slice(task, storage, source, budget, _stop_check(storage, run))
+            check = _stop_check(storage, run, _task_dropped())
+            return write_slice(task, storage, source, budget, check)
         finally:
             source.close()
     except LakeshiftError as error:
@@ -201,7 +250,7 @@ class DaskExecutor:
     def run(
         self,
         tasks: Sequence[SliceTask],
-        write_here: Callable[[SliceTask], SliceRecord],
+        write_here: WriteHere,
         finish: Finish,
     ) -> list[SliceRecord]:
         from distributed import as_completed

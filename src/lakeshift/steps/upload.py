@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,7 +43,13 @@ from lakeshift.mapping import TableColumns, map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
 from lakeshift.steps.budget import BatchBudget
-from lakeshift.steps.executor import LocalExecutor, SliceExecutor, describe, open_executor
+from lakeshift.steps.executor import (
+    LocalExecutor,
+    SliceExecutor,
+    SliceStopped,
+    describe,
+    open_executor,
+)
 from lakeshift.steps.outcome import TableOutcome
 from lakeshift.steps.progress import RowProgress
 from lakeshift.steps.slice_task import SliceTask, write_slice
@@ -138,16 +145,25 @@ def slice_task(
 
 
 def write_here(
-    context: UploadContext, task: SliceTask, progress: RowProgress | None = None
+    context: UploadContext,
+    task: SliceTask,
+    progress: RowProgress | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> SliceRecord:
-    """Write one slice in this process, on a source connection of this worker thread's own."""
+    """Write one slice in this process, on a source connection of this worker thread's own;
+    it stops at its next batch, deleting what it wrote, once `stopped()` is true."""
     migration = context.project.migration
     budget = context.budget or BatchBudget(migration.max_memory_mb, 1, migration.chunk_size)
+
+    def on_batch(rows: int, rate: float, size: int) -> None:
+        if stopped():
+            raise SliceStopped("the upload stopped before this slice finished")
+        if progress is not None:
+            progress.advance(rows, rate, size)
+
     reader = context.reader()
     try:
-        return write_slice(
-            task, context.storage, reader, budget, progress.advance if progress else None
-        )
+        return write_slice(task, context.storage, reader, budget, on_batch)
     finally:
         context.give_back(reader)
 
@@ -394,7 +410,11 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
                 elapsed = max(time.perf_counter() - started_writing, 1e-9)
                 progress.advance(record.rows, record.rows / elapsed, record.bytes)
 
-        new = executor.run(tasks, lambda task: write_here(context, task, progress), finish)
+        new = executor.run(
+            tasks,
+            lambda task, stopped: write_here(context, task, progress, stopped=stopped),
+            finish,
+        )
     records = sorted([*finished, *new], key=lambda r: r.slice_id)
     replaced = None
     if context.force:
