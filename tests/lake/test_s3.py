@@ -8,12 +8,8 @@ from typing import Any
 from lakeshift.lake.storage import LakeStorage
 
 
-def test_deleting_every_file_of_a_folder_leaves_no_folder_marker(
-    moto_aws: Any, bucket: str
-) -> None:
-    """pyarrow's delete wrote an empty `folder/` object for each folder it emptied: every
-    replaced generation left one per partition, and a resumed run one in its partition."""
-    storage = LakeStorage.s3(
+def _storage(moto_aws: Any, bucket: str) -> LakeStorage:
+    return LakeStorage.s3(
         bucket,
         "lake",
         "sales",
@@ -21,6 +17,14 @@ def test_deleting_every_file_of_a_folder_leaves_no_folder_marker(
         region=moto_aws.region,
         endpoint_url=moto_aws.endpoint,
     )
+
+
+def test_deleting_every_file_of_a_folder_leaves_no_folder_marker(
+    moto_aws: Any, bucket: str
+) -> None:
+    """pyarrow's delete wrote an empty `folder/` object for each folder it emptied: every
+    replaced generation left one per partition, and a resumed run one in its partition."""
+    storage = _storage(moto_aws, bucket)
     paths = [
         storage.path("sales", "orders", "_period=2024-01", f"part-{i}.parquet") for i in (0, 1)
     ]
@@ -37,14 +41,7 @@ def test_the_s3_filesystem_pickles_and_deletes_where_it_is_unpickled(
 ) -> None:
     """Its location holds a boto3 session, which does not pickle; the profile is resolved
     again where it is unpickled (a Dask worker, a process pool)."""
-    storage = LakeStorage.s3(
-        bucket,
-        "lake",
-        "sales",
-        profile=moto_aws.profile,
-        region=moto_aws.region,
-        endpoint_url=moto_aws.endpoint,
-    )
+    storage = _storage(moto_aws, bucket)
     path = storage.path("sales", "orders", "part-0.parquet")
     with storage.fs.open_output_stream(path) as stream:
         stream.write(b"x")
