@@ -136,3 +136,45 @@ def test_text_that_is_no_utf8_is_refused_naming_its_column(tmp_path: Path) -> No
     engine.close()
     assert (caught.value.table, caught.value.column) == ("t", "note")
     assert "not valid UTF-8" in str(caught.value)
+
+
+def test_before_sqlite_326_columns_come_from_table_info(
+    make_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown pragma answers nothing: `table_xinfo` on an older SQLite gave no columns."""
+    engine = make_engine("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)", [(1, "x")])
+
+    class Older:  # answers table_xinfo as SQLite 3.25 does: with nothing
+        def __init__(self, connection: sqlite3.Connection):
+            self.connection = connection
+
+        def execute(self, sql: str, *parameters: Any) -> Any:
+            if "table_xinfo" in sql:
+                return self.connection.execute("SELECT 1 WHERE 0")
+            return self.connection.execute(sql, *parameters)
+
+        def close(self) -> None:
+            self.connection.close()
+
+    monkeypatch.setattr(engine, "connection", Older(engine.connection))
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 25, 3))
+    assert [c.name for c in engine.columns("t")] == ["id", "a"]
+    assert engine.primary_key("t") == ["id"]
+
+
+def test_analyze_counts_text_that_is_no_utf8_in_a_column_of_another_type(tmp_path: Path) -> None:
+    """sqlite3 cannot hand such text to a function: analyze failed the whole table with
+    "user-defined function raised exception"."""
+    with sqlite3.connect(tmp_path / "bytes.db") as connection:
+        connection.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, d DATE, n NUMERIC(5,2))")
+        connection.execute(
+            "INSERT INTO u VALUES (1, '2024-01-01', 1.5), "
+            "(2, CAST(x'32303234ff' AS TEXT), CAST(x'31ff' AS TEXT))"
+        )
+    engine = SQLiteEngine(tmp_path / "bytes.db", POLICY)
+    try:
+        warnings = engine.fit_warnings(Scope("u"), engine.columns("u"))
+    finally:
+        engine.close()
+    assert len(warnings) == 2 and all("1 row(s)" in w for w in warnings)
+    assert warnings[0].startswith("u.d") and warnings[1].startswith("u.n")

@@ -357,3 +357,31 @@ def test_a_mixed_case_name_is_refused_before_anything_is_registered(
         with pytest.raises(TerminalError, match="Orders, Amount are not"):
             register(mixed)
     assert catalog.ensure_database() is True  # nothing was made before the refusal
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_an_upload_to_glue_refuses_a_mixed_case_target_before_writing_a_file(
+    moto_aws: Any, bucket: str, tmp_path: Any, make_project: Any, force: bool
+) -> None:
+    """A --force registers its table only once every slice is written: the refusal came after
+    the whole upload."""
+    import sqlite3
+
+    from lakeshift.artifacts import ANALYSIS_PICKLE
+    from lakeshift.project import load_project
+    from lakeshift.steps.analyze import analyze
+    from lakeshift.steps.upload import upload
+
+    with sqlite3.connect(tmp_path / "source.db") as connection:
+        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        connection.execute("INSERT INTO t VALUES (1, 'a')")
+    meta = make_project(
+        f"sqlite:///{tmp_path / 'source.db'}",
+        [{"source_table": "main.t", "target_table": "Orders"}],
+    )
+    moto_aws.point_at_s3(meta.parent, bucket)
+    project = load_project(meta)
+    analyze(project)
+    [outcome] = upload(project, project.output / ANALYSIS_PICKLE, force=force)
+    assert outcome.status == "failed" and "Orders is not" in outcome.detail
+    assert not [key for key in moto_aws.objects(bucket) if key.endswith(".parquet")]

@@ -632,3 +632,22 @@ def test_local_slices_running_when_one_fails_or_the_run_is_interrupted_stop() ->
             LocalExecutor(workers=2).run(["long", "fails", "never"], write_here, lambda t, r: None)  # type: ignore[list-item]
         assert seen == ["stopped"]  # the long slice stopped; the waiting one never started
         assert time.monotonic() - started < 5
+
+
+def test_the_error_of_the_slice_that_failed_is_the_one_raised() -> None:
+    """The slices stopped because of it finished first, and their "the upload stopped before
+    this slice started" took the place of the real error, which nothing else recorded."""
+    from lakeshift.steps.executor import LocalExecutor, SliceStopped
+
+    def write_here(task: Any, stopped: Any) -> Any:
+        if task == 0:
+            raise RuntimeError("could not connect: too many connections")
+        for _ in range(10):
+            if stopped():
+                raise SliceStopped("the upload stopped before this slice finished")
+            time.sleep(0.01)
+        return None
+
+    for _ in range(10):
+        with pytest.raises(RuntimeError, match="too many connections"):
+            LocalExecutor(workers=4).run(list(range(36)), write_here, lambda t, r: None)  # type: ignore[arg-type]

@@ -162,7 +162,14 @@ def _period(value: Any, spec: str, period: str, precision: str = TIMESTAMP_PRECI
     return text[: _PERIOD_LENGTH[Period(period)]]
 
 
-def _refused(spec: str, value: Any) -> int | None:
+def _refused(spec: str, value: Any, storage: str) -> int | None:
+    """1 when the upload refuses the stored value. Text comes as its bytes: sqlite3 cannot hand
+    a function text that is no UTF-8, and the whole query failed naming nothing."""
+    if storage == "text":
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return 1
     return 1 if refused(value, _types(spec)[0]) else None
 
 
@@ -235,7 +242,7 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         self.connection.create_function("ls_hash60", 1, hash60, deterministic=True)
         self.connection.create_function("ls_length", 1, _length, deterministic=True)
         self.connection.create_function(
-            "ls_refused", 2, self._reporting(_refused), deterministic=True
+            "ls_refused", 3, self._reporting(_refused), deterministic=True
         )
         for arguments in (3, 4):
             self.connection.create_function("ls_period", arguments, period, deterministic=True)
@@ -438,7 +445,8 @@ class SQLiteEngine(SqlEngine, SourceEngine):
     def _refused_sql(self, column: Column) -> str:
         """1 for a value of `column` the upload refuses, else NULL."""
         value = self.quote(column.name)
-        asked = f"ls_refused('{column.logical}', {value})"
+        stored = f"CASE WHEN typeof({value}) = 'text' THEN CAST({value} AS BLOB) ELSE {value} END"
+        asked = f"ls_refused('{column.logical}', {stored}, typeof({value}))"
         always = _ALWAYS_READ.get(column.logical.kind)
         if always is None:
             return asked
@@ -462,11 +470,11 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         generated ones too: `table_info` hides them, and they were left out of the lake with
         nothing said (`table_xinfo` lists them as hidden 2 and 3; 1 is a virtual table's own)."""
         schema, name = self._split(table)
-        try:
+        if sqlite3.sqlite_version_info >= (3, 26, 0):
             rows = self.connection.execute(
                 f"PRAGMA {self.quote(schema)}.table_xinfo({self.quote(name)})"
             ).fetchall()
-        except sqlite3.OperationalError:  # SQLite before 3.26 has neither
+        else:  # no table_xinfo (an unknown pragma answers nothing), nor generated columns
             rows = [
                 (*row, 0)
                 for row in self.connection.execute(

@@ -166,11 +166,13 @@ def write_in_background(
     writer = threading.Thread(target=consume, name="parquet-writer", daemon=True)
     writer.start()
     iterator = iter(batches)
+    read_to_the_end = False
     try:
         for batch in iterator:
             if failure:
                 break
             handoff.put(batch)
+        read_to_the_end = True
     finally:
         handoff.put(_DONE)
         writer.join()
@@ -180,6 +182,11 @@ def write_in_background(
         # database").
         close = getattr(iterator, "close", None)
         if close is not None:
-            close()
+            try:
+                close()
+            except Exception as error:  # never in place of the error that stopped the reading
+                if read_to_the_end and not failure:
+                    raise
+                logger.debug("closing the source after an error failed too: {}", error)
     if failure:
         raise failure[0]

@@ -84,14 +84,17 @@ class LocalExecutor:
         the slices running stop at their next batch, deleting what they wrote, and those
         waiting never start (the pool waited for every running slice to finish: an hour's)."""
         stop = threading.Event()
+        failed: list[BaseException] = []  # the first slice's own error, before `stop` is set
 
         def one(task: SliceTask) -> SliceRecord:
             if stop.is_set():  # another slice failed before this one started
                 raise SliceStopped("the upload stopped before this slice started")
             try:
                 record = write_here(task, stop.is_set)
-            except BaseException:
-                stop.set()  # before this thread takes the next slice
+            except BaseException as error:
+                if not isinstance(error, SliceStopped):
+                    failed.append(error)
+                stop.set()  # after: a slice that sees it finds the cause in `failed`
                 raise
             with self._finishing:
                 finish(task, record)
@@ -105,8 +108,10 @@ class LocalExecutor:
             for future in as_completed(futures):  # the first failure as it happens
                 future.result()
             return [future.result() for future in futures]
-        except BaseException:
+        except BaseException as error:
             stop.set()
+            if isinstance(error, SliceStopped) and failed:
+                raise failed[0] from None  # a slice stopped by another's failure: that one
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
