@@ -140,3 +140,20 @@ def test_a_source_left_mid_way_is_closed_on_its_own_thread_before_the_error_is_r
     with pytest.raises(OSError, match="No space left"):
         write_in_background(batches(), write)
     assert closed == [threading.current_thread().name]
+
+
+def test_a_source_that_fails_to_close_never_hides_the_error_that_stopped_it() -> None:
+    from lakeshift.lake.writer import write_in_background
+
+    def batches() -> Any:
+        try:
+            for start in range(100):  # still reading when the writer fails
+                yield pa.record_batch({"x": pa.array([start])})
+        finally:
+            raise RuntimeError("rollback failed")
+
+    def write(batch: pa.RecordBatch) -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_in_background(batches(), write)
