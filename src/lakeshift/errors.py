@@ -48,6 +48,7 @@ class ConversionError(TerminalError):
     def __init__(self, table: str, column: str, reason: str):
         self.table = table
         self.column = column
+        self.reason = reason
         super().__init__(f"{table}.{column}: {reason}")
 
 

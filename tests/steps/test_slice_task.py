@@ -3,6 +3,7 @@ that fails deletes the files it wrote."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,3 +101,21 @@ def test_a_slice_asks_the_source_how_wide_its_lobs_are_before_the_first_batch(
     assert narrow.batch_rows == [50_000]
     assert wide.batch_rows == [budget.rows_per_batch("u", _task("").columns, 100 * 1024 * 1024)]
     assert wide.batch_rows[0] < 2
+
+
+def test_a_value_a_slice_refuses_is_named_with_its_slice(tmp_path: Path) -> None:
+    """The error named table, column and value: in a table of hundreds of slices, not where."""
+    from lakeshift.errors import ConversionError
+
+    class Refusing(_Source):
+        def stream(self, scope: Scope, columns: Sequence[Column], batch_rows: int) -> Iterator[Any]:
+            yield from super().stream(scope, columns, batch_rows)
+            raise ConversionError("main.t", "x", "value NaN has no decimal form")
+
+    storage = LakeStorage.local(tmp_path / "lake", "db")
+    task = dataclasses.replace(_task(storage.table_location("t")), slice_id="2024-02")
+    with pytest.raises(ConversionError) as caught:
+        write_slice(task, storage, Refusing(), BatchBudget(256, 1, 1000))  # type: ignore[arg-type]
+    assert str(caught.value) == "main.t.x: value NaN has no decimal form (slice 2024-02)"
+    assert (caught.value.table, caught.value.column) == ("main.t", "x")
+    assert not list((tmp_path / "lake").rglob("*.parquet"))

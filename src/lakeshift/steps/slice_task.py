@@ -19,6 +19,7 @@ import pyarrow as pa
 from loguru import logger
 
 from lakeshift.engines.base import Column, Scope, SourceEngine
+from lakeshift.errors import ConversionError
 from lakeshift.lake.manifest import SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import SliceWriter, with_metadata, write_in_background
@@ -110,6 +111,13 @@ def write_slice(
         if on_batch is not None:  # a last call, with no rows: told to stop, the slice fails here
             on_batch(0, writer.rows / max(time.perf_counter() - started, 1e-9), 0)
         size = writer.close()
+    except ConversionError as error:  # named with its slice: a month of an hour's table, say
+        writer.abort()
+        if not task.slice_id or "(slice " in error.reason:
+            raise
+        raise ConversionError(
+            error.table, error.column, f"{error.reason} (slice {task.slice_id})"
+        ) from None
     except BaseException:
         writer.abort()
         raise
