@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+import pytest
+
 from lakeshift.lake.storage import LakeStorage
 
 
@@ -48,3 +50,15 @@ def test_the_s3_filesystem_pickles_and_deletes_where_it_is_unpickled(
     copy = pickle.loads(pickle.dumps(storage.fs))
     copy.delete_file(path)
     assert moto_aws.objects(bucket) == []
+
+
+def test_a_location_handed_to_a_machine_without_its_profile_says_so(
+    moto_aws: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from lakeshift.errors import ConfigError
+
+    state = pickle.dumps(_storage(moto_aws, bucket).s3_location)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with pytest.raises(ConfigError, match="is not in the AWS config files of this machine"):
+        pickle.loads(state)

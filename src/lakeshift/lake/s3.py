@@ -48,11 +48,18 @@ class S3Location:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         import boto3
+        import botocore.exceptions
 
         if state["session"] is None:
-            state["session"] = boto3.Session(
-                profile_name=state["profile"], region_name=state["region"]
-            )
+            try:
+                state["session"] = boto3.Session(
+                    profile_name=state["profile"], region_name=state["region"]
+                )
+            except botocore.exceptions.ProfileNotFound:
+                raise ConfigError(
+                    f"aws.profile {state['profile']!r} of migration_config.cfg is not in the AWS "
+                    "config files of this machine, where the lake was handed over"
+                ) from None
         object.__setattr__(self, "__dict__", state)
 
     @property
