@@ -111,7 +111,7 @@ def write_slice(
         if on_batch is not None:  # a last call, with no rows: told to stop, the slice fails here
             on_batch(0, writer.rows / max(time.perf_counter() - started, 1e-9), 0)
         size = writer.close()
-    except ConversionError as error:  # named with its slice: a month of an hour's table, say
+    except ConversionError as error:  # named with its slice too: which month of many, say
         writer.abort()
         if not task.slice_id or "(slice " in error.reason:
             raise
