@@ -39,6 +39,9 @@ class _OneTable:
     def get(self, table: str) -> CatalogTable | None:
         return self.entry if table == self.entry.name else None
 
+    def check_names(self, table: CatalogTable) -> None:
+        raise TerminalError("the catalog of a checksum task is read-only")
+
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
         raise TerminalError("the catalog of a checksum task is read-only")
 

@@ -144,6 +144,10 @@ class Catalog(Protocol):
 
     def get(self, table: str) -> CatalogTable | None: ...
 
+    def check_names(self, table: CatalogTable) -> None:
+        """Raise naming the table's or columns' names this catalog cannot hold as written."""
+        ...
+
     def create_or_check(self, table: CatalogTable) -> CatalogTable: ...
 
     def register_partitions(self, table: str, partitions: dict[str, str]) -> None: ...
@@ -192,6 +196,9 @@ class LocalCatalog:
         if not path.startswith(prefix):
             raise TerminalError(f"{path} is outside the lake root {self.storage.root}")
         return path[len(prefix) :]
+
+    def check_names(self, table: CatalogTable) -> None:
+        """Every name the inventory and the mapping admit is a folder and a JSON key here."""
 
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
         """Register a table, or return the registered one if its schema is the same.

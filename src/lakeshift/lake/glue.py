@@ -95,21 +95,6 @@ def partition_values(spec: str) -> list[str]:
     return [part.split("=", 1)[1] for part in spec.split("/")]
 
 
-def require_lower_case(table: CatalogTable) -> None:
-    """Glue keeps table names in lower case, and Athena every name (it folds a query's names, and
-    its documentation asks for lower case in Glue): a mixed-case name registered as written may
-    not be found, or read back in another case than the files hold. Refused before anything is
-    written, naming each."""
-    names = [table.name, *(column["name"] for column in table.columns)]
-    mixed = [name for name in names if name != name.lower()]
-    if mixed:
-        raise TerminalError(
-            f"Glue table {table.name}: Glue and Athena take names in lower case, and "
-            f"{', '.join(mixed)} {'is' if len(mixed) == 1 else 'are'} not: name the target in "
-            "lower case (the inventory's target_table, column_mappings.json)"
-        )
-
-
 class GlueCatalog:
     """Tables of one Glue database, for a lake on S3 (see the module docstring)."""
 
@@ -208,10 +193,24 @@ class GlueCatalog:
             properties=properties,
         )
 
+    def check_names(self, table: CatalogTable) -> None:
+        """Glue keeps table names in lower case, and Athena every name (it folds a query's
+        names, and its documentation asks for lower case in Glue): a mixed-case name registered
+        as written may not be found, or read back in another case than the files hold. Refused
+        before anything is written, naming each."""
+        names = [table.name, *(column["name"] for column in table.columns)]
+        mixed = [name for name in names if name != name.lower()]
+        if mixed:
+            raise TerminalError(
+                f"Glue table {table.name}: Glue and Athena take names in lower case, and "
+                f"{', '.join(mixed)} {'is' if len(mixed) == 1 else 'are'} not: name the target in "
+                "lower case (the inventory's target_table, column_mappings.json)"
+            )
+
     def create_or_check(self, table: CatalogTable) -> CatalogTable:
         """Register a table, or return the registered one if it is this lake's and its schema is
         the same (else a TerminalError; SchemaChangedError names the changes)."""
-        require_lower_case(table)
+        self.check_names(table)
         self.ensure_database()
         existing = self.get(table.name)
         if existing is None:
@@ -283,7 +282,7 @@ class GlueCatalog:
         new: never a half-written partition. A change of partition keys cannot be updated in
         place: the table is dropped and created again, and queries in between fail.
         """
-        require_lower_case(table)
+        self.check_names(table)
         self.ensure_database()
         self._definitions.pop(table.name, None)
         existing = self.get(table.name)

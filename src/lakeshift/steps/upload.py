@@ -35,7 +35,6 @@ from lakeshift.lake.generation import (
     holds_nothing,
     reconcile,
 )
-from lakeshift.lake.glue import GlueCatalog, require_lower_case
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import METADATA_FIELDS
@@ -352,8 +351,7 @@ def upload_table(context: UploadContext, spec: TableSpec) -> dict[str, Any]:
     # Checked and planned before the lake is touched: a table that cannot be read, or planned,
     # or named in its catalog, registers nothing (a --force registers only once it is written).
     source.require_supported(spec.source_table, [m.source for m in columns.mapped])
-    if isinstance(context.catalog, GlueCatalog):
-        require_lower_case(entry)
+    context.catalog.check_names(entry)
     slices = plan_slices(
         spec,
         strategy,
