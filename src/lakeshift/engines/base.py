@@ -470,6 +470,23 @@ class SqlEngine(Engine):
         with self.about(scope.table):
             yield from self.query_stream(sql)
 
+    def refusal_warnings(
+        self, scope: Scope, checks: Sequence[tuple[Column, str, str]]
+    ) -> list[str]:
+        """The analyzer's lines about columns holding values the upload refuses, counted in one
+        scan: each check is (column, SQL that is not NULL for such a value, what to do)."""
+        if not checks:
+            return []
+        counts = ", ".join(f"COUNT({counted})" for _, counted, _ in checks)
+        [row] = self.ask(
+            scope, f"SELECT {counts} FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"
+        )
+        return [
+            refused_warning(scope.table, column, int(count), advice)
+            for (column, _, advice), count in zip(checks, row, strict=True)
+            if count
+        ]
+
     def row_count(self, scope: Scope) -> int:
         rows = self.ask(
             scope, f"SELECT COUNT(*) FROM {self.table_sql(scope.table)}{self.where_sql(scope)}"

@@ -31,7 +31,6 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
-    refused_warning,
     unsupported_warning,
 )
 from lakeshift.engines.postgres_session import (
@@ -651,26 +650,15 @@ class PostgresEngine(SqlEngine, SourceEngine):
         """One line per column the upload refuses: a type it cannot read, or values it refuses
         (counted in one scan of the table, by the rule the upload applies: `refused_sql`)."""
         warnings = []
-        checks: list[tuple[Column, str]] = []
+        checks = []
         for column in columns:
             reading = self._reading_of(scope.table, column)
             if reading.problem:
                 warnings.append(unsupported_warning(scope.table, column, reading.problem))
             elif (sql := refused_sql(reading, self.quote(column.name))) is not None:
-                checks.append((column, sql))
-        if not checks:
-            return warnings
-        counts = ", ".join(f"COUNT(CASE WHEN {sql} THEN 1 END)" for _, sql in checks)
-        table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
-        [row] = self.ask(scope, f"SELECT {counts} FROM {table}")
-        for (column, _), count in zip(checks, row, strict=True):
-            if count:
-                warnings.append(
-                    refused_warning(
-                        scope.table, column, int(count), _REFUSED_ADVICE[column.logical.kind]
-                    )
-                )
-        return warnings
+                advice = _REFUSED_ADVICE[column.logical.kind]
+                checks.append((column, f"CASE WHEN {sql} THEN 1 END", advice))
+        return warnings + self.refusal_warnings(scope, checks)
 
     # --- questions, each answered inside the table's snapshot ---------------------------------
     def about(self, table: str) -> AbstractContextManager[None]:

@@ -28,7 +28,6 @@ from lakeshift.engines.base import (
     Scope,
     SourceEngine,
     SqlEngine,
-    refused_warning,
     unsupported_warning,
 )
 from lakeshift.engines.sqlite_values import python_value, refused, to_arrow_array
@@ -424,23 +423,15 @@ class SQLiteEngine(SqlEngine, SourceEngine):
         """One line per column the upload refuses: a declared type it cannot read, or values
         it refuses (counted in one scan of the table, by the rule the upload applies)."""
         warnings = []
-        checked = []
+        checks = []
         for column in columns:
             reason = self._unsupported.get((scope.table, column.name))
             if reason:
                 warnings.append(unsupported_warning(scope.table, column, reason))
             else:
-                checked.append(column)
-        if not checked:
-            return warnings
-        counts = ", ".join(f"COUNT({self._refused_sql(c)})" for c in checked)
-        table = f"{self.table_sql(scope.table)}{self.where_sql(scope)}"
-        [row] = self.ask(scope, f"SELECT {counts} FROM {table}")
-        for column, count in zip(checked, row, strict=True):
-            if count:
                 advice = _REFUSED_ADVICE.get(column.logical.kind, _OTHER_ADVICE)
-                warnings.append(refused_warning(scope.table, column, int(count), advice))
-        return warnings
+                checks.append((column, self._refused_sql(column), advice))
+        return warnings + self.refusal_warnings(scope, checks)
 
     def _refused_sql(self, column: Column) -> str:
         """1 for a value of `column` the upload refuses, else NULL."""
