@@ -98,3 +98,10 @@ def test_progress_lines_reach_the_log_file_whatever_the_console(tmp_path: Path) 
     finally:
         configure_console()
     assert "1,000 rows written" in path.read_text(encoding="utf-8")
+
+
+def test_a_long_list_in_a_message_shows_its_first_five_and_how_many_more() -> None:
+    from lakeshift.logs import first_few
+
+    assert first_few(["a", "b"]) == "a, b"
+    assert first_few([str(i) for i in range(7)]) == "0, 1, 2, 3, 4 and 2 more"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +23,16 @@ _file_sinks: dict[Path, int] = {}
 # with a terminal the rows lines stay in the log file (the bar shows them).
 TABLE = "table"
 ROWS = "rows"
+
+
+def first_few(items: Sequence[str], shown: int = 5) -> str:
+    """The first `shown` of `items` for a message, then how many more.
+
+    >>> first_few(["a", "b", "c"], 2)
+    'a, b and 1 more'
+    """
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def progress_logger(kind: str) -> Logger:

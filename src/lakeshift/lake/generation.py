@@ -25,6 +25,7 @@ from loguru import logger
 from lakeshift.lake.catalog import Catalog, CatalogTable
 from lakeshift.lake.manifest import Manifest
 from lakeshift.lake.storage import BOOKKEEPING, LakeStorage
+from lakeshift.logs import first_few
 
 PREFIX = "_v"
 
@@ -123,13 +124,12 @@ def reconcile(
         catalog.register_partitions(table, missing)
     gone = sorted(set(registered.partitions) - set(wanted))
     if gone:
-        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
         logger.warning(
             "{}: {} partition(s) registered that no finished slice of the current generation "
             "holds are unregistered: {}",
             table,
             len(gone),
-            shown,
+            first_few(gone),
         )
         catalog.unregister_partitions(table, gone)
     if generation.name is not None and other_manifests(storage, generation):

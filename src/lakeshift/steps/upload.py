@@ -38,7 +38,7 @@ from lakeshift.lake.generation import (
 from lakeshift.lake.manifest import Manifest, SliceRecord
 from lakeshift.lake.storage import LakeStorage
 from lakeshift.lake.writer import METADATA_FIELDS
-from lakeshift.logs import TABLE, progress_logger
+from lakeshift.logs import TABLE, first_few, progress_logger
 from lakeshift.mapping import TableColumns, map_columns
 from lakeshift.project import Project
 from lakeshift.redaction import display_url, redact
@@ -229,9 +229,9 @@ def check_resumable(
         )
     stale = sorted(set(manifest.slices) - {piece.slice_id for piece in slices})
     if stale:
-        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
         raise TerminalError(
-            f"{target}: {len(stale)} slice(s) in the lake are no longer in the plan ({shown}): "
+            f"{target}: {len(stale)} slice(s) in the lake are no longer in the plan "
+            f"({first_few(stale)}): "
             "their rows left the source, or the key ranges moved as the table grew or shrank; "
             "rerun the upload with --force to replace the table"
         )
@@ -262,15 +262,12 @@ def _warn_of_changed_finished_slices(
         if planned.get(r.slice_id) is not None and planned[r.slice_id] != r.rows
     ]
     if changed:
-        shown = ", ".join(changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        )
         logger.warning(
             "{}: {} finished slice(s) kept as written although the source now holds other rows "
             "for them: {}; compare and align will show the differences, --force re-uploads",
             spec.source_table,
             len(changed),
-            shown,
+            first_few(changed),
         )
 
 
