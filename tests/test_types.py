@@ -237,3 +237,23 @@ def test_common_type_of_other_pairs_is_the_source_type() -> None:
     zoned = LogicalType(Kind.TIMESTAMP, tz="UTC")
     assert common_type(zoned, LogicalType(Kind.TIMESTAMP)) == zoned
     assert common_type(LogicalType(Kind.FLOAT), LogicalType(Kind.FLOAT)) == LogicalType(Kind.FLOAT)
+
+
+def test_years_1_to_9999_are_checked_on_dates_and_microsecond_timestamps() -> None:
+    from datetime import date, datetime
+
+    import pyarrow as pa
+    import pytest
+
+    from lakeshift.types import in_years_1_to_9999
+
+    assert in_years_1_to_9999(pa.array([date(1, 1, 1), date(9999, 12, 31), None]))
+    assert in_years_1_to_9999(pa.array([None], pa.date32()))
+    year_0 = pa.array([-719163], pa.int32()).cast(pa.date32())  # the day before 0001-01-01
+    assert not in_years_1_to_9999(year_0)
+    moments = pa.array([datetime(9999, 12, 31, 23, 59, 59, 999999)], pa.timestamp("us", "UTC"))
+    assert in_years_1_to_9999(moments)
+    past = pa.array([253402300800 * 10**6], pa.int64()).cast(pa.timestamp("us"))  # 10000-01-01
+    assert not in_years_1_to_9999(past)
+    with pytest.raises(TypeError):
+        in_years_1_to_9999(pa.array([1], pa.timestamp("ns")))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 class Kind(StrEnum):
@@ -27,6 +29,29 @@ class Kind(StrEnum):
 
 NUMERIC_KINDS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.FLOAT})
 TEMPORAL_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP})
+
+# Years 1-9999 as Arrow stores them (days or microseconds since 1970), the range canonical text
+# and every lake engine share.
+_EPOCH = datetime(1970, 1, 1)
+_DAY_RANGE = ((date.min - _EPOCH.date()).days, (date.max - _EPOCH.date()).days)
+_MICROSECOND_RANGE = (
+    (datetime.min - _EPOCH) // timedelta(microseconds=1),
+    (datetime.max - _EPOCH) // timedelta(microseconds=1),
+)
+
+
+def in_years_1_to_9999(array: pa.Array) -> bool:
+    """Whether every value of a date32 or microsecond timestamp array (a zoned one in UTC) lies
+    in years 1 to 9999; TypeError for an array of another type."""
+    if pa.types.is_date32(array.type):
+        (low, high), numbers = _DAY_RANGE, array.view(pa.int32())
+    elif pa.types.is_timestamp(array.type) and array.type.unit == "us":
+        (low, high), numbers = _MICROSECOND_RANGE, array.view(pa.int64())
+    else:
+        raise TypeError(f"{array.type} is no date32 or microsecond timestamp")
+    extremes = pc.min_max(numbers)
+    smallest, largest = extremes["min"].as_py(), extremes["max"].as_py()
+    return smallest is None or (low <= smallest and largest <= high)
 
 
 @dataclass(frozen=True)

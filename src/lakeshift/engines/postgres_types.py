@@ -22,14 +22,14 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeshift.engines.decimal_text import cast_decimal_text
 from lakeshift.errors import ConversionError
-from lakeshift.types import Kind, LogicalType
+from lakeshift.types import Kind, LogicalType, in_years_1_to_9999
 
 MAX_DECIMAL_PRECISION = 38  # decimal128: what Parquet readers (DuckDB, Athena) keep exactly
 
@@ -72,15 +72,6 @@ ENUM_FORM = "the enum label"
 ARRAY_FORM = "PostgreSQL's array text, e.g. {1,NULL,3}"
 
 _NUMERIC = re.compile(r"numeric\((\d+),(-?\d+)\)")
-_EPOCH = datetime(1970, 1, 1)
-_MICROSECOND = timedelta(microseconds=1)
-# Years 1-9999 as Arrow stores them (days or microseconds since 1970), the range canonical text
-# and every lake engine share.
-_DAY_RANGE = ((date.min - _EPOCH.date()).days, (date.max - _EPOCH.date()).days)
-_MICROSECOND_RANGE = (
-    (datetime.min - _EPOCH) // _MICROSECOND,
-    (datetime.max - _EPOCH) // _MICROSECOND,
-)
 
 
 @dataclass(frozen=True)
@@ -227,17 +218,13 @@ def refused_sql(reading: ColumnReading, value: str) -> str | None:
 
 def _check_range(array: pa.Array, logical: LogicalType, table: str, column: str) -> None:
     """Dates and timestamps must lie in years 1-9999 (PostgreSQL's infinity arrives wrapped)."""
-    if pa.types.is_date32(array.type):
-        low, high = _DAY_RANGE
-        numbers = array.view(pa.int32())
-    elif pa.types.is_timestamp(array.type) and array.type.unit == "us":
-        low, high = _MICROSECOND_RANGE
-        numbers = array.view(pa.int64())
-    else:
-        raise ConversionError(table, column, f"the driver returned {array.type} for {logical}")
-    extremes = pc.min_max(numbers)
-    smallest, largest = extremes["min"].as_py(), extremes["max"].as_py()
-    if smallest is not None and (smallest < low or largest > high):
+    try:
+        inside = in_years_1_to_9999(array)
+    except TypeError:
+        raise ConversionError(
+            table, column, f"the driver returned {array.type} for {logical}"
+        ) from None
+    if not inside:
         raise ConversionError(
             table,
             column,

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeshift.errors import ConversionError
-from lakeshift.types import Kind, LogicalType
+from lakeshift.types import Kind, LogicalType, in_years_1_to_9999
 
 _FINER_THAN_MICROSECONDS = re.compile(r"[.,]\d{7,}")
 # Plain decimal notation only: Decimal() would also accept "1_000", " 1.5 " and "Infinity".
@@ -173,7 +173,7 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
             ):
                 return None  # Arrow would cast 2 to true: let the exact path refuse it
         cast = inferred.cast(logical.to_arrow(), safe=True)
-        if logical.kind in (Kind.DATE, Kind.TIMESTAMP) and not _in_years_1_to_9999(cast):
+        if logical.kind in (Kind.DATE, Kind.TIMESTAMP) and not in_years_1_to_9999(cast):
             return None  # Arrow reads year 0 (and offsets past 9999): the exact path refuses it
         return cast
     except (
@@ -184,22 +184,6 @@ def _fast(values: Sequence[Any], logical: LogicalType) -> pa.Array | None:
         OverflowError,
     ):
         return None
-
-
-_FIRST_DAY, _LAST_DAY = pa.scalar(date.min), pa.scalar(date.max)
-
-
-def _in_years_1_to_9999(array: pa.Array) -> bool:
-    """Whether every date or timestamp (a zoned one in UTC) lies in years 1 to 9999."""
-    bounds = pc.min_max(array)
-    low, high = bounds["min"], bounds["max"]
-    if not low.is_valid:
-        return True
-    if pa.types.is_timestamp(array.type):
-        low, high = pc.cast(low, pa.date32()), pc.cast(high, pa.date32())
-    return bool(pc.greater_equal(low, _FIRST_DAY).as_py()) and bool(
-        pc.less_equal(high, _LAST_DAY).as_py()
-    )
 
 
 def to_arrow_array(values: Sequence[Any], logical: LogicalType, column: str) -> pa.Array:
