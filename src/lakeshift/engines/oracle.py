@@ -654,14 +654,15 @@ class OracleEngine(SqlEngine, SourceEngine):
                 warnings.append(
                     f"{scope.table}.{column.name}: {message.replace('{rows}', str(count))}"
                 )
-        total = declared_text_bytes(_widths(supported))
+        widths = _widths(supported)
+        total = declared_text_bytes(widths)
         if total is not None and total > SQL_TEXT_BYTES:
             # A warning, not a refusal: Oracle fails only on a row whose text is that long
             warnings.append(
                 f"{scope.table}: by the declared widths a row's canonical text takes up to "
                 f"{total} bytes, more than the {SQL_TEXT_BYTES} Oracle SQL text holds without "
                 "MAX_STRING_SIZE=EXTENDED; compare and align fail (ORA-01489) on a row whose "
-                f"text is longer (widest columns: {widest_columns(_widths(supported))}); map a "
+                f"text is longer (widest columns: {widest_columns(widths)}); map a "
                 "wide column to null in column_mappings.json to leave it out"
             )
         return warnings
